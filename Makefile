@@ -1,0 +1,43 @@
+# vipquality — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKSPACE ?= surveys
+QUARTER ?=
+OUT ?= reports
+
+.DEFAULT_GOAL := help
+.PHONY: help env report test test-fast lab sample bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (vipquality)" >/dev/null
+	touch $@
+
+env: $(BIN)/.installed  ## Create .venv from the pinned requirements and install vipquality
+
+report: env  ## Run the full quarterly report on the sample workspace (WORKSPACE=, QUARTER=, OUT=)
+	$(BIN)/vipquality report --workspace $(WORKSPACE) --out $(OUT) $(if $(QUARTER),--quarter $(QUARTER))
+
+test: env  ## Run the whole test suite (library, notebooks, end to end)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+lab: env  ## Open JupyterLab on the notebooks (sample workspace)
+	$(BIN)/vipquality ingest --workspace $(WORKSPACE) --all
+	cd notebooks && ../$(BIN)/jupyter lab
+
+sample: env  ## Regenerate the bundled sample workspace (seeded, deterministic)
+	$(BIN)/vipquality sample --workspace $(WORKSPACE)
+
+bench: env  ## Run the benchmarks and write benchmarks/RESULTS.md
+	$(BIN)/python -m benchmarks
+
+clean:  ## Remove the environment, the store and the reports
+	rm -rf $(VENV) $(WORKSPACE)/store reports/*/ .pytest_cache

@@ -1,0 +1,104 @@
+"""The ``vipquality`` command: a thin layer over the library.
+
+Every command validates the workspace configuration before reading data. Errors the library
+raises on purpose (:class:`~vipquality.errors.VipqualityError`) are printed as one clear message
+and exit with code 2; anything else is a bug and exits with code 1 and its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ._version import __version__
+from .errors import VipqualityError
+from .paths import SAMPLE_WORKSPACE
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+_workspace_option = click.option(
+    "--workspace", "-w", type=click.Path(file_okay=False, path_type=Path),
+    default=SAMPLE_WORKSPACE, show_default="the bundled sample (surveys/)",
+    help="Workspace folder holding workspace.yaml.",
+)
+
+
+class _Group(click.Group):
+    """Turns VipqualityError into a one-line message and exit code 2."""
+
+    def invoke(self, ctx):  # noqa: D401 - click hook
+        try:
+            return super().invoke(ctx)
+        except VipqualityError as err:
+            click.secho(f"error: {err}", fg="red", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="vipquality")
+def main() -> None:
+    """Service quality for VIP clients: ingest, metrics and quarterly reports."""
+
+
+@main.command()
+@_workspace_option
+@click.option("--seed", type=int, default=None, help="Random seed (default: the bundled sample's).")
+@click.option("--responses", type=int, default=None, help="Survey responses per quarter.")
+def sample(workspace: Path, seed: int | None, responses: int | None) -> None:
+    """Write the seeded sample data (quarter folders, staff roster) into WORKSPACE."""
+    from .sample import generate_sample
+
+    kwargs = {k: v for k, v in {"seed": seed, "responses_per_quarter": responses}.items()
+              if v is not None}
+    written = generate_sample(workspace, **kwargs)
+    click.echo(f"sample written to {workspace}: {written}")
+
+
+@main.command()
+@_workspace_option
+@click.option("--quarter", "-q", multiple=True, help="Quarter(s) to import, e.g. 2026Q3.")
+@click.option("--all", "all_quarters", is_flag=True, help="Import every quarter folder.")
+@click.option("--dry-run", is_flag=True, help="Validate and reconcile, write nothing.")
+def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_run: bool) -> None:
+    """Validate a quarter's raw files and write them to the workspace store."""
+    from .ingest import ingest_quarter
+    from .workspace import load_workspace
+
+    ws = load_workspace(workspace)
+    quarters = ws.quarters() if all_quarters or not quarter else list(quarter)
+    rejected = 0
+    for q in quarters:
+        result = ingest_quarter(ws, q, dry_run=dry_run)
+        click.echo(result.summary())
+        rejected += result.total_rejected
+    if rejected:
+        click.echo(f"{rejected} row(s) rejected: see {ws.store_path / 'rejects'}", err=True)
+
+
+@main.command()
+@_workspace_option
+@click.option("--by", default="quarter,segment", show_default=True,
+              help="Grouping columns, comma-separated (quarter, segment, branch, manager_id).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the tidy table as CSV here (default: print).")
+def metrics(workspace: Path, by: str, out: Path | None) -> None:
+    """Compute the tidy metrics table from the store."""
+    from .summarise import summarise_workspace
+    from .workspace import load_workspace
+
+    ws = load_workspace(workspace)
+    table = summarise_workspace(ws, by=[c.strip() for c in by.split(",") if c.strip()])
+    if out is None:
+        click.echo(table.to_string(index=False))
+    else:
+        table.to_csv(out, index=False)
+        click.echo(f"{len(table)} rows written to {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
