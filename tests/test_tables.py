@@ -1,0 +1,167 @@
+"""Display formatting of the tidy metrics: exact strings for hand-built rows."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from vipquality.errors import DataError
+from vipquality.tables import (
+    HTMLTable,
+    format_change,
+    format_estimate,
+    format_interval,
+    format_metrics_table,
+    format_number,
+    format_signed,
+    format_table,
+    metrics_display_frame,
+)
+
+NAN = math.nan
+PLANTED = "77.7777"  # the value of a suppressed group: must never be shown
+
+
+def _row(segment, metric, value, lo, hi, n, flag, change, significant, quarter="2026Q3"):
+    return dict(quarter=quarter, segment=segment, metric=metric, value=value, ci_low=lo,
+                ci_high=hi, se=NAN, n=n, base_flag=flag, prev_value=NAN, change=change,
+                change_se=NAN, p_value=NAN, p_adjusted=NAN, significant=significant)
+
+
+@pytest.fixture
+def metrics() -> pd.DataFrame:
+    return pd.DataFrame([
+        _row("premium", "nps", 31.2, 22.4, 40.1, 412, "ok", -9.3, True),
+        _row("premium", "csi", 72.44, 70.1, 74.8, 412, "ok", 1.24, False),
+        _row("premium", "ces_mean", 5.63, 5.51, 5.76, 400, "ok", NAN, pd.NA),
+        _row("premium", "compliance", 87.46, 84.0, 90.91, 300, "ok", 3.1, True),
+        _row("luxury", "nps", -5.2, -14.2, 4.4, 64, "small", 2.0, False),
+        _row("luxury", "csi", 70.0, 66.0, 74.0, 64, "small", 4.26, True),
+        # a suppressed row that was not redacted: its numbers must not leak
+        _row("luxury", "compliance", 77.7777, 66.6666, 88.8888, 12, "suppressed", 5.5555, True),
+        _row("private", "nps", NAN, NAN, NAN, 17, "suppressed", NAN, pd.NA),
+        # an older quarter, ignored
+        _row("premium", "nps", 40.5, 31.0, 50.0, 390, "ok", NAN, False, quarter="2026Q2"),
+    ])
+
+
+# --------------------------------------------------------------------------- number helpers
+def test_numbers_round_half_away_from_zero_with_a_real_minus():
+    assert format_number(30.5) == "31"
+    assert format_number(72.45, 1) == "72.5"
+    assert format_number(-2.5) == "\u22123"
+    assert format_number(-0.2) == "0"  # no "-0"
+    assert format_number(NAN) == "\u2013"
+    assert format_number(1204.4, 0, thousands=True) == "1,204"
+    assert format_signed(2.2) == "+2" and format_signed(-9.4) == "\u22129"
+    assert format_signed(0.4) == "0"
+
+
+def test_estimate_and_interval_strings():
+    assert format_estimate(31.2, 22.4, 40.1) == "31 [22\u201340]"
+    assert format_estimate(87.46, 84.0, 90.91, 1, "%") == "87.5% [84.0\u201390.9]"
+    assert format_interval(-14.2, 4.4) == "[\u221214 to 4]"
+    assert format_estimate(5.0, NAN, NAN, 1) == "5.0"
+
+
+def test_change_has_an_arrow_only_when_significant():
+    assert format_change(-9.3, True) == ("\u25bc \u22129", "vq-down")
+    assert format_change(5.2, True) == ("\u25b2 +5", "vq-up")
+    assert format_change(2.0, False) == ("+2", "vq-ns")
+    assert format_change(2.0, pd.NA) == ("+2", "vq-ns")
+    assert format_change(NAN, True) == ("\u2013", "vq-na")
+
+
+# --------------------------------------------------------------------------- metrics table
+def test_display_frame_exact_cells(metrics):
+    df = metrics_display_frame(metrics).set_index("segment")
+    assert list(df.index) == ["premium", "luxury", "private"]
+    p = df.loc["premium"]
+    assert (p["nps"], p["nps_n"], p["nps_change"]) == ("31 [22\u201340]", "412", "\u25bc \u22129")
+    assert (p["csi"], p["csi_change"]) == ("72.4 [70.1\u201374.8]", "+1.2")
+    assert (p["ces_mean"], p["ces_mean_change"]) == ("5.6 [5.5\u20135.8]", "\u2013")
+    assert (p["compliance"], p["compliance_change"]) == ("87.5% [84.0\u201390.9]", "\u25b2 +3.1")
+    lux = df.loc["luxury"]
+    assert lux["nps"] == "\u22125 [\u221214 to 4]" and bool(lux["nps_small"])
+    assert lux["csi_change"] == "\u25b2 +4.3"
+    assert (lux["compliance"], lux["compliance_n"], lux["compliance_change"]) == (
+        "n<30", "\u2013", "\u2013")
+    assert lux["ces_mean"] == "\u2013"  # no row at all
+    assert df.loc["private", "nps"] == "n<30"
+    assert not bool(p["nps_small"])
+
+
+def test_segment_order_comes_from_the_configuration(metrics):
+    df = metrics_display_frame(metrics, segment_order=["private", "premium", "luxury"])
+    assert list(df["segment"]) == ["private", "premium", "luxury"]
+
+
+def test_html_table_structure_and_no_suppressed_value(metrics):
+    html = format_metrics_table(
+        metrics, segment_labels={"premium": "Premium", "luxury": "Luxury"},
+        links={"premium": "premium.html"}, table_id="glance")
+    assert isinstance(html, HTMLTable) and html._repr_html_() == str(html)
+    assert '<table class="vq-table vq-metrics" id="glance">' in html
+    assert '<tr id="glance-premium">' in html
+    assert '<th scope="row"><a href="premium.html">Premium</a></th>' in html
+    assert '<td class="vq-value">31 [22\u201340]</td>' in html
+    assert '<td class="vq-change vq-down">\u25bc \u22129</td>' in html
+    assert '<td class="vq-change vq-ns">+1.2</td>' in html
+    assert '<td class="vq-value vq-suppressed">n&lt;30</td>' in html
+    assert '\u22125 [\u221214 to 4]<span class="vq-small" title="small base">\u2020</span>' in html
+    assert "\u2020 Small base (30\u201399)" in html  # the footnote
+    assert "NPS (\u2212100 to 100)" in html and "Compliance, %" in html
+    for planted in (PLANTED, "77.8", "66.7", "88.9", "+5.6", ">12<", ">17<"):
+        assert planted not in html
+    assert "<th></th>" not in html  # no index column
+    assert html == format_metrics_table(
+        metrics, segment_labels={"premium": "Premium", "luxury": "Luxury"},
+        links={"premium": "premium.html"}, table_id="glance")
+
+
+def test_custom_labels_and_a_chosen_quarter(metrics):
+    html = format_metrics_table(metrics, {"nps": "Net Promoter Score"}, quarter="2026Q2",
+                                include_css=False)
+    assert "Net Promoter Score" in html and "<style>" not in html
+    assert "41 [31\u201350]" in html  # 2026Q2's value, half up
+    assert "31 [22\u201340]" not in html
+
+
+def test_input_is_not_changed(metrics):
+    before = metrics.copy()
+    format_metrics_table(metrics)
+    pd.testing.assert_frame_equal(metrics, before)
+
+
+def test_two_rows_for_one_segment_and_metric_is_an_error(metrics):
+    twice = pd.concat([metrics, metrics.iloc[[0]]])
+    with pytest.raises(DataError, match="more than one row"):
+        format_metrics_table(twice)
+
+
+def test_missing_columns_are_named():
+    with pytest.raises(DataError, match="missing \\['n'\\]"):
+        format_metrics_table(pd.DataFrame({"segment": [], "metric": [], "value": []}))
+
+
+# --------------------------------------------------------------------------- general helper
+def test_format_table():
+    df = pd.DataFrame({
+        "branch": ["B1", "B2", "B3"],
+        "compliance": [87.46, 77.7777, NAN],
+        "share": [0.4567, 0.5, 0.1],
+        "n": [120, 12, 64],
+        "base_flag": ["ok", "suppressed", "small"],
+    }, index=[10, 11, 12])
+    html = format_table(df, {"compliance": ".1f", "share": ".0%", "n": ",.0f"},
+                        labels={"compliance": "Compliance, %"}, table_id="branches",
+                        include_css=False)
+    assert '<th scope="col">Compliance, %</th>' in html
+    assert "base_flag" not in html and ">10<" not in html  # flag column and index not shown
+    assert '<tr id="branches-0"><td>B1</td><td>87.5</td><td>46%</td><td>120</td></tr>' in html
+    assert '<td class="vq-suppressed">n&lt;30</td>' in html and PLANTED not in html
+    assert 'B3<span class="vq-small" title="small base">\u2020</span>' in html
+    assert "<td>\u2013</td>" in html  # missing value
+    assert "Small base" in html

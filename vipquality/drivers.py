@@ -1,0 +1,217 @@
+"""Key drivers: Johnson's (2000) relative weights of attribute ratings on an outcome.
+
+The core (:func:`_johnson`) works on a stack of frequency-weight vectors at once, so a
+bootstrap (here and in :func:`vipquality.csi.csi` with derived weights) is one batched
+eigen-decomposition instead of a Python loop over resamples.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from vipquality.errors import DataError
+from vipquality.intervals import z_value
+
+__all__ = ["relative_weights"]
+
+# Upper bound on the cells (resamples × respondents) of one block of bootstrap counts (~32 MB).
+_MAX_CELLS = 1 << 22
+
+
+def relative_weights(
+    X: pd.DataFrame,
+    y: pd.Series | np.ndarray | Sequence[float],
+    n_boot: int = 0,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Johnson's relative weights of the predictors in ``X`` on the outcome ``y``.
+
+    Parameters
+    ----------
+    X : DataFrame
+        One numeric column per attribute (e.g. satisfaction ratings), NaN = missing.
+    y : Series or array-like
+        The outcome (NPS item or overall satisfaction), one value per row of ``X``; a Series
+        must carry the index of ``X``.
+    n_boot : int, default 0
+        Number of bootstrap resamples of the complete rows for percentile intervals of the
+        rescaled weights; 0 = no interval.
+    seed : int, default 0
+        Seed of the bootstrap (same seed, same interval).
+    confidence : float, default 0.95
+        Confidence level of the bootstrap intervals.
+
+    Returns
+    -------
+    DataFrame
+        One row per column of ``X``, in order: ``attribute``, ``raw_weight`` (sums to the R² of
+        the OLS regression of y on X), ``rescaled`` (% of R², sums to 100) and, when
+        ``n_boot > 0``, ``ci_low`` and ``ci_high`` of ``rescaled``. ``attrs`` holds
+        ``r_squared``, ``n`` (complete rows used) and, with a bootstrap, ``n_boot_failed``
+        (resamples where a variable was constant, left out of the percentiles).
+
+    Raises
+    ------
+    DataError
+        A non-numeric column, ``y`` not aligned with ``X``, fewer complete rows than
+        predictors + 2, or a constant predictor or outcome.
+
+    Notes
+    -----
+    Rows with a missing value in any predictor or in ``y`` are dropped (listwise deletion), so
+    all weights come from one correlation matrix; the number of rows used is ``attrs["n"]``.
+
+    With R_xx the predictors' correlation matrix, r_xy their correlations with y and the
+    eigen-decomposition R_xx = V diag(λ) Vᵀ (Johnson 2000):
+
+    .. math::
+
+        \\Lambda = R_{xx}^{1/2} = V\\,\\mathrm{diag}(\\sqrt{\\lambda})\\,V^\\top, \\qquad
+        \\beta = \\Lambda^{-1} r_{xy}, \\qquad
+        \\varepsilon_j = \\sum_k \\Lambda_{jk}^2\\,\\beta_k^2
+
+    β are the standardised coefficients of y on the orthogonal counterparts Z of the
+    predictors, Λ the coefficients of each X_j on Z; Σ_j ε_j = r_xyᵀ R_xx⁻¹ r_xy = R².
+    Eigenvalues below 1e-12 · λ_max are treated as zero (pseudo-inverse), which keeps the
+    weights defined for perfectly collinear predictors.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"speed": [1, 2, 3, 4, 5, 6], "respect": [2, 1, 4, 3, 6, 5]})
+    >>> y = pd.Series([1, 3, 2, 5, 4, 6])
+    >>> rw = relative_weights(X, y)
+    >>> rw.round(4)
+      attribute  raw_weight  rescaled
+    0     speed      0.7648   77.9612
+    1   respect      0.2162   22.0388
+    >>> round(rw.attrs["r_squared"], 4)
+    0.981
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise DataError(
+            f"X must be a DataFrame with one column per predictor, got {type(X).__name__}"
+        )
+    if not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ValueError(f"n_boot must be an integer ≥ 0, got {n_boot!r}")
+    z_value(confidence)
+    Z, complete = _design(X, y)
+    columns = [str(c) for c in X.columns]
+    Zc = Z[complete]
+    m, k = Zc.shape[0], X.shape[1]
+    if m < k + 2:
+        raise DataError(
+            f"relative weights need at least {k + 2} complete rows (predictors + 2), "
+            f"got {m} after dropping rows with a missing value"
+        )
+    spread = Zc.std(axis=0)
+    for j in np.flatnonzero(~(spread > 0)):
+        what = f"predictor {columns[j]!r}" if j < k else "outcome y"
+        raise DataError(f"{what} is constant over the {m} complete rows; it cannot explain "
+                        "or be explained", column=columns[j] if j < k else None)
+
+    Zc = Zc - Zc.mean(axis=0)
+    raw = _johnson(np.ones((1, m)), Zc)[0]
+    r2 = float(raw.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):  # R² = 0: rescaled undefined (NaN)
+        rescaled = 100 * raw / r2
+    out = pd.DataFrame({"attribute": columns, "raw_weight": raw, "rescaled": rescaled})
+    out.attrs.update(r_squared=r2, n=int(m))
+    if n_boot:
+        rng = np.random.default_rng(seed)
+        reps = np.vstack([_johnson(F, Zc) for F in _bootstrap_counts(rng, m, n_boot)])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rescaled = 100 * reps / reps.sum(axis=1, keepdims=True)
+        out["ci_low"], out["ci_high"] = _percentile_interval(rescaled, confidence)
+        out.attrs["n_boot_failed"] = int(np.isnan(rescaled).any(axis=1).sum())
+    return out
+
+
+def _design(X: pd.DataFrame, y) -> tuple[np.ndarray, np.ndarray]:
+    """Predictors and outcome as one float matrix (outcome last) and the complete-row mask."""
+    if isinstance(y, pd.DataFrame):
+        raise DataError("y must be one column (a Series), got a DataFrame")
+    if isinstance(y, pd.Series):
+        if not y.index.equals(X.index):
+            raise DataError("y and X have different indexes; align them first")
+    else:
+        arr = np.ravel(np.asarray(y))
+        if arr.size != len(X):
+            raise DataError(f"expected one outcome per row of X ({len(X)}), got {arr.size}")
+        y = pd.Series(arr, index=X.index)
+    cols = [X[c] for c in X.columns] + [y]
+    names = [str(c) for c in X.columns] + [str(y.name) if y.name is not None else "y"]
+    for col, name in zip(cols, names):
+        if pd.api.types.is_bool_dtype(col.dtype) or not (
+            pd.api.types.is_numeric_dtype(col.dtype) or col.dtype == object
+        ):
+            raise DataError(f"expected numeric ratings, got dtype {col.dtype}", column=name)
+    try:
+        Z = np.column_stack([pd.to_numeric(c).to_numpy(dtype=float, na_value=np.nan)
+                             for c in cols])
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"expected numeric ratings ({exc})") from None
+    complete = np.isfinite(Z).all(axis=1)
+    return Z, complete
+
+
+def _johnson(F: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """Raw relative weights for each row of frequency weights ``F`` (b × m) over rows of ``Z``.
+
+    ``Z`` is m × (k + 1), predictors then outcome, preferably centred. Returns b × k raw weights;
+    a row is NaN where a variable has no variance under those frequencies (or they are all 0).
+    """
+    m, p = Z.shape
+    k = p - 1
+    total = F.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (F @ Z) / total[:, None]
+        outer = (Z[:, :, None] * Z[:, None, :]).reshape(m, p * p)
+        cov = (F @ outer).reshape(-1, p, p) / total[:, None, None]
+        cov -= mean[:, :, None] * mean[:, None, :]
+    var = np.diagonal(cov, axis1=1, axis2=2)
+    scale = np.maximum((Z**2).mean(axis=0), np.finfo(float).tiny)
+    ok = (total > 0) & (var > 1e-12 * scale).all(axis=1)
+    sd = np.sqrt(np.where(ok[:, None], var, 1.0))
+    corr = cov / (sd[:, :, None] * sd[:, None, :])
+    corr[~ok] = np.eye(p)
+
+    lam, V = np.linalg.eigh(corr[:, :k, :k])
+    lam = np.clip(lam, 0, None)
+    keep = lam > 1e-12 * lam.max(axis=1, keepdims=True)
+    root = np.sqrt(lam)
+    inv_root = np.where(keep, 1 / np.where(keep, root, 1.0), 0.0)
+    Vt = np.swapaxes(V, 1, 2)
+    half = (V * root[:, None, :]) @ Vt                       # Λ = R_xx^{1/2}
+    rxy = corr[:, :k, k]
+    beta = np.einsum("bij,bj->bi", V * inv_root[:, None, :], np.einsum("bij,bj->bi", Vt, rxy))
+    raw = np.einsum("bjk,bk->bj", half**2, beta**2)
+    raw[~ok] = np.nan
+    return raw
+
+
+def _bootstrap_counts(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[np.ndarray]:
+    """How often each of ``n`` rows is drawn, for ``n_boot`` resamples, in blocks.
+
+    Each block comes from an index matrix (resamples × n) drawn at once and counted with one
+    ``bincount``; blocks only bound memory for large n (one block while n_boot·n ≤ 4 M).
+    """
+    block = max(1, min(n_boot, _MAX_CELLS // max(n, 1)))
+    for start in range(0, n_boot, block):
+        b = min(block, n_boot - start)
+        idx = rng.integers(0, n, size=(b, n))
+        flat = (idx + (np.arange(b) * n)[:, None]).ravel()
+        yield np.bincount(flat, minlength=b * n).reshape(b, n).astype(float)
+
+
+def _percentile_interval(reps: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval per column of ``reps``; NaN replicates are left out."""
+    alpha = 1 - confidence
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column -> NaN bounds
+        low, high = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
+    return low, high

@@ -1,0 +1,457 @@
+"""Validated import of a quarter's raw files into the canonical Parquet store.
+
+:func:`ingest_quarter` reads the quarter folder's files (CRM extract first, since survey
+responses are checked against it), validates every row, and writes in one crash-safe commit:
+
+- ``store/<table>/quarter=<q>/part-0.parquet`` for ``clients``, ``responses``, ``visits`` and
+  ``memberships`` (rows sorted by id, so equal content gives equal bytes);
+- ``store/rejects/<q>.csv``: ``file, row, column, value, reason`` for every rejected cell;
+- ``store/ingest_log.csv``: one line per imported file (sha256, quarter, table, counts, time).
+
+Importing the same export again changes nothing (the store stays byte-identical). Personal CRM
+columns (``clients.personal`` in workspace.yaml) are dropped as soon as the file is read.
+
+Examples
+--------
+>>> from vipquality.workspace import load_workspace            # doctest: +SKIP
+>>> result = ingest_quarter(load_workspace("surveys"), "2026Q2")  # doctest: +SKIP
+>>> print(result.summary())                                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import IngestError, StoreError
+from ..store import (SORT_KEYS, from_pandas, partition_path, table_schema, to_pandas)
+from ._readers import REJECT_COLUMNS, RawTable, read_table
+from ._store import StoreLock, Transaction, csv_bytes, parquet_bytes, read_csv_rows, recover
+from ._validate import (KEYS, Checked, check_table, deduplicate, empty_rejects, fields_for,
+                        resolve_columns)
+
+__all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTable"]
+
+#: quarter_files key -> stored table, in the order they are imported.
+_TABLE_OF = {"clients": "clients", "survey": "responses", "responses": "responses",
+             "visits": "visits"}
+_ORDER = ("clients", "responses", "visits")
+_LOG_COLUMNS = ["sha256", "file", "quarter", "table", "read", "accepted", "duplicates",
+                "rejected", "time"]
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """Row counts of one table (``file`` is ``None``) or one file of an import.
+
+    Every row read is exactly one of: accepted (added to the store), duplicate (identical to a row
+    already imported or stored) or rejected (see the rejects).
+    """
+
+    table: str
+    read: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    file: str | None = None
+    sha256: str | None = None
+
+    @property
+    def reconciles(self) -> bool:
+        """``read == accepted + duplicates + rejected``."""
+        return self.read == self.accepted + self.duplicates + self.rejected
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`ingest_quarter` did (or, with ``dry_run``, would do).
+
+    Attributes
+    ----------
+    quarter : str
+    store_path : Path
+    dry_run : bool
+    tables : dict of str to TableCounts
+        ``clients``, ``responses``, ``visits`` (only the tables that had files).
+    files : tuple of TableCounts
+        The same counts per file.
+    rejects : DataFrame
+        ``file, row, column, value, reason`` of this import (one row per failing cell; a rejected
+        row may have several). Values are as in the file, not neutralised.
+    warnings : tuple of str
+        Things worth checking that rejected nothing (e.g. a file on a 1–5 scale).
+    memberships : int or None
+        Rows of the quarter's memberships table written (``None``: not computed).
+    written : tuple of str
+        Store files that changed, relative to the store (empty: nothing changed).
+    """
+
+    quarter: str
+    store_path: Path
+    dry_run: bool
+    tables: dict[str, TableCounts]
+    files: tuple[TableCounts, ...]
+    rejects: pd.DataFrame
+    warnings: tuple[str, ...] = ()
+    memberships: int | None = None
+    written: tuple[str, ...] = field(default=())
+
+    @property
+    def reconciles(self) -> bool:
+        """Every table and file reconciles (always true for a returned result)."""
+        return all(c.reconciles for c in (*self.tables.values(), *self.files))
+
+    @property
+    def total_rejected(self) -> int:
+        """Rejected rows over all tables."""
+        return sum(c.rejected for c in self.tables.values())
+
+    @property
+    def changed(self) -> bool:
+        """Whether the store changed."""
+        return bool(self.written)
+
+    def summary(self) -> str:
+        """A few lines for the command line."""
+        head = f"{self.quarter}: " + ("dry run, nothing written" if self.dry_run else
+                                      "store updated" if self.written else
+                                      "store unchanged (everything already imported)")
+        lines = [head, f"  {'table':<12}{'read':>9}{'accepted':>10}{'duplicates':>12}"
+                       f"{'rejected':>10}"]
+        for c in self.tables.values():
+            lines.append(f"  {c.table:<12}{c.read:>9}{c.accepted:>10}{c.duplicates:>12}"
+                         f"{c.rejected:>10}")
+        if self.memberships is not None:
+            lines.append(f"  memberships: {self.memberships} client × segment rows")
+        if self.total_rejected:
+            where = self.store_path / "rejects" / f"{self.quarter}.csv"
+            lines.append(f"  {len(self.rejects)} rejected cell(s) in {self.total_rejected} row(s)"
+                         + ("" if self.dry_run else f": see {where}"))
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ files
+def _source_name(workspace, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path(workspace.root).resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def _table_for(workspace, path: Path) -> str | None:
+    for key, patterns in workspace.quarter_files.items():
+        if any(fnmatch.fnmatch(path.name, p) for p in patterns):
+            return _TABLE_OF.get(key, key)
+    return None
+
+
+def _plan(workspace, quarter: str, files) -> dict[str, list[Path]]:
+    plan: dict[str, list[Path]] = {t: [] for t in _ORDER}
+    qdir = workspace.quarter_dir(quarter)
+    if files is None:
+        if not qdir.is_dir():
+            raise IngestError(f"no folder {qdir} for {quarter}: create it and put the quarter's "
+                              "survey, mystery_shopper and clients files in it")
+        for key, patterns in workspace.quarter_files.items():
+            table = _TABLE_OF.get(key, key)
+            found = sorted({p for pat in patterns for p in qdir.glob(pat) if p.is_file()})
+            plan.setdefault(table, []).extend(found)
+    else:
+        items = files.items() if isinstance(files, Mapping) else [(None, files)]
+        for key, paths in items:
+            if isinstance(paths, (str, Path)):
+                paths = [paths]
+            for p in paths:
+                p = Path(p)
+                if not p.is_absolute() and not p.exists():
+                    p = qdir / p
+                if not p.is_file():
+                    raise IngestError(f"file not found: {p}")
+                table = _TABLE_OF.get(key, key) if key is not None else _table_for(workspace, p)
+                if table not in _ORDER:
+                    raise IngestError(
+                        f"{p.name}: cannot tell which table it holds; its name matches none of "
+                        f"workspace.yaml quarter_files {dict(workspace.quarter_files)}")
+                plan[table].append(p)
+    for table in plan:
+        plan[table] = sorted(set(plan[table]))
+    if not any(plan.values()):
+        pats = sorted(p for ps in workspace.quarter_files.values() for p in ps)
+        raise IngestError(f"no files to import for {quarter} in {qdir} (looked for {pats})")
+    return plan
+
+
+def _drop_personal(raw: RawTable, personal: Sequence[str]) -> RawTable:
+    """The same table without the personal columns (gone before anything else sees them)."""
+    drop = [c for c in raw.columns if c in set(personal)]
+    if not drop:
+        return raw
+    return RawTable(raw.source_file, raw.path, tuple(c for c in raw.columns if c not in drop),
+                    raw.data.drop(columns=drop), raw.ragged, raw.sha256, raw.encoding,
+                    raw.delimiter, raw.sheet, raw.warnings)
+
+
+# ------------------------------------------------------------------------------------ store reads
+def _partition_files(store: Path, table: str) -> list[Path]:
+    base = store / table
+    return sorted(base.glob("quarter=*/part-0.parquet")) if base.is_dir() else []
+
+
+def _read_stored(store: Path, table: str, workspace, paths: list[Path],
+                 filter_ids: tuple[str, list[str]] | None = None) -> pd.DataFrame:
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    schema = table_schema(table, workspace)
+    if not paths:
+        return to_pandas(schema.empty_table())
+    for p in paths:
+        extra = set(pq.read_schema(p).names) - set(schema.names)
+        if extra:
+            raise IngestError(
+                f"{p} has column(s) {sorted(extra)} that the current configuration does not "
+                "define (was the instrument or the CRM mapping changed?); move the store aside and "
+                "import every quarter again")
+    dataset = ds.dataset([str(p) for p in paths], format="parquet", schema=schema)
+    expr = None
+    if filter_ids is not None:
+        col, ids = filter_ids
+        expr = ds.field(col).isin(pa.array(sorted(set(ids)), pa.string()))
+    try:
+        return to_pandas(dataset.to_table(filter=expr))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise IngestError(f"cannot read the stored {table} ({err}); move the store aside and "
+                          "import every quarter again") from None
+
+
+def _sorted(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    return frame.sort_values(SORT_KEYS[table], kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------- ingest
+def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False) -> IngestResult:
+    """Validate a quarter's raw files and add them to the workspace store.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        From :func:`vipquality.workspace.load_workspace`.
+    quarter : str or Quarter
+        ``"2026Q2"``.
+    files : sequence of paths, or mapping of table to paths, optional
+        Import only these files (relative paths are looked up in the quarter folder; the table
+        comes from ``workspace.quarter_files`` patterns, or from the mapping key: ``clients``,
+        ``survey``/``responses``, ``visits``). Default: every matching file of the folder.
+    dry_run : bool
+        Validate and count, write nothing (no lock is taken).
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    IngestError
+        Nothing to import, a mapped column is missing, no CRM extract for the survey's client ids,
+        or counts that do not reconcile. Nothing is written.
+    DataError
+        A file cannot be read (empty, undecodable, unusable header). Nothing is written.
+    StoreError
+        Another ingest holds the lock, or writing failed (the store is left as before).
+    """
+    try:
+        q = workspace.quarter(quarter)
+    except ValueError as err:
+        raise IngestError(str(err)) from None
+    qs = str(q)
+    plan = _plan(workspace, qs, files)
+    store = Path(workspace.store_path)
+    if dry_run:
+        return _run(workspace, qs, plan, store, dry_run=True)
+    with StoreLock(store):
+        recover(store)
+        return _run(workspace, qs, plan, store, dry_run=False)
+
+
+def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
+         dry_run: bool) -> IngestResult:
+    # 1. read everything first: a file that cannot be read stops the import before any check
+    raws: dict[str, list[RawTable]] = {}
+    for table in _ORDER:
+        raws[table] = []
+        for path in plan.get(table, []):
+            raw = read_table(path, source_file=_source_name(workspace, path))
+            if table == "clients":
+                raw = _drop_personal(raw, workspace.personal_columns)
+            raws[table].append(raw)
+        if raws[table]:
+            # a missing mapped column in any file stops everything (no partial import)
+            fields = fields_for(table, workspace)
+            mode = workspace.instrument.match_columns_by if table == "responses" else "name"
+            for raw in raws[table]:
+                resolve_columns(raw, fields, mode)
+
+    txn = Transaction(store)
+    counts: dict[str, TableCounts] = {}
+    file_counts: list[TableCounts] = []
+    rejects: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    finals: dict[str, pd.DataFrame] = {}
+    changed_tables: set[str] = set()
+    known_clients: set[str] = set()
+
+    for table in _ORDER:
+        if table == "responses" and raws["responses"]:
+            stored_clients = _read_stored(store, "clients", workspace,
+                                          [p for p in [partition_path(store, "clients", quarter)]
+                                           if p.is_file()])
+            known = set(stored_clients["client_id"].dropna())
+            if "clients" in finals:
+                known |= set(finals["clients"]["client_id"].dropna())
+            if not known:
+                raise IngestError(
+                    f"no CRM extract for {quarter}: survey responses are checked against the "
+                    f"quarter's clients file; add one matching {workspace.quarter_files['clients']}"
+                    f" to {workspace.quarter_dir(quarter)} (or import it first)")
+            known_clients = known
+        if not raws[table]:
+            continue
+        checked = [check_table(raw, table, workspace, quarter, known_clients=known_clients)
+                   for raw in raws[table]]
+        result = _merge(table, workspace, quarter, store, checked)
+        counts[table] = result["counts"]
+        file_counts += result["files"]
+        rejects += [c.rejects for c in checked] + [result["rejects"]]
+        for c in checked:
+            warnings += c.warnings
+        finals[table] = result["final"]
+        if result["accepted"]:
+            changed_tables.add(table)
+
+    # 2. reconcile, explicitly (never an assert: it must hold with -O too)
+    bad = [c for c in (*counts.values(), *file_counts) if not c.reconciles]
+    if bad:
+        raise IngestError("row counts do not reconcile (read ≠ accepted + duplicates + rejected) "
+                          f"for {[(c.file or c.table, c.read, c.accepted, c.duplicates, c.rejected) for c in bad]}; "
+                          "nothing was written. This is a bug: please report it with the files.")
+
+    # 3. memberships of the quarter's clients
+    n_members = None
+    members_path = partition_path(store, "memberships", quarter)
+    if "clients" in finals and ("clients" in changed_tables or not members_path.is_file()) \
+            and len(finals["clients"]):
+        members = _memberships(workspace, quarter, finals["clients"], warnings)
+        if members is not None:
+            n_members = len(members)
+            finals["memberships"] = members
+            changed_tables.add("memberships")
+
+    all_rejects = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
+    all_rejects = all_rejects.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
+
+    # 4. stage and commit
+    written: list[str] = []
+    if not dry_run:
+        for table in sorted(changed_tables):
+            rel = partition_path(Path("."), table, quarter).as_posix()
+            schema = table_schema(table, workspace)
+            txn.put(rel, parquet_bytes(from_pandas(_sorted(finals[table], table), schema)))
+        txn.put(f"rejects/{quarter}.csv", _rejects_bytes(store, quarter, all_rejects,
+                                                         [r.source_file for rs in raws.values()
+                                                          for r in rs]))
+        log = _log_bytes(store, quarter, file_counts)
+        if log is not None:
+            txn.put("ingest_log.csv", log)
+        written = txn.commit()
+
+    return IngestResult(quarter=quarter, store_path=store, dry_run=dry_run, tables=counts,
+                        files=tuple(file_counts), rejects=all_rejects,
+                        warnings=tuple(dict.fromkeys(warnings)), memberships=n_members,
+                        written=tuple(written))
+
+
+def _merge(table: str, workspace, quarter: str, store: Path, checked: list[Checked]) -> dict:
+    """Deduplicate the validated rows of all files of a table against each other and the store."""
+    new = pd.concat([c.frame for c in checked], ignore_index=True)
+    keys = KEYS[table]
+    own = partition_path(store, table, quarter)
+    if table == "clients":  # client ids are unique within a quarter's extract
+        stored = _read_stored(store, table, workspace, [own] if own.is_file() else [])
+    else:  # response and visit ids are unique across quarters
+        stored = _read_stored(store, table, workspace, _partition_files(store, table),
+                              filter_ids=(keys[0], new[keys[0]].dropna().tolist()))
+    mapping = {c.source_file: c.mapping for c in checked}  # key column as each file names it
+    accepted, dup, conflict, conflicts = deduplicate(
+        table, new, stored, key_sources={k: checked[0].mapping[k] for k in keys})
+    if len(conflicts):
+        conflicts["column"] = [mapping[f][keys[0]] for f in conflicts["file"]]
+    existing = _read_stored(store, table, workspace, [own] if own.is_file() else [])
+    final = pd.concat([existing, accepted], ignore_index=True) if len(existing) else accepted
+    files = []
+    src = new["source_file"].to_numpy()
+    for c in checked:
+        mine = src == c.source_file
+        n_dup = int(dup[mine].sum())
+        n_conf = int(conflict[mine].sum())
+        rejected = c.n_rejected + n_conf
+        files.append(TableCounts(table, c.n_read, c.n_read - rejected - n_dup, n_dup, rejected,
+                                 file=c.source_file, sha256=c.sha256))
+    total = TableCounts(table, *(int(np.sum([getattr(f, a) for f in files]))
+                                 for a in ("read", "accepted", "duplicates", "rejected")))
+    if total.accepted != len(accepted):
+        raise IngestError(f"{table}: {len(accepted)} rows to store but {total.accepted} counted "
+                          "as accepted; nothing was written. This is a bug: please report it.")
+    return {"counts": total, "files": files, "rejects": conflicts, "final": final,
+            "accepted": len(accepted)}
+
+
+def _memberships(workspace, quarter: str, clients: pd.DataFrame,
+                 warnings: list[str]) -> pd.DataFrame | None:
+    try:
+        from ..segments import assign_segments
+    except ImportError:
+        warnings.append("memberships not computed: vipquality.segments is not available")
+        return None
+    out = assign_segments(clients, workspace.segments, workspace.quarter(quarter))
+    missing = {"quarter", "client_id", "segment"} - set(out.columns)
+    if missing:
+        raise IngestError(f"assign_segments returned no {sorted(missing)} column(s)")
+    out = out[["quarter", "client_id", "segment"]].astype(str).drop_duplicates()
+    out["quarter"] = quarter
+    return to_pandas(from_pandas(out, table_schema("memberships", workspace)))
+
+
+def _rejects_bytes(store: Path, quarter: str, rejects: pd.DataFrame,
+                   files_in_run: list[str]) -> bytes:
+    """This import's rejects plus the earlier rejects of files not imported this time."""
+    header, old = read_csv_rows(store / "rejects" / f"{quarter}.csv")
+    ours = set(files_in_run)
+    kept = [r for r in old if header == REJECT_COLUMNS and len(r) == 5
+            and r[0].lstrip("'") not in ours and r[0] not in ours]
+    rows = [[f, int(r), c, v, why] for f, r, c, v, why in rejects.itertuples(index=False)]
+    merged = kept + rows
+    merged.sort(key=lambda r: (str(r[0]).lstrip("'"), int(r[1])))
+    return csv_bytes(REJECT_COLUMNS, merged)
+
+
+def _log_bytes(store: Path, quarter: str, files: list[TableCounts]) -> bytes | None:
+    """The ingest log with a line for every file not logged before (or that added rows)."""
+    path = store / "ingest_log.csv"
+    header, rows = read_csv_rows(path)
+    if header and header != _LOG_COLUMNS:
+        raise StoreError(f"{path} has columns {header}, expected {_LOG_COLUMNS}")
+    seen = {(r[0], r[2], r[3]) for r in rows if len(r) >= 4}
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    new = [[c.sha256, c.file, quarter, c.table, c.read, c.accepted, c.duplicates, c.rejected, now]
+           for c in files if (c.sha256, quarter, c.table) not in seen or c.accepted]
+    if not new:
+        return None
+    return csv_bytes(_LOG_COLUMNS, rows + new)

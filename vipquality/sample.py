@@ -1,0 +1,1465 @@
+"""The seeded sample workspace: raw quarterly files that a real VIP programme would receive.
+
+:func:`generate_sample` writes, into a workspace folder that already holds its YAML
+configuration, the personal-manager roster (``staff.csv``) and one folder per quarter with the
+survey export, the mystery-shopper visits and the CRM extract. :func:`generate_responses` draws
+the same survey model straight into the canonical store layout, in memory, for benchmarks.
+
+Everything is read from the workspace configuration: column names (instrument, CRM and visit
+mappings), attribute ids and scales, missing-value codes, checklist items, standard versions and
+their effective dates, and the thresholds of the segment rules (tiers, revenue blocks, universe,
+recency, lines, value/frequency grid). Segment membership is never written as a label: it comes
+out of the generated client attributes when the rules of ``segments.yaml`` are applied.
+
+The latent model
+----------------
+Each client has a persistent latent satisfaction; branches and managers have a quality effect
+that drives both survey answers and mystery-shopper compliance. A response draws one latent score
+per CSI attribute (client + context + attribute noise); the NPS item, overall satisfaction and
+CES are weighted sums of the attribute latents (speed of response and competence weigh most) plus
+noise; ratings are the latents placed on each item's own scale, rounded and clipped. Planted in
+the model (not edited into outputs):
+
+1. the ``luxury`` tier loses speed of response over the last three quarters, so its NPS falls
+   by about 10 points over that span;
+2. standard ``S04`` is revised at the effective date of its last version in ``standards.yaml``;
+   its compliance rises from about 65 % to about 88 % in every branch, other standards stay flat;
+3. one branch (``B13``) is far below the others in both compliance and satisfaction;
+4. small groups: ``le_corporate`` (legal entities above the top revenue cut) has fewer than 30
+   respondents a quarter, and a few newly hired managers have only a handful of responses;
+5. missing answers: blanks and the instrument's "cannot judge" code;
+6. personal data (names, e-mails, phones, addresses) in the CRM extract, and contact details or
+   a manager's first name in some free-text comments.
+
+Every file is deterministic for a given seed: rows are sorted, numbers have fixed formats, and no
+date depends on when the code runs (Excel files carry a fixed creation date).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+import io
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import ConfigError
+
+__all__ = ["generate_sample", "generate_responses", "DEFAULT_SEED"]
+
+DEFAULT_SEED = 20261123
+
+# --------------------------------------------------------------------------------------------
+# Configuration (read straight from the YAML files until vipquality.workspace lands; only this
+# section needs to change to build _Config from a Workspace).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Item:
+    column: str
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True)
+class _Attribute:
+    id: str
+    satisfaction: str
+    importance: str | None
+
+
+@dataclass(frozen=True)
+class _Standard:
+    id: str
+    target: float                                   # default target, %
+    versions: tuple[tuple[int, _dt.date], ...]      # (version, effective), sorted by date
+    items: tuple[tuple[str, float, bool], ...]      # (item id, weight, critical)
+
+
+@dataclass(frozen=True)
+class _Config:
+    root: Path
+    fiscal_year_start: int
+    staff_file: str | None
+    quarter_files: dict[str, tuple[str, ...]]
+    client_columns: dict[str, str]                  # canonical -> source
+    personal_columns: tuple[str, ...]
+    visit_columns: dict[str, str]                   # canonical -> source
+    response_columns: dict[str, str | None]         # response_id, client_id, submitted_at, weight
+    nps: _Item
+    ces: _Item | None
+    overall: _Item | None
+    comment: str | None
+    csi_scale: tuple[int, int]
+    importance_scale: tuple[int, int] | None
+    missing_code: float | None
+    attributes: tuple[_Attribute, ...]
+    segments: tuple[dict, ...]
+    universe: dict | None
+    grids: tuple[dict, ...]
+    standards: tuple[_Standard, ...]
+
+
+def _yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(str(path), "", "file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(str(path), "", f"not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "", f"expected a mapping at the top, got {type(data).__name__}")
+    return data
+
+
+def _need(data: dict, key: str, file: Path, where: str = ""):
+    if not isinstance(data, dict) or key not in data:
+        raise ConfigError(file.name, f"{where}{key}", "required key is missing")
+    return data[key]
+
+
+def _item(block: dict | None, file: Path, key: str, default_scale=None) -> _Item | None:
+    if not block:
+        return None
+    column = _need(block, "column", file, f"{key}.")
+    lo, hi = block.get("scale", default_scale) or (None, None)
+    if not isinstance(column, str) or lo is None:
+        raise ConfigError(file.name, f"{key}", "expected a column name and a scale [lo, hi]")
+    return _Item(column, int(lo), int(hi))
+
+
+def _read_config(workspace: Path) -> _Config:
+    wfile = workspace / "workspace.yaml"
+    ws = _yaml(wfile)
+    ifile = workspace / str(_need(ws, "instrument", wfile))
+    sfile = workspace / str(_need(ws, "segments", wfile))
+    tfile = workspace / str(_need(ws, "standards", wfile))
+    inst, segs, stds = _yaml(ifile), _yaml(sfile), _yaml(tfile)
+
+    clients = _need(ws, "clients", wfile)
+    visits = _need(ws, "visits", wfile)
+    csi = _need(inst, "csi", ifile)
+    attributes = tuple(
+        _Attribute(str(_need(a, "id", ifile, f"csi.attributes[{i}].")),
+                   str(_need(a, "satisfaction", ifile, f"csi.attributes[{i}].")),
+                   a.get("importance"))
+        for i, a in enumerate(_need(csi, "attributes", ifile, "csi."))
+    )
+    codes = csi.get("missing_codes") or []
+    standards = []
+    for i, s in enumerate(_need(stds, "standards", tfile)):
+        versions = tuple(sorted(
+            ((int(v["version"]), _as_date(v["effective"], tfile, f"standards[{i}].versions"))
+             for v in _need(s, "versions", tfile, f"standards[{i}].")),
+            key=lambda v: v[1]))
+        items = tuple(
+            (str(it["id"]), float(it.get("weight", 1)), bool(it.get("critical", False)))
+            for it in _need(s, "items", tfile, f"standards[{i}].")
+        )
+        targets = s.get("targets") or {}
+        standards.append(_Standard(str(s["id"]), float(targets.get("default", 85)), versions, items))
+    fys = int(ws.get("fiscal_year_start", 1))
+    if fys != 1:
+        raise ConfigError(wfile.name, "fiscal_year_start",
+                          f"the sample generator writes calendar quarters only (1), got {fys}")
+    scale = tuple(_need(csi, "scale", ifile, "csi."))
+    imp_scale = csi.get("importance_scale")
+    return _Config(
+        root=workspace,
+        fiscal_year_start=fys,
+        staff_file=ws.get("staff"),
+        quarter_files={k: tuple(v) for k, v in _need(ws, "quarter_files", wfile).items()},
+        client_columns=dict(_need(clients, "columns", wfile, "clients.")),
+        personal_columns=tuple(clients.get("personal") or ()),
+        visit_columns=dict(_need(visits, "columns", wfile, "visits.")),
+        response_columns=dict(_need(inst, "columns", ifile)),
+        nps=_item(_need(inst, "nps", ifile), ifile, "nps"),
+        ces=_item(inst.get("ces"), ifile, "ces"),
+        overall=_item(inst.get("overall"), ifile, "overall"),
+        comment=(inst.get("comment") or {}).get("column"),
+        csi_scale=(int(scale[0]), int(scale[1])),
+        importance_scale=(int(imp_scale[0]), int(imp_scale[1])) if imp_scale else None,
+        missing_code=float(codes[0]) if codes else None,
+        attributes=attributes,
+        segments=tuple(segs.get("segments") or ()),
+        universe=segs.get("universe"),
+        grids=tuple(segs.get("grids") or ()),
+        standards=tuple(standards),
+    )
+
+
+def _as_date(value, file: Path, key: str) -> _dt.date:
+    if isinstance(value, _dt.date):
+        return value
+    try:
+        return _dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(file.name, key, f"expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# What the segment rules imply for the CRM attributes (thresholds, category values).
+# --------------------------------------------------------------------------------------------
+
+_OPS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "between", "contains",
+        "within_days", "older_than_days", "is_null")
+
+
+def _leaves(rule) -> list[tuple[str, str, object]]:
+    """Every ``(field, op, value)`` condition of a rule tree."""
+    if not isinstance(rule, dict):
+        return []
+    if "field" in rule:
+        return [(rule["field"], op, rule[op]) for op in _OPS if op in rule]
+    out = []
+    for key in ("all", "any"):
+        for sub in rule.get(key) or ():
+            out += _leaves(sub)
+    if "not" in rule:
+        out += _leaves(rule["not"])
+    return out
+
+
+def _numbers(leaves, field_name, ops=("lt", "le", "gt", "ge")) -> list[float]:
+    return sorted({float(v) for f, op, v in leaves if f == field_name and op in ops})
+
+
+@dataclass(frozen=True)
+class _Design:
+    """CRM categories and thresholds taken from segments.yaml (canonical field names)."""
+
+    tiers: tuple[str, ...]                  # tier values, in the order the segments list them
+    tier_segment: dict[str, str]            # tier value -> segment id
+    individual: str
+    legal_entity: str
+    revenue_cuts: tuple[float, ...]         # ascending block boundaries
+    balance_min: float                      # universe: balance >= this
+    spend_min: float                        # universe / eligibility: 3-month spend > this
+    lines_max: float
+    active_days: float
+    lapsing_days: float
+    ltv_cuts: tuple[float, ...]
+    frequency_cuts: tuple[float, ...]
+    products: tuple[str, ...]
+    reported: tuple[str, ...]               # reported segment ids (mystery-shopper scenarios)
+
+
+_PRODUCTS = ("cards", "deposits", "investments", "insurance", "mortgage", "fx", "brokerage",
+             "trust", "safe_box", "pension")
+_PRODUCT_RATE = (0.85, 0.6, 0.35, 0.22, 0.1, 0.28, 0.15, 0.05, 0.07, 0.08)
+
+
+def _design(cfg: _Config) -> _Design:
+    tiers, tier_segment = [], {}
+    ctypes: dict[str, bool] = {}            # value -> appears with a revenue condition
+    every = []
+    for seg in cfg.segments:
+        leaves = _leaves(seg.get("rule"))
+        every += leaves
+        has_revenue = any(f == "revenue" for f, _, _ in leaves)
+        for f, op, v in leaves:
+            if f == "tier" and op == "eq" and v not in tier_segment:
+                tiers.append(str(v))
+                tier_segment[str(v)] = str(seg["id"])
+            if f == "client_type" and op == "eq":
+                ctypes[str(v)] = ctypes.get(str(v), False) or has_revenue
+    universe = _leaves(cfg.universe)
+    for f, op, v in universe:
+        if f == "client_type" and op == "eq":
+            ctypes[str(v)] = True
+    legal = [v for v, rev in ctypes.items() if rev] or ["legal_entity"]
+    indiv = [v for v, rev in ctypes.items() if not rev] or ["individual"]
+    grid_rows, grid_cols = (), ()
+    for grid in cfg.grids:
+        for axis in ("rows", "cols"):
+            spec = grid.get(axis) or {}
+            cuts = tuple(float(b["max"]) for b in spec.get("bands", ()) if "max" in b)
+            if spec.get("field") == "lifetime_value":
+                grid_rows = cuts
+            elif spec.get("field") == "purchases_12m":
+                grid_cols = cuts
+    products = list(_PRODUCTS)
+    for f, op, v in every + universe:
+        if f == "products" and op == "contains" and str(v) not in products:
+            products.append(str(v))
+    first = lambda xs, default: xs[0] if xs else default  # noqa: E731
+    return _Design(
+        tiers=tuple(tiers) or ("Premium", "Luxury", "Private"),
+        tier_segment=tier_segment or {"Premium": "premium", "Luxury": "luxury", "Private": "private"},
+        individual=indiv[0],
+        legal_entity=legal[0],
+        revenue_cuts=tuple(_numbers(every, "revenue")) or (4e8, 1e9),
+        balance_min=first(_numbers(universe, "balance"), 3e6),
+        spend_min=first(_numbers(universe + every, "avg_monthly_spend_3m"), 3000.0),
+        lines_max=first(_numbers(every, "lines"), 5.0),
+        active_days=first(_numbers(every, "last_transaction", ("within_days",)), 90.0),
+        lapsing_days=first(_numbers(every, "last_transaction", ("older_than_days",)), 180.0),
+        ltv_cuts=grid_rows or (5e6, 2e7),
+        frequency_cuts=grid_cols or (4.0,),
+        products=tuple(products),
+        reported=tuple(str(s["id"]) for s in cfg.segments if s.get("report")),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The scenario: what the sample is meant to show. Ids that are not in the configuration fall
+# back gracefully (e.g. an instrument without ``response_speed`` declines its heaviest driver).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    branches: int = 20
+    managers: int = 60
+    new_managers: int = 6                   # recently hired: few clients, few responses
+    weak_branch: str = "B13"
+    legal_share: float = 0.25
+    tier_shares: tuple[float, ...] = (0.55, 0.33, 0.12)       # Premium, Luxury, Private
+    revenue_block_shares: tuple[float, ...] = (0.63, 0.335, 0.035)
+    decline_segment: str = "luxury"
+    decline_attribute: str = "response_speed"
+    decline_quarters: int = 3
+    decline_shift: float = 0.65             # latent sd units lost by the last quarter
+    revised_standard: str = "S04"
+    revised_before: float = 0.65
+    revised_after: float = 0.88
+    # relative importance of the attributes for NPS / overall (unknown ids get `other_weight`)
+    driver_weights: Mapping[str, float] = field(default_factory=lambda: {
+        "response_speed": 0.24, "competence": 0.22, "promises_kept": 0.14, "availability": 0.12,
+        "ready_solutions": 0.10, "respect": 0.07, "confidentiality": 0.05, "digital_channels": 0.06,
+    })
+    other_weight: float = 0.08
+    # mean satisfaction on a 1-10 scale (converted to the instrument's scale)
+    attribute_means: Mapping[str, float] = field(default_factory=lambda: {
+        "response_speed": 7.7, "competence": 8.4, "promises_kept": 8.0, "availability": 8.0,
+        "ready_solutions": 7.5, "respect": 8.8, "confidentiality": 9.0, "digital_channels": 7.3,
+    })
+    other_mean: float = 8.0
+    # stated importance (1-10 scale): confidentiality is said to matter most but drives little
+    importance_means: Mapping[str, float] = field(default_factory=lambda: {
+        "response_speed": 9.1, "competence": 9.0, "confidentiality": 9.2, "promises_kept": 8.6,
+        "availability": 8.3, "respect": 8.0, "ready_solutions": 7.6, "digital_channels": 7.0,
+    })
+    # how much the manager/branch shapes an attribute (1 = fully)
+    manager_related: Mapping[str, float] = field(default_factory=lambda: {
+        "digital_channels": 0.3, "confidentiality": 0.6,
+    })
+    # CES is about effort: these attributes drive it
+    effort_weights: Mapping[str, float] = field(default_factory=lambda: {
+        "response_speed": 0.45, "promises_kept": 0.2, "availability": 0.2, "digital_channels": 0.15,
+    })
+    cannot_judge: Mapping[str, float] = field(default_factory=lambda: {
+        "digital_channels": 0.09, "confidentiality": 0.03, "ready_solutions": 0.03,
+    })
+    other_cannot_judge: float = 0.012
+
+
+_SCENARIO = _Scenario()
+
+
+# --------------------------------------------------------------------------------------------
+# Quarters and random streams
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_quarter(label: str) -> tuple[int, int]:
+    text = str(label).strip().upper()
+    if len(text) != 6 or text[4] != "Q" or not text[:4].isdigit() or text[5] not in "1234":
+        raise ValueError(f"a quarter looks like 2026Q3, got {label!r}")
+    return int(text[:4]), int(text[5])
+
+
+def _quarter_list(last: str, n: int) -> list[str]:
+    if n < 1:
+        raise ValueError(f"quarters must be at least 1, got {n!r}")
+    year, q = _parse_quarter(last)
+    index = year * 4 + q - 1
+    return [f"{i // 4}Q{i % 4 + 1}" for i in range(index - n + 1, index + 1)]
+
+
+def _quarter_bounds(label: str) -> tuple[np.datetime64, np.datetime64]:
+    """First and last day of a calendar quarter."""
+    year, q = _parse_quarter(label)
+    start = np.datetime64(f"{year}-{3 * q - 2:02d}-01")
+    end = (start.astype("datetime64[M]") + 3).astype("datetime64[D]") - 1
+    return start, end
+
+
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([int(seed), *map(int, stream)]))
+
+
+# independent random streams: (seed, stream, quarter index)
+_S_POPULATION, _S_STAFF, _S_RESPONSES, _S_VISITS, _S_PERSONAL, _S_COMMENTS = range(1, 7)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# --------------------------------------------------------------------------------------------
+# Staff and clients (the latent population)
+# --------------------------------------------------------------------------------------------
+
+_CITIES = (
+    ("Moscow", "Москва"), ("Saint Petersburg", "Санкт-Петербург"), ("Kazan", "Казань"),
+    ("Yekaterinburg", "Екатеринбург"), ("Novosibirsk", "Новосибирск"),
+    ("Nizhny Novgorod", "Нижний Новгород"), ("Samara", "Самара"), ("Rostov-on-Don", "Ростов-на-Дону"),
+    ("Krasnodar", "Краснодар"), ("Ufa", "Уфа"), ("Perm", "Пермь"), ("Voronezh", "Воронеж"),
+    ("Chelyabinsk", "Челябинск"), ("Krasnoyarsk", "Красноярск"), ("Tyumen", "Тюмень"),
+    ("Sochi", "Сочи"), ("Kaliningrad", "Калининград"), ("Vladivostok", "Владивосток"),
+    ("Irkutsk", "Иркутск"), ("Omsk", "Омск"),
+)
+
+
+@dataclass
+class _Staff:
+    ids: np.ndarray            # "M001", …
+    branch: np.ndarray         # branch index per manager
+    quality: np.ndarray        # latent quality (sd ~0.35), shared by survey and visits
+    weight: np.ndarray         # share of the branch's clients
+    new: np.ndarray            # recently hired
+    branch_ids: np.ndarray     # "B01", …
+    branch_quality: np.ndarray
+    branch_weight: np.ndarray
+
+
+def _make_staff(sc: _Scenario, seed: int) -> _Staff:
+    rng = _rng(seed, _S_STAFF)
+    nb, nm = sc.branches, sc.managers
+    width = max(2, len(str(nb)))
+    branch_ids = np.array([f"B{i + 1:0{width}d}" for i in range(nb)])
+    bw = rng.gamma(6.0, 1.0, nb)
+    bw[0], bw[1 % nb] = bw.max() * 2.2, bw.max() * 1.5          # the two capitals are larger
+    bw /= bw.sum()
+    bq = rng.normal(0.0, 0.12, nb)
+    weak = np.flatnonzero(branch_ids == sc.weak_branch)
+    if weak.size:
+        bq[weak] = -0.75
+    # managers: at least two per branch, the rest proportional to branch size
+    per = np.full(nb, 2 if nm >= 2 * nb else 1)
+    extra = nm - per.sum()
+    if extra > 0:
+        alloc = np.floor(bw * extra).astype(int)
+        rest = extra - alloc.sum()
+        alloc[np.argsort(-(bw * extra - alloc), kind="stable")[:rest]] += 1
+        per += alloc
+    mbranch = np.repeat(np.arange(nb), per)[:nm]
+    width = max(3, len(str(nm)))
+    ids = np.array([f"M{i + 1:0{width}d}" for i in range(len(mbranch))])
+    quality = rng.normal(0.0, 0.35, len(ids))
+    new = np.zeros(len(ids), bool)
+    new[rng.choice(len(ids), size=min(sc.new_managers, len(ids)), replace=False)] = True
+    quality[new] -= 0.2
+    weight = rng.uniform(0.7, 1.3, len(ids))
+    weight[new] = 0.08
+    return _Staff(ids, mbranch, quality, weight, new, branch_ids, bq, bw)
+
+
+@dataclass
+class _Population:
+    """Clients with their static attributes and per-quarter paths (column index = quarter)."""
+
+    client_id: np.ndarray
+    join: np.ndarray           # first quarter index present
+    leave: np.ndarray          # first quarter index absent (n_quarters = never)
+    legal: np.ndarray          # bool
+    tier: np.ndarray           # index into design.tiers
+    branch: np.ndarray
+    manager: np.ndarray
+    latent: np.ndarray         # persistent satisfaction
+    propensity: np.ndarray     # willingness to answer surveys
+    revenue: np.ndarray        # NaN for individuals
+    balance: np.ndarray
+    spend: np.ndarray
+    ltv: np.ndarray
+    freq: np.ndarray           # purchase rate per 12 months
+    extra_lines: np.ndarray
+    household: np.ndarray      # household number (-1 = none)
+    adopt: np.ndarray          # (N, products): first quarter index holding it (-1 from start)
+    walk: np.ndarray           # (N, Q) cumulated log change of balance / spend
+    recency: np.ndarray        # (N, Q) days since the last transaction at quarter end
+    purchases: np.ndarray      # (N, Q) purchases in the last 12 months
+
+
+def _make_population(d: _Design, sc: _Scenario, staff: _Staff, n_clients: int, n_quarters: int,
+                     seed: int) -> _Population:
+    rng = _rng(seed, _S_POPULATION)
+    # a few leave and a few join each quarter; the base stays about n_clients
+    churn = 0.015
+    joiners = int(round(churn * n_clients)) * (n_quarters - 1)
+    n = n_clients + joiners
+    join = np.concatenate([np.zeros(n_clients, np.int16),
+                           np.repeat(np.arange(1, n_quarters, dtype=np.int16),
+                                     joiners // max(n_quarters - 1, 1))])
+    leave = (join + rng.geometric(churn, n)).clip(max=n_quarters).astype(np.int16)
+    width = max(7, len(str(100_000 + 4 * n)))
+    number = 100_000 + np.cumsum(rng.integers(1, 5, n))
+    client_id = np.char.add("C", np.char.zfill(number.astype("U"), width))
+
+    legal = rng.random(n) < sc.legal_share
+    shares = np.resize(np.asarray(sc.tier_shares, float), len(d.tiers))
+    tier = rng.choice(len(d.tiers), n, p=shares / shares.sum())
+    branch = rng.choice(len(staff.branch_ids), n, p=staff.branch_weight)
+    # a manager of the client's branch, in proportion to the managers' weights
+    order = np.argsort(staff.branch, kind="stable")
+    mb, mw = staff.branch[order], staff.weight[order]
+    cum = np.zeros_like(mw)
+    for b in np.unique(mb):                       # one pass per branch (≤ a few dozen)
+        sel = mb == b
+        cum[sel] = np.cumsum(mw[sel]) / mw[sel].sum()
+    key = mb + cum
+    manager = order[np.searchsorted(key, branch + rng.random(n) * 0.999999, side="left")]
+
+    latent = rng.normal(0.0, 1.0, n)
+    tier_rank = tier / max(len(d.tiers) - 1, 1)                 # 0 = first tier … 1 = last
+    latent += 0.15 * tier_rank - 0.1 * legal
+
+    # legal entities: revenue block by share, log-uniform inside the block
+    cuts = np.asarray(d.revenue_cuts, float)
+    edges = np.concatenate([[cuts[0] * 0.12], cuts, [cuts[-1] * 15]])
+    bshare = np.resize(np.asarray(sc.revenue_block_shares, float), len(edges) - 1)
+    block = rng.choice(len(edges) - 1, n, p=bshare / bshare.sum())
+    lo, hi = np.log(edges[block] * 1.02), np.log(edges[block + 1] * 0.98)
+    revenue = np.where(legal, np.round(np.exp(lo + (hi - lo) * rng.random(n)), -3), np.nan)
+
+    # balances around multiples of the VIP threshold; a few qualify on spend only
+    bmedian = d.balance_min * np.array([2.6, 7.0, 30.0])[np.minimum(tier, 2)]
+    balance = bmedian * np.exp(rng.normal(0, 0.55, n))
+    low = (~legal) & (rng.random(n) < 0.07)
+    balance[low] = d.balance_min * rng.uniform(0.3, 0.95, low.sum())
+    balance[legal] = revenue[legal] * np.exp(rng.normal(-3.2, 0.6, legal.sum()))
+    spend = d.spend_min * 30 * np.exp(rng.normal(0, 0.8, n)) * (1 + tier_rank)
+    below = rng.random(n) < 0.06
+    spend[below] = d.spend_min * rng.uniform(0.2, 0.98, below.sum())
+    spend[low & below] = d.spend_min * rng.uniform(1.1, 4, (low & below).sum())
+    outside = low & (rng.random(n) < 0.12)                      # fell below every VIP criterion
+    spend[outside] = d.spend_min * rng.uniform(0.2, 0.9, outside.sum())
+
+    lc = np.asarray(d.ltv_cuts, float)
+    ltv_mid = np.sqrt(lc[0] * lc[-1]) if len(lc) > 1 else lc[0] * 1.5
+    ltv = ltv_mid * np.exp(rng.normal(0, 1.0, n) + 0.3 * tier_rank)
+    freq = d.frequency_cuts[0] * np.exp(rng.normal(0.1, 0.7, n))
+    extra_lines = rng.choice(6, n, p=[0.3, 0.25, 0.18, 0.12, 0.09, 0.06])
+
+    household = np.arange(n)
+    pair = (~legal) & (rng.random(n) < 0.12)
+    pair[0] = False
+    household[pair] = household[np.flatnonzero(pair) - 1]
+    household = np.where(legal, -1, household)
+
+    nprod = len(d.products)
+    rate = np.resize(np.asarray(_PRODUCT_RATE), nprod)
+    held = rng.random((n, nprod)) < rate * np.where(legal, 0.8, 1.0)[:, None]
+    inv = [i for i, p in enumerate(d.products) if p == "investments"]
+    if inv:
+        held[:, inv[0]] |= rng.random(n) < 0.25 * tier_rank
+    adopt = np.where(held, -1, 127).astype(np.int8)
+    later = (~held) & (rng.random((n, nprod)) < 0.02 * n_quarters)
+    adopt[later] = rng.integers(1, max(n_quarters, 2), later.sum())
+
+    walk = np.cumsum(rng.normal(0.01, 0.06, (n, n_quarters)), axis=1).astype(np.float32)
+    walk -= walk[:, :1]
+    # recency: mostly recent; some 'slow' and some dormant clients, persistent over quarters
+    kind = rng.choice(3, n, p=[0.72, 0.16, 0.12])
+    redraw = rng.random((n, n_quarters)) < 0.12
+    kinds = np.where(redraw, rng.choice(3, (n, n_quarters), p=[0.72, 0.16, 0.12]), kind[:, None])
+    recent = np.minimum(rng.exponential(18, (n, n_quarters)), d.active_days - 1)
+    slow = rng.uniform(d.active_days + 1, d.lapsing_days - 1, (n, n_quarters))
+    dormant = d.lapsing_days + 1 + rng.exponential(120, (n, n_quarters))
+    recency = np.select([kinds == 0, kinds == 1], [recent, slow], dormant).astype(np.int16)
+    purchases = rng.poisson(freq[:, None] * np.exp(0.2 * rng.normal(size=(n, n_quarters))))
+    propensity = np.where(legal & (block == len(edges) - 2), 0.4, 1.0)
+    return _Population(client_id, join, leave, legal, tier, branch, manager, latent, propensity,
+                       revenue, balance, spend, ltv, freq, extra_lines, household, adopt, walk,
+                       recency, purchases.astype(np.int16))
+
+
+# --------------------------------------------------------------------------------------------
+# The survey model (shared by the file writer and generate_responses)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Answers:
+    """One quarter's responses, canonical, in submission order."""
+
+    client: np.ndarray                       # population index
+    submitted: np.ndarray                    # datetime64[s], sorted
+    weight: np.ndarray
+    nps: np.ndarray                          # float, NaN = blank
+    ces: np.ndarray | None
+    overall: np.ndarray | None
+    sat: dict[str, np.ndarray]               # NaN = missing (blank or code)
+    imp: dict[str, np.ndarray]
+    sat_code: dict[str, np.ndarray]          # bool: answered with the "cannot judge" code
+    imp_code: dict[str, np.ndarray]
+
+
+def _place(x, lo, hi, mean10, sd10):
+    """Latent (sd 1) -> integer rating on [lo, hi], with mean/sd given on a 1-10 scale."""
+    frac = ((mean10 - 1) + sd10 * x) / 9.0
+    return np.clip(np.rint(lo + frac * (hi - lo)), lo, hi)
+
+
+def _driver_weights(cfg: _Config, sc: _Scenario) -> dict[str, float]:
+    w = {a.id: float(sc.driver_weights.get(a.id, sc.other_weight)) for a in cfg.attributes}
+    total = sum(w.values()) or 1.0
+    return {k: v / total for k, v in w.items()}
+
+
+def _decline_attribute(cfg: _Config, sc: _Scenario) -> str | None:
+    ids = [a.id for a in cfg.attributes]
+    if sc.decline_attribute in ids:
+        return sc.decline_attribute
+    w = _driver_weights(cfg, sc)
+    return max(ids, key=lambda k: w[k]) if ids else None
+
+
+def _sample_respondents(pop: _Population, qi: int, k: int, lapsing_days: float, rng) -> np.ndarray:
+    active = np.flatnonzero((pop.join <= qi) & (pop.leave > qi))
+    if active.size == 0 or k == 0:
+        return np.zeros(0, np.int64)
+    w = pop.propensity[active] * np.where(pop.recency[active, qi] > lapsing_days, 0.6, 1.0)
+    if k <= active.size // 2:
+        # weighted sampling without replacement (Efraimidis–Spirakis keys), one vectorised pass
+        keys = np.log(rng.random(active.size)) / w
+        pick = np.argpartition(-keys, k - 1)[:k]
+    else:
+        pick = rng.choice(active.size, size=k, p=w / w.sum())
+    return active[pick]
+
+
+def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Population,
+             quarters: list[str], qi: int, k: int, seed: int) -> _Answers:
+    rng = _rng(seed, _S_RESPONSES, qi)
+    who = _sample_respondents(pop, qi, k, d.lapsing_days, rng)
+    n = who.size
+    start, end = _quarter_bounds(quarters[qi])
+    days = int((end - start).astype(int)) + 1
+    # fieldwork from the second week to the end of the quarter, 08:00-22:59 local time
+    day = start + rng.integers(7, days, n).astype("timedelta64[D]")
+    secs = rng.integers(8 * 3600, 23 * 3600, n).astype("timedelta64[s]")
+    submitted = day.astype("datetime64[s]") + secs
+    order = np.lexsort((who, submitted))
+    who, submitted = who[order], submitted[order]
+
+    mgr, br = pop.manager[who], pop.branch[who]
+    context = 0.8 * staff.branch_quality[br] + 0.45 * staff.quality[mgr]
+    lapsing = pop.recency[who, qi] > d.lapsing_days
+    general = 0.75 * pop.latent[who] + 0.55 * rng.normal(size=n) - 0.25 * lapsing
+    style = rng.normal(size=n)                                  # importance answering style
+
+    decline_attr = _decline_attribute(cfg, sc)
+    tier_of_decline = [t for t, s in d.tier_segment.items() if s == sc.decline_segment]
+    steps = max(sc.decline_quarters, 1)
+    into = qi - (len(quarters) - 1 - steps)                    # 1 … steps in the decline span
+    decline = sc.decline_shift * min(max(into, 0), steps) / steps
+    hit = np.zeros(n, bool)
+    if tier_of_decline and decline:
+        hit = pop.tier[who] == d.tiers.index(tier_of_decline[0])
+
+    weights = _driver_weights(cfg, sc)
+    lo, hi = cfg.csi_scale
+    ilo, ihi = cfg.importance_scale or cfg.csi_scale
+    latent, sat, imp, sat_code, imp_code = {}, {}, {}, {}, {}
+    skip_importance = rng.random(n) < 0.08
+    for a in cfg.attributes:
+        m = float(sc.manager_related.get(a.id, 1.0))
+        z = general + m * context + 0.75 * rng.normal(size=n)
+        if a.id == decline_attr:
+            z = z - decline * hit
+        latent[a.id] = z
+        rating = _place(z, lo, hi, sc.attribute_means.get(a.id, sc.other_mean), 1.45)
+        code = rng.random(n) < sc.cannot_judge.get(a.id, sc.other_cannot_judge)
+        blank = rng.random(n) < 0.02
+        sat[a.id] = np.where(code | blank, np.nan, rating)
+        sat_code[a.id] = code & ~blank
+        if a.importance:
+            mean_imp = sc.importance_means.get(a.id, min(6.2 + 14.0 * weights[a.id], 9.2))
+            r = _place(0.8 * style + 0.8 * rng.normal(size=n), ilo, ihi, mean_imp, 1.3)
+            icode = rng.random(n) < 0.004
+            iblank = skip_importance | (rng.random(n) < 0.015)
+            imp[a.id] = np.where(icode | iblank, np.nan, r)
+            imp_code[a.id] = icode & ~iblank
+
+    drive = sum(weights[a] * latent[a] for a in latent) if latent else general
+    nps_latent = drive + 0.55 * rng.normal(size=n)
+    nps = _place(nps_latent, cfg.nps.lo, cfg.nps.hi, 8.9, 2.0)
+    overall = ces = None
+    if cfg.overall:
+        x = _place(drive + 0.5 * rng.normal(size=n), cfg.overall.lo, cfg.overall.hi, 8.2, 1.6)
+        overall = np.where(rng.random(n) < 0.01, np.nan, x)
+    if cfg.ces:
+        ew = {a: sc.effort_weights[a] for a in latent if a in sc.effort_weights} or weights
+        total = sum(ew.values())
+        effort = sum(v / total * latent[a] for a, v in ew.items()) if latent else general
+        x = _place(effort + 0.6 * rng.normal(size=n), cfg.ces.lo, cfg.ces.hi, 7.9, 1.9)
+        ces = np.where(rng.random(n) < 0.03, np.nan, x)
+
+    weight = np.ones(n)
+    if cfg.response_columns.get("weight"):
+        # non-response weights by tier: population share / sample share
+        active = (pop.join <= qi) & (pop.leave > qi)
+        pop_share = np.bincount(pop.tier[active], minlength=len(d.tiers)) / active.sum()
+        smp_share = np.bincount(pop.tier[who], minlength=len(d.tiers)) / max(n, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = np.round((pop_share / smp_share)[pop.tier[who]], 4)
+    return _Answers(who, submitted, weight, nps, ces, overall, sat, imp, sat_code, imp_code)
+
+
+def _response_ids(quarter: str, n: int) -> np.ndarray:
+    width = max(5, len(str(n)))
+    return np.char.add(f"R{quarter[2:4]}{quarter[4:]}-",
+                       np.char.zfill(np.arange(1, n + 1).astype("U"), width))
+
+
+def _per_quarter(total: int, quarters: int) -> list[int]:
+    base, rest = divmod(int(total), quarters)
+    return [base + (i < rest) for i in range(quarters)]
+
+
+# --------------------------------------------------------------------------------------------
+# Mystery-shopper visits
+# --------------------------------------------------------------------------------------------
+
+
+def _solve_logit(target: float, offsets: np.ndarray, weights: np.ndarray) -> float:
+    """Base logit b with the weighted mean of sigmoid(b + offsets) equal to target (bisection)."""
+    lo, hi = -10.0, 10.0
+    weights = weights / weights.sum()
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if float(_sigmoid(mid + offsets) @ weights) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _visits(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, quarters: list[str], qi: int,
+            k: int, seed: int) -> pd.DataFrame:
+    """One row per visit × checklist item, canonical names, results yes/no/n.a."""
+    rng = _rng(seed, _S_VISITS, qi)
+    items = [(s, it) for s in cfg.standards for it in s.items]
+    nb = len(staff.branch_ids)
+    # the plan: visits spread evenly over branches, a random manager of the branch each time
+    vbranch = rng.permutation(np.resize(rng.permutation(nb), k))
+    offsets = np.zeros(len(staff.ids))
+    mgr = np.empty(k, np.int64)
+    for b in np.unique(vbranch):                                   # per branch, not per visit
+        pool = np.flatnonzero(staff.branch == b)
+        sel = np.flatnonzero(vbranch == b)
+        mgr[sel] = rng.choice(pool, sel.size)
+    start, end = _quarter_bounds(quarters[qi])
+    days = np.arange(start, end + 1)
+    workdays = days[np.is_busday(days)]
+    vdate = np.sort(rng.choice(workdays, k))                       # visit ids in date order
+    reported = list(d.reported) or list(d.tier_segment.values())
+    scen_p = np.array([3.0 if s in d.tier_segment.values() else 1.0 for s in reported])
+    scenario = np.asarray(reported)[rng.choice(len(reported), k, p=scen_p / scen_p.sum())]
+    visit_effect = rng.normal(0, 0.35, k)
+
+    # calibration population: every manager's offset weighted as the plan visits them (each
+    # branch equally, managers equally within a branch), visit noise integrated out
+    offsets = 1.6 * staff.branch_quality[staff.branch] + 0.5 * staff.quality
+    grid = np.random.default_rng(0).normal(0, 0.35, 400)
+    calib = (offsets[:, None] + grid[None, :]).ravel()
+    per_branch = np.bincount(staff.branch, minlength=nb)[staff.branch]
+    cweight = np.repeat(1.0 / per_branch, grid.size)
+    level_rng = _rng(seed, _S_VISITS, 10_000)                        # same levels every quarter
+    levels = {s.id: float(np.clip(s.target / 100 - 0.06 + level_rng.normal(0, 0.03), 0.5, 0.97))
+              for s in cfg.standards}
+    revised = {s.id: s for s in cfg.standards if s.id == sc.revised_standard and len(s.versions) > 1}
+
+    vid = np.char.add(f"V{quarters[qi][2:4]}{quarters[qi][4:]}-",
+                      np.char.zfill(np.arange(1, k + 1).astype("U"), max(3, len(str(k)))))
+    rows_p = np.empty((k, len(items)))
+    na_p = np.empty(len(items))
+    item_rng = _rng(seed, _S_VISITS, 10_001)
+    for j, (s, (item_id, _w, critical)) in enumerate(items):         # per checklist item
+        base = _solve_logit(levels[s.id], calib, cweight)
+        logit = np.full(k, base)
+        if s.id in revised:
+            eff = np.datetime64(revised[s.id].versions[-1][1])
+            before = _solve_logit(sc.revised_before, calib, cweight)
+            after = _solve_logit(sc.revised_after, calib, cweight)
+            logit = np.where(vdate >= eff, after, before)
+        item_shift = item_rng.normal(0, 0.15)
+        rows_p[:, j] = _sigmoid(logit + item_shift + offsets[mgr] + visit_effect)
+        na_p[j] = 0.01 if critical else item_rng.choice([0.02, 0.04, 0.15], p=[0.6, 0.3, 0.1])
+    u = rng.random((k, len(items)))
+    na = rng.random((k, len(items))) < na_p
+    result = np.where(na, "n.a.", np.where(u < rows_p, "yes", "no"))
+    return pd.DataFrame({
+        "visit_id": np.repeat(vid, len(items)),
+        "visit_date": np.repeat(vdate, len(items)),
+        "branch": np.repeat(staff.branch_ids[vbranch], len(items)),
+        "manager_id": np.repeat(staff.ids[mgr], len(items)),
+        "segment": np.repeat(scenario, len(items)),
+        "item_id": np.tile([it[0] for _, it in items], k),
+        "result": result.ravel(),
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# CRM snapshot and personal data
+# --------------------------------------------------------------------------------------------
+
+
+def _crm(d: _Design, pop: _Population, staff: _Staff, qi: int, qend: np.datetime64) -> pd.DataFrame:
+    """The CRM extract at the end of quarter ``qi`` (canonical column names), active clients."""
+    idx = np.flatnonzero((pop.join <= qi) & (pop.leave > qi))
+    walk = pop.walk[idx, qi].astype(float)
+    held = pop.adopt[idx] <= qi
+    names = np.asarray(d.products)
+    products = pd.Series([""] * idx.size, dtype=object)
+    for j, name in enumerate(names):                                # per product, not per client
+        add = np.where(held[:, j], name + ";", "")
+        products = products + add
+    products = products.str.rstrip(";")
+    legal = pop.legal[idx]
+    return pd.DataFrame({
+        "client_id": pop.client_id[idx],
+        "client_type": np.where(legal, d.legal_entity, d.individual),
+        "tier": np.asarray(d.tiers)[pop.tier[idx]],
+        "manager_id": staff.ids[pop.manager[idx]],
+        "branch": staff.branch_ids[pop.branch[idx]],
+        "lifetime_value": pd.array(np.round(pop.ltv[idx] * (1 + 0.04 * qi), -2), dtype="Int64"),
+        "purchases_12m": pop.purchases[idx, qi].astype(np.int64),
+        "last_transaction": qend - pop.recency[idx, qi].astype("timedelta64[D]"),
+        "products": products.to_numpy(),
+        "revenue": pd.array(np.where(legal, np.round(pop.revenue[idx] * np.exp(0.5 * walk), -3),
+                                     np.nan), dtype="Int64"),
+        "balance": np.round(pop.balance[idx] * np.exp(walk), 2),
+        "avg_monthly_spend_3m": np.round(pop.spend[idx] * np.exp(0.6 * walk), 2),
+        "lines": held.sum(axis=1) + pop.extra_lines[idx],
+        "household_id": np.where(pop.household[idx] >= 0,
+                                 np.char.add("H", np.char.zfill(
+                                     np.maximum(pop.household[idx], 0).astype("U"), 7)), ""),
+    }), idx
+
+
+# Names: (Latin, Cyrillic) pairs, so e-mails are Latin while names may be written in Cyrillic.
+_MALE = (("Aleksandr", "Александр"), ("Dmitry", "Дмитрий"), ("Sergey", "Сергей"),
+         ("Andrey", "Андрей"), ("Mikhail", "Михаил"), ("Ivan", "Иван"), ("Nikolay", "Николай"),
+         ("Pavel", "Павел"), ("Oleg", "Олег"), ("Vladimir", "Владимир"), ("Artem", "Артём"),
+         ("Maksim", "Максим"), ("Igor", "Игорь"), ("Konstantin", "Константин"), ("Roman", "Роман"),
+         ("Yury", "Юрий"), ("Viktor", "Виктор"), ("Grigory", "Григорий"), ("Timur", "Тимур"),
+         ("Ruslan", "Руслан"), ("Leonid", "Леонид"), ("Boris", "Борис"), ("Vadim", "Вадим"),
+         ("Stanislav", "Станислав"), ("Evgeny", "Евгений"), ("Anton", "Антон"),
+         ("Kirill", "Кирилл"), ("Denis", "Денис"), ("Gleb", "Глеб"), ("Fyodor", "Фёдор"))
+_FEMALE = (("Elena", "Елена"), ("Olga", "Ольга"), ("Tatiana", "Татьяна"), ("Natalia", "Наталья"),
+           ("Anna", "Анна"), ("Maria", "Мария"), ("Irina", "Ирина"), ("Svetlana", "Светлана"),
+           ("Ekaterina", "Екатерина"), ("Yulia", "Юлия"), ("Marina", "Марина"),
+           ("Anastasia", "Анастасия"), ("Ksenia", "Ксения"), ("Viktoria", "Виктория"),
+           ("Daria", "Дарья"), ("Alina", "Алина"), ("Polina", "Полина"), ("Vera", "Вера"),
+           ("Larisa", "Лариса"), ("Galina", "Галина"), ("Lyudmila", "Людмила"),
+           ("Veronika", "Вероника"), ("Zhanna", "Жанна"), ("Kristina", "Кристина"),
+           ("Alla", "Алла"), ("Sofia", "София"), ("Valeria", "Валерия"), ("Evgenia", "Евгения"),
+           ("Nadezhda", "Надежда"), ("Inna", "Инна"))
+# surname (male form) Latin, Cyrillic
+_SURNAMES = (("Ivanov", "Иванов"), ("Smirnov", "Смирнов"), ("Kuznetsov", "Кузнецов"),
+             ("Popov", "Попов"), ("Vasiliev", "Васильев"), ("Petrov", "Петров"),
+             ("Sokolov", "Соколов"), ("Mikhailov", "Михайлов"), ("Novikov", "Новиков"),
+             ("Fedorov", "Фёдоров"), ("Morozov", "Морозов"), ("Volkov", "Волков"),
+             ("Alekseev", "Алексеев"), ("Lebedev", "Лебедев"), ("Semenov", "Семёнов"),
+             ("Egorov", "Егоров"), ("Pavlov", "Павлов"), ("Kozlov", "Козлов"),
+             ("Stepanov", "Степанов"), ("Nikolaev", "Николаев"), ("Orlov", "Орлов"),
+             ("Andreev", "Андреев"), ("Makarov", "Макаров"), ("Zakharov", "Захаров"),
+             ("Zaitsev", "Зайцев"), ("Solovyov", "Соловьёв"), ("Borisov", "Борисов"),
+             ("Yakovlev", "Яковлев"), ("Grigoriev", "Григорьев"), ("Romanov", "Романов"),
+             ("Vorobyov", "Воробьёв"), ("Sergeev", "Сергеев"), ("Frolov", "Фролов"),
+             ("Belov", "Белов"), ("Gusev", "Гусев"), ("Tikhonov", "Тихонов"),
+             ("Kalinin", "Калинин"), ("Ilyin", "Ильин"), ("Zimin", "Зимин"),
+             ("Voronin", "Воронин"), ("Golubev", "Голубев"), ("Baranov", "Баранов"),
+             ("Sheremetev", "Шереметев"), ("Bestuzhev", "Бестужев"), ("Trubetskoy", "Трубецкой"),
+             ("Obolensky", "Оболенский"), ("Vyazemsky", "Вяземский"), ("Zhukovsky", "Жуковский"),
+             ("Shevchenko", "Шевченко"), ("Kovalenko", "Коваленко"), ("Karapetyan", "Карапетян"),
+             ("Aliev", "Алиев"), ("Khabibullin", "Хабибуллин"), ("Galiev", "Галиев"),
+             ("Tsoi", "Цой"), ("Kim", "Ким"), ("Rozenberg", "Розенберг"), ("Kaplan", "Каплан"),
+             ("Dolgorukov", "Долгоруков"), ("Naryshkin", "Нарышкин"))
+# patronymic: male Latin, female Latin, male Cyrillic, female Cyrillic
+_PATRONYMICS = (
+    ("Aleksandrovich", "Aleksandrovna", "Александрович", "Александровна"),
+    ("Dmitrievich", "Dmitrievna", "Дмитриевич", "Дмитриевна"),
+    ("Sergeevich", "Sergeevna", "Сергеевич", "Сергеевна"),
+    ("Andreevich", "Andreevna", "Андреевич", "Андреевна"),
+    ("Mikhailovich", "Mikhailovna", "Михайлович", "Михайловна"),
+    ("Ivanovich", "Ivanovna", "Иванович", "Ивановна"),
+    ("Nikolaevich", "Nikolaevna", "Николаевич", "Николаевна"),
+    ("Pavlovich", "Pavlovna", "Павлович", "Павловна"),
+    ("Olegovich", "Olegovna", "Олегович", "Олеговна"),
+    ("Vladimirovich", "Vladimirovna", "Владимирович", "Владимировна"),
+    ("Viktorovich", "Viktorovna", "Викторович", "Викторовна"),
+    ("Yurievich", "Yurievna", "Юрьевич", "Юрьевна"),
+    ("Borisovich", "Borisovna", "Борисович", "Борисовна"),
+    ("Evgenievich", "Evgenievna", "Евгеньевич", "Евгеньевна"),
+    ("Grigorievich", "Grigorievna", "Григорьевич", "Григорьевна"),
+    ("Leonidovich", "Leonidovna", "Леонидович", "Леонидовна"),
+    ("Konstantinovich", "Konstantinovna", "Константинович", "Константиновна"),
+    ("Romanovich", "Romanovna", "Романович", "Романовна"),
+    ("Timurovich", "Timurovna", "Тимурович", "Тимуровна"),
+    ("Fyodorovich", "Fyodorovna", "Фёдорович", "Фёдоровна"),
+)
+_FOREIGN = ("James Whitmore", "Li Wei", "Giulia Ferrari", "Rahul Mehta", "Ayşe Demir",
+            "Jean-Luc Moreau", "Hannah Schneider", "Marco Bianchi", "Emily Carter", "Chen Jing",
+            "Arjun Kapoor", "Sofía Navarro", "Mehmet Yılmaz", "Lars Eriksson", "Olivia Bennett",
+            "Kenji Watanabe", "Aigerim Bekova", "Nodir Karimov", "Zurab Beridze", "Eitan Levi")
+_ADJ = (("Severny", "Северный"), ("Volzhsky", "Волжский"), ("Uralsky", "Уральский"),
+        ("Baltiysky", "Балтийский"), ("Sibirsky", "Сибирский"), ("Yuzhny", "Южный"),
+        ("Tsentralny", "Центральный"), ("Zolotoy", "Золотой"), ("Novy", "Новый"),
+        ("Pervy", "Первый"), ("Vostochny", "Восточный"), ("Kamsky", "Камский"))
+_NOUN = (("Veter", "ветер"), ("Most", "мост"), ("Port", "порт"), ("Terminal", "терминал"),
+         ("Alyans", "альянс"), ("Standart", "стандарт"), ("Kapital", "капитал"),
+         ("Resurs", "ресурс"), ("Dom", "дом"), ("Trakt", "тракт"), ("Mayak", "маяк"),
+         ("Kristall", "кристалл"))
+_SECTOR = (("Logistics", "Логистика"), ("Stroy", "Строй"), ("Trade", "Трейд"), ("Agro", "Агро"),
+           ("Tech", "Тех"), ("Invest", "Инвест"), ("Energo", "Энерго"), ("Farm", "Фарм"),
+           ("Development", "Девелопмент"), ("Industries", "Индастриз"))
+_FORMS = (("LLC", "ООО"), ("JSC", "АО"), ("PJSC", "ПАО"))
+_STREETS = (("Tverskaya", "Тверская"), ("Lenina", "Ленина"), ("Pushkina", "Пушкина"),
+            ("Gagarina", "Гагарина"), ("Sadovaya", "Садовая"), ("Mira", "Мира"),
+            ("Pervomayskaya", "Первомайская"), ("Sovetskaya", "Советская"),
+            ("Naberezhnaya", "Набережная"), ("Lesnaya", "Лесная"), ("Pokrovka", "Покровка"),
+            ("Ostozhenka", "Остоженка"), ("Bolshaya Morskaya", "Большая Морская"),
+            ("Baumana", "Баумана"), ("Krasnaya", "Красная"), ("Chekhova", "Чехова"))
+_DOMAINS = ("mail.ru", "yandex.ru", "gmail.com", "bk.ru", "outlook.com", "icloud.com", "inbox.ru")
+
+
+def _pick(rng, table, n) -> np.ndarray:
+    return rng.integers(0, len(table), n)
+
+
+def _col(table, index, j=None) -> pd.Series:
+    values = np.asarray([t if j is None else t[j] for t in table], dtype=object)
+    return pd.Series(values[index], dtype=object)
+
+
+def _digits(rng, n, width) -> pd.Series:
+    return pd.Series(np.char.zfill(rng.integers(0, 10 ** width, n).astype("U"), width), dtype=object)
+
+
+def _female(surnames: pd.Series, cyrillic: bool) -> pd.Series:
+    if cyrillic:
+        s = surnames.str.replace(r"(ский|цкий)$", lambda m: m.group(1)[:-2] + "ая", regex=True)
+        s = s.str.replace(r"(ой)$", "ая", regex=True)
+        return s.where(~s.str.contains(r"(?:ов|ев|ёв|ин|ын)$"), s + "а")
+    s = surnames.str.replace(r"(sky|skiy)$", "skaya", regex=True).str.replace(r"oy$", "aya", regex=True)
+    return s.where(~s.str.contains(r"(?:ov|ev|yov|in|yn)$"), s + "a")
+
+
+@dataclass
+class _Person:
+    full_name: pd.Series
+    email: pd.Series
+    phone: pd.Series
+    address: pd.Series
+    first: pd.Series           # first name, in the script of full_name
+    first_latin: pd.Series
+
+
+def _people(pop: _Population, staff: _Staff, seed: int) -> _Person:
+    """Fake but realistic personal data for every client, vectorised."""
+    rng = _rng(seed, _S_PERSONAL)
+    n = pop.client_id.size
+    female = rng.random(n) < 0.45
+    foreign = rng.random(n) < 0.04
+    cyr = (rng.random(n) < 0.35) & ~foreign
+    fi_m, fi_f = _pick(rng, _MALE, n), _pick(rng, _FEMALE, n)
+    su, pa = _pick(rng, _SURNAMES, n), _pick(rng, _PATRONYMICS, n)
+    first_lat = _col(_MALE, fi_m, 0).where(~female, _col(_FEMALE, fi_f, 0))
+    first_cyr = _col(_MALE, fi_m, 1).where(~female, _col(_FEMALE, fi_f, 1))
+    sur_lat = _col(_SURNAMES, su, 0).where(~female, _female(_col(_SURNAMES, su, 0), False))
+    sur_cyr = _col(_SURNAMES, su, 1).where(~female, _female(_col(_SURNAMES, su, 1), True))
+    pat_lat = _col(_PATRONYMICS, pa, 0).where(~female, _col(_PATRONYMICS, pa, 1))
+    pat_cyr = _col(_PATRONYMICS, pa, 2).where(~female, _col(_PATRONYMICS, pa, 3))
+    name = (sur_lat + " " + first_lat + " " + pat_lat).where(~cyr, sur_cyr + " " + first_cyr + " " + pat_cyr)
+    first = first_lat.where(~cyr, first_cyr)
+    fo = _col(_FOREIGN, _pick(rng, _FOREIGN, n))
+    name = name.where(~foreign, fo)
+    first = first.where(~foreign, fo.str.split(" ").str[0])
+    first_lat = first_lat.where(~foreign, fo.str.split(" ").str[0])
+    sur_mail = sur_lat.where(~foreign, fo.str.split(" ").str[-1])
+    year = pd.Series(rng.integers(55, 100, n).astype("U"), dtype=object)
+    sep = _col((".", "_", ""), rng.integers(0, 3, n))
+    local = (first_lat.str[0] + sep + sur_mail).str.lower()
+    local = local.where(rng.random(n) < 0.5, local + year)
+    local = local.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    local = local.str.replace(r"[^a-z0-9._]", "", regex=True)
+    email = local + "@" + _col(_DOMAINS, _pick(rng, _DOMAINS, n))
+
+    # legal entities: company name, a corporate mailbox
+    legal = pop.legal
+    ai, ni, si, fi = (_pick(rng, t, n) for t in (_ADJ, _NOUN, _SECTOR, _FORMS))
+    co_lat = (_col(_FORMS, fi, 0) + ' "' + _col(_ADJ, ai, 0) + " " + _col(_NOUN, ni, 0) + " "
+              + _col(_SECTOR, si, 0) + '"')
+    co_cyr = (_col(_FORMS, fi, 1) + " «" + _col(_ADJ, ai, 1) + " " + _col(_NOUN, ni, 1) + " "
+              + _col(_SECTOR, si, 1) + "»")
+    company = co_lat.where(~cyr, co_cyr)
+    box = _col(("info", "office", "finance", "treasury"), rng.integers(0, 4, n))
+    domain = (_col(_ADJ, ai, 0) + _col(_NOUN, ni, 0) + "-" + _col(_SECTOR, si, 0)).str.lower()
+    co_mail = box + "@" + domain + ".ru"
+    name = name.where(~legal, company)
+    email = email.where(~legal, co_mail)
+
+    mobile = ("+7 9" + _digits(rng, n, 2) + " " + _digits(rng, n, 3) + "-" + _digits(rng, n, 2)
+              + "-" + _digits(rng, n, 2))
+    alt = mobile.str.replace(r"^\+7 (\d{3}) ", r"8 (\1) ", regex=True)
+    phone = mobile.where(rng.random(n) < 0.75, alt)
+
+    ci = pop.branch % len(_CITIES)
+    st = _pick(rng, _STREETS, n)
+    house = pd.Series(rng.integers(1, 160, n).astype("U"), dtype=object)
+    flat = pd.Series(rng.integers(1, 320, n).astype("U"), dtype=object)
+    addr_lat = (_col(_CITIES, ci, 0) + ", " + _col(_STREETS, st, 0) + " St. " + house)
+    addr_lat = addr_lat + np.where(legal, ", office ", ", apt. ") + flat
+    addr_cyr = (_col(_CITIES, ci, 1) + ", ул. " + _col(_STREETS, st, 1) + ", " + house)
+    addr_cyr = addr_cyr + np.where(legal, ", оф. ", ", кв. ") + flat
+    address = addr_lat.where(~cyr, addr_cyr)
+    return _Person(name, email, phone, address, first, first_lat)
+
+
+def _staff_table(staff: _Staff, last_end: np.datetime64, seed: int) -> pd.DataFrame:
+    rng = _rng(seed, _S_STAFF, 1)
+    m = len(staff.ids)
+    female = rng.random(m) < 0.6
+    fi_m, fi_f, su = _pick(rng, _MALE, m), _pick(rng, _FEMALE, m), _pick(rng, _SURNAMES, m)
+    first = _col(_MALE, fi_m, 0).where(~female, _col(_FEMALE, fi_f, 0))
+    sur = _col(_SURNAMES, su, 0).where(~female, _female(_col(_SURNAMES, su, 0), False))
+    certified = (~staff.new) & (rng.random(m) < _sigmoid(1.2 + 2.5 * staff.quality))
+    cert_on = last_end - rng.integers(60, 1500, m).astype("timedelta64[D]")
+    trained = last_end - np.where(staff.new, rng.integers(20, 150, m),
+                                  rng.integers(30, 700, m)).astype("timedelta64[D]")
+    return pd.DataFrame({
+        "manager_id": staff.ids,
+        "manager_name": (first + " " + sur).to_numpy(),
+        "branch": staff.branch_ids[staff.branch],
+        "certified": np.where(certified, "yes", "no"),
+        "certified_on": pd.Series(cert_on).where(certified).dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+        "last_trained": pd.Series(trained).dt.strftime("%Y-%m-%d").to_numpy(),
+    }), first
+
+
+# Free-text comments: (language, sentiment, text before, slot, text after).
+# slot: "" none, "mgr" the manager's first name, "phone" / "email" the respondent's own contact.
+_COMMENTS = (
+    ("en", -1, "Waited three days for an answer about my deposit. Far too slow for a premium service.", "", ""),
+    ("en", -1, "Calls to the dedicated line go unanswered, I have to chase everything myself.", "", ""),
+    ("en", -1, "My manager ", "mgr", " promised to call back and never did."),
+    ("en", -1, "Please call me on ", "phone", " - nobody has answered my request for two weeks."),
+    ("en", -1, "Send the statement to ", "email", ", I have asked three times already."),
+    ("en", -1, "Transfers abroad take ages and the app logs me out constantly.", "", ""),
+    ("en", -1, "Too much selling of insurance I never asked for.", "", ""),
+    ("en", -1, "Deadlines are never met, I always have to remind them.", "", ""),
+    ("ru", -1, "Очень долго отвечают на запросы, приходится напоминать по несколько раз.", "", ""),
+    ("ru", -1, "Прошу сменить менеджера, ", "mgr", " отвечает только через несколько дней."),
+    ("ru", -1, "Перезвоните мне по номеру ", "phone", ", вопрос по вкладу так и не решён."),
+    ("ru", -1, "Выписку так и не прислали на ", "email", "."),
+    ("ru", -1, "Мобильное приложение постоянно зависает, перевод не прошёл.", "", ""),
+    ("ru", -1, "Обещали решить за день, в итоге ждал две недели.", "", ""),
+    ("en", 0, "Service is fine, but answers could come faster.", "", ""),
+    ("en", 0, "Would like more information about investment products.", "", ""),
+    ("en", 0, "The office is comfortable, parking is a problem.", "", ""),
+    ("en", 0, "", "mgr", " is competent but hard to reach in the afternoon."),
+    ("en", 0, "Please use my new e-mail ", "email", " for all documents."),
+    ("ru", 0, "В целом нормально, но хотелось бы быстрее получать ответы.", "", ""),
+    ("ru", 0, "Хотелось бы больше аналитики по инвестициям.", "", ""),
+    ("ru", 0, "Новый номер для связи: ", "phone", "."),
+    ("en", 1, "", "mgr", " is excellent - always knows the answer and calls back the same day."),
+    ("en", 1, "Thank you, everything is quick and discreet.", "", ""),
+    ("en", 1, "Very happy with the service, nothing to change.", "", ""),
+    ("en", 1, "Keep my manager ", "mgr", ", please!"),
+    ("en", 1, "Excellent service. Contact me at ", "phone", " about the new deposit."),
+    ("ru", 1, "Менеджер ", "mgr", " - настоящий профессионал, спасибо!"),
+    ("ru", 1, "Всё устраивает, спасибо.", "", ""),
+    ("ru", 1, "Быстро и конфиденциально, так держать.", "", ""),
+)
+
+
+def _comments(answers: _Answers, people: _Person, manager_first: pd.Series, pop: _Population,
+              cfg: _Config, qi: int, seed: int) -> np.ndarray:
+    rng = _rng(seed, _S_COMMENTS, qi)
+    n = answers.client.size
+    span = cfg.nps.hi - cfg.nps.lo
+    pos = (answers.nps - cfg.nps.lo) / span
+    sentiment = np.select([pos <= 0.6, pos <= 0.8], [-1, 0], 1)
+    p = np.select([sentiment < 0, sentiment == 0], [0.26, 0.12], 0.09)
+    has = rng.random(n) < p
+    table = np.array([c[1] for c in _COMMENTS])
+    chosen = np.zeros(n, np.int64)
+    for s in (-1, 0, 1):                                            # per sentiment (3 passes)
+        pool = np.flatnonzero(table == s)
+        sel = sentiment == s
+        chosen[sel] = pool[rng.integers(0, pool.size, sel.sum())]
+    lang = np.array([c[0] for c in _COMMENTS])[chosen]
+    slot = np.array([c[3] for c in _COMMENTS])[chosen]
+    who = answers.client
+    mgr_lat = manager_first.to_numpy(dtype=object)[pop.manager[who]]
+    mgr_cyr = np.asarray(_to_cyrillic(manager_first), dtype=object)[pop.manager[who]]
+    value = np.select(
+        [slot == "mgr", slot == "phone", slot == "email"],
+        [np.where(lang == "ru", mgr_cyr, mgr_lat), people.phone.to_numpy(dtype=object)[who],
+         people.email.to_numpy(dtype=object)[who]], "").astype(object)
+    before = np.array([c[2] for c in _COMMENTS], dtype=object)[chosen]
+    after = np.array([c[4] for c in _COMMENTS], dtype=object)[chosen]
+    text = pd.Series(before) + pd.Series(value) + pd.Series(after)
+    return np.where(has, text.to_numpy(dtype=object), "")
+
+
+def _to_cyrillic(first_latin: pd.Series) -> list[str]:
+    table = {lat: cyr for lat, cyr in _MALE + _FEMALE}
+    return [table.get(x, x) for x in first_latin]       # one entry per manager (a few dozen)
+
+
+# --------------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------------
+
+_FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def _file_name(cfg: _Config, table: str, fmt: str) -> str:
+    for pattern in cfg.quarter_files.get(table, ()):
+        if pattern.lower().endswith("." + fmt):
+            name = pattern.replace("*", "")
+            if fnmatch.fnmatch(name, pattern):
+                return name
+    raise ConfigError("workspace.yaml", f"quarter_files.{table}",
+                      f"no pattern for .{fmt} files; cannot name the {table} file")
+
+
+def _date_columns(df: pd.DataFrame) -> list[str]:
+    """Datetime columns that hold dates only (every value at midnight)."""
+    return [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c])
+            and bool((df[c].dropna() == df[c].dropna().dt.normalize()).all())]
+
+
+def _write(df: pd.DataFrame, path: Path, fmt: str, stamp: _dt.datetime) -> None:
+    """Write one raw file; the bytes depend only on ``df`` (and ``stamp`` for Excel)."""
+    dates = _date_columns(df)
+    if fmt == "csv":
+        df = df.assign(**{c: df[c].dt.strftime("%Y-%m-%d") for c in dates})
+        df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.2f",
+                  date_format="%Y-%m-%d %H:%M:%S")
+    elif fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        for c in dates:
+            i = table.schema.get_field_index(c)
+            table = table.set_column(i, c, table.column(c).cast(pa.date32()))
+        # dictionary-encode only repetitive columns: unique strings (names, e-mails) compress
+        # better without one
+        repetitive = [c for c in df.columns if df[c].nunique(dropna=True) <= max(len(df) // 20, 1)]
+        pq.write_table(table.replace_schema_metadata(None), path, compression="zstd",
+                       compression_level=19, use_dictionary=repetitive)
+    elif fmt == "xlsx":
+        _write_xlsx(df, path, stamp)
+    else:
+        raise ValueError(f"format must be csv, xlsx or parquet, got {fmt!r}")
+
+
+def _write_xlsx(df: pd.DataFrame, path: Path, stamp: _dt.datetime) -> None:
+    """An Excel file whose bytes depend only on the data (fixed dates inside and in the zip)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl", date_format="YYYY-MM-DD",
+                        datetime_format="YYYY-MM-DD HH:MM:SS") as writer:
+        writer.book.properties.creator = "vipquality sample"
+        writer.book.properties.created = stamp
+        df.to_excel(writer, index=False, sheet_name="Responses")
+        writer.book.properties.modified = stamp
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                import re
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                              lambda m: m.group(1) + iso.encode() + m.group(3), data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            dst.writestr(fixed, data)
+    path.write_bytes(out.getvalue())
+
+
+_TABLES = ("survey", "visits", "clients")
+_FORMATS = ("csv", "xlsx", "parquet")
+
+
+def _formats_for(formats, quarters: list[str]) -> dict[str, dict[str, str]]:
+    """table -> quarter -> file format, from the ``formats`` argument of generate_sample."""
+    if formats is None:
+        # the committed sample: CSV, one older survey as an Excel export, and the CRM extracts
+        # as Parquet (6,000 clients with personal data a quarter: ~1.4 MB each as CSV)
+        formats = {"survey": {quarters[1]: "xlsx"} if len(quarters) >= 3 else "csv",
+                   "clients": "parquet"}
+    unknown = set(formats) - set(_TABLES)
+    if unknown:
+        raise ValueError(f"formats: tables are {', '.join(_TABLES)}; got {sorted(unknown)}")
+    out = {}
+    for table in _TABLES:
+        spec = formats.get(table, "csv")
+        if isinstance(spec, str):
+            spec = dict.fromkeys(quarters, spec)
+        stray = set(spec) - set(quarters)
+        if stray:
+            raise ValueError(f"formats[{table!r}] names quarters outside "
+                             f"{quarters[0]}…{quarters[-1]}: {sorted(stray)}")
+        out[table] = {q: spec.get(q, "csv") for q in quarters}
+        bad = {f for f in out[table].values() if f not in _FORMATS}
+        if bad:
+            raise ValueError(f"formats[{table!r}]: a format is one of {', '.join(_FORMATS)}, "
+                             f"got {sorted(bad)}")
+    return out
+
+
+def _int_column(values) -> pd.arrays.IntegerArray:
+    return pd.array(np.where(np.isnan(values), np.nan, values), dtype="Float64").astype("Int64")
+
+
+def _survey_frame(cfg: _Config, ans: _Answers, ids: np.ndarray, client_ids: np.ndarray,
+                  comments: np.ndarray | None) -> pd.DataFrame:
+    """The survey tool's export: the instrument's source column names, codes and blanks."""
+    rc = cfg.response_columns
+    out: dict[str, object] = {rc["response_id"]: ids, rc["client_id"]: client_ids}
+    if rc.get("submitted_at"):
+        out[rc["submitted_at"]] = pd.to_datetime(ans.submitted)
+    if rc.get("weight"):
+        out[rc["weight"]] = ans.weight
+    out[cfg.nps.column] = _int_column(ans.nps)
+    if cfg.ces:
+        out[cfg.ces.column] = _int_column(ans.ces)
+    if cfg.overall:
+        out[cfg.overall.column] = _int_column(ans.overall)
+    code = cfg.missing_code
+    for a in cfg.attributes:
+        sat = ans.sat[a.id]
+        if code is not None:
+            sat = np.where(ans.sat_code[a.id], code, sat)
+        out[a.satisfaction] = _int_column(sat)
+        if a.importance:
+            imp = ans.imp[a.id]
+            if code is not None:
+                imp = np.where(ans.imp_code[a.id], code, imp)
+            out[a.importance] = _int_column(imp)
+    if cfg.comment and comments is not None:
+        out[cfg.comment] = comments
+    return pd.DataFrame(out)
+
+
+def generate_sample(
+    workspace: str | Path,
+    *,
+    quarters: int = 8,
+    last_quarter: str = "2026Q3",
+    responses_per_quarter: int = 2500,
+    visits_per_quarter: int = 240,
+    clients: int = 6000,
+    seed: int = DEFAULT_SEED,
+    formats: str | Mapping[str, str] | None = None,
+) -> dict:
+    """Write the seeded sample data (roster and quarter folders) into an existing workspace.
+
+    The workspace folder must already hold ``workspace.yaml`` and the files it names; every
+    column name, attribute, checklist item, threshold and revision date comes from them.
+
+    Parameters
+    ----------
+    workspace : str or Path
+        Folder holding ``workspace.yaml``.
+    quarters : int
+        Number of consecutive quarters, ending with ``last_quarter``.
+    last_quarter : str
+        The most recent quarter, ``YYYYQn``.
+    responses_per_quarter, visits_per_quarter, clients : int
+        Survey responses and mystery-shopper visits per quarter; size of the client base
+        (about 1.5 % leave and as many join each quarter).
+    seed : int
+        Everything written is a function of the seed and the configuration only.
+    formats : str, mapping or None
+        Format of the survey export per quarter: ``"csv"``, ``"xlsx"`` or ``"parquet"``; a
+        string applies to every quarter, a mapping ``{quarter: format}`` to the quarters it
+        names (others CSV). ``None``: CSV, except the second-oldest quarter in Excel (when there
+        are at least three). Visits, CRM extracts and the roster are always CSV.
+
+    Returns
+    -------
+    dict
+        ``workspace``, ``seed``, ``quarters`` (list), ``files`` (relative path -> rows written)
+        and ``rows`` (total rows per table: staff, clients, survey, visits).
+
+    Notes
+    -----
+    Existing files of a generated quarter folder that match the workspace's ``quarter_files``
+    patterns are replaced; other files and other quarter folders are left alone.
+    """
+    root = Path(workspace)
+    cfg = _read_config(root)
+    d = _design(cfg)
+    sc = _SCENARIO
+    qs = _quarter_list(last_quarter, quarters)
+    fmt = _formats_for(formats, qs)
+    staff = _make_staff(sc, seed)
+    pop = _make_population(d, sc, staff, int(clients), len(qs), seed)
+    people = _people(pop, staff, seed)
+    _, last_end = _quarter_bounds(qs[-1])
+    staff_df, manager_first = _staff_table(staff, last_end, seed)
+
+    files: dict[str, int] = {}
+    rows = {"staff": 0, "clients": 0, "survey": 0, "visits": 0}
+    if cfg.staff_file:
+        _write(staff_df, root / cfg.staff_file, "csv", _dt.datetime(2000, 1, 1))
+        files[cfg.staff_file] = rows["staff"] = len(staff_df)
+
+    personal = {}
+    for col in cfg.personal_columns:
+        low = col.lower()
+        kind = ("email" if "mail" in low else "phone" if "phone" in low or "tel" in low
+                else "address" if "addr" in low else "full_name")
+        personal[col] = getattr(people, kind).to_numpy(dtype=object)
+
+    for qi, q in enumerate(qs):
+        folder = root / q
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in ("survey", "visits", "clients"):
+            for pattern in cfg.quarter_files.get(table, ()):
+                for old in sorted(folder.glob(pattern)):
+                    old.unlink()
+        start, end = _quarter_bounds(q)
+        stamp = _dt.datetime.fromisoformat(str(end + 1)) + _dt.timedelta(hours=9)
+
+        # CRM extract
+        crm, idx = _crm(d, pop, staff, qi, end)
+        src = {canon: source for canon, source in cfg.client_columns.items() if canon in crm}
+        extract = pd.DataFrame({src["client_id"]: crm["client_id"]})
+        for col, values in personal.items():
+            extract[col] = values[idx]
+        for canon, source in src.items():
+            if canon != "client_id":
+                extract[source] = crm[canon]
+        name = _file_name(cfg, "clients", fmt["clients"][q])
+        _write(extract, folder / name, fmt["clients"][q], stamp)
+        files[f"{q}/{name}"] = len(extract)
+        rows["clients"] += len(extract)
+
+        # survey
+        ans = _answers(cfg, d, sc, staff, pop, qs, qi, int(responses_per_quarter), seed)
+        comments = _comments(ans, people, manager_first, pop, cfg, qi, seed) if cfg.comment else None
+        survey = _survey_frame(cfg, ans, _response_ids(q, ans.client.size),
+                               pop.client_id[ans.client], comments)
+        name = _file_name(cfg, "survey", fmt["survey"][q])
+        _write(survey, folder / name, fmt["survey"][q], stamp)
+        files[f"{q}/{name}"] = len(survey)
+        rows["survey"] += len(survey)
+
+        # mystery shopping
+        visits = _visits(cfg, d, sc, staff, qs, qi, int(visits_per_quarter), seed)
+        vcols = {canon: source for canon, source in cfg.visit_columns.items() if canon in visits}
+        visits = visits[list(vcols)].rename(columns=vcols)
+        name = _file_name(cfg, "visits", fmt["visits"][q])
+        _write(visits, folder / name, fmt["visits"][q], stamp)
+        files[f"{q}/{name}"] = len(visits)
+        rows["visits"] += len(visits)
+    return {"workspace": str(root), "seed": seed, "quarters": qs, "files": files, "rows": rows}
+
+
+def _default_workspace() -> Path:
+    try:
+        from .paths import SAMPLE_WORKSPACE
+    except ImportError:  # pragma: no cover - paths.py is written alongside
+        return Path(__file__).resolve().parent.parent / "surveys"
+    return Path(SAMPLE_WORKSPACE)
+
+
+def generate_responses(
+    n: int,
+    seed: int = DEFAULT_SEED,
+    *,
+    workspace: str | Path | None = None,
+    quarters: int = 8,
+    last_quarter: str = "2026Q3",
+    clients: int | None = None,
+) -> pd.DataFrame:
+    """Draw ``n`` survey responses in the canonical store layout, in memory (for benchmarks).
+
+    The same latent model as :func:`generate_sample` (same planted effects), vectorised; the
+    ``n`` responses are spread evenly over the quarters. Columns: ``quarter``, ``response_id``,
+    ``client_id``, ``submitted_at``, ``weight``, ``nps``, ``ces``, ``overall`` (Int8),
+    ``sat__<id>`` and ``imp__<id>`` (Float32, NaN = missing or "cannot judge"), then
+    ``segment`` (the client's tier segment id), ``branch`` and ``manager_id``.
+
+    Parameters
+    ----------
+    n : int
+        Total number of responses.
+    seed : int
+        Random seed.
+    workspace : str or Path, optional
+        Workspace whose configuration defines the instrument and segments (default: the
+        bundled sample).
+    quarters, last_quarter : int, str
+        The quarters covered.
+    clients : int, optional
+        Size of the client base (default: about 2.4 clients per response per quarter, at least
+        6,000, as in the sample).
+
+    Examples
+    --------
+    >>> df = generate_responses(2000, seed=1)
+    >>> len(df), df["quarter"].nunique(), int(df["nps"].between(0, 10).all())
+    (2000, 8, 1)
+    """
+    cfg = _read_config(Path(workspace) if workspace is not None else _default_workspace())
+    d = _design(cfg)
+    sc = _SCENARIO
+    qs = _quarter_list(last_quarter, quarters)
+    counts = _per_quarter(n, len(qs))
+    if clients is None:
+        clients = max(6000, int(max(counts) * 2.4))
+    staff = _make_staff(sc, seed)
+    pop = _make_population(d, sc, staff, int(clients), len(qs), seed)
+    tier_segment = np.array([d.tier_segment.get(t, t) for t in d.tiers])
+
+    parts: dict[str, list] = {}
+    for qi, (q, k) in enumerate(zip(qs, counts)):               # one pass per quarter
+        ans = _answers(cfg, d, sc, staff, pop, qs, qi, k, seed)
+        m = ans.client.size
+        cols = {
+            "quarter": np.full(m, q),
+            "response_id": _response_ids(q, m),
+            "client_id": pop.client_id[ans.client],
+            "submitted_at": ans.submitted,
+            "weight": ans.weight,
+            "nps": ans.nps,
+            "ces": ans.ces if ans.ces is not None else np.full(m, np.nan),
+            "overall": ans.overall if ans.overall is not None else np.full(m, np.nan),
+        }
+        for a in cfg.attributes:
+            cols[f"sat__{a.id}"] = ans.sat[a.id].astype(np.float32)
+            cols[f"imp__{a.id}"] = (ans.imp[a.id] if a.importance else np.full(m, np.nan)).astype(np.float32)
+        cols["segment"] = tier_segment[pop.tier[ans.client]]
+        cols["branch"] = staff.branch_ids[pop.branch[ans.client]]
+        cols["manager_id"] = staff.ids[pop.manager[ans.client]]
+        for key, value in cols.items():
+            parts.setdefault(key, []).append(value)
+    out = {}
+    for key, chunks in parts.items():
+        values = np.concatenate(chunks)
+        if key in ("nps", "ces", "overall"):
+            out[key] = pd.array(values, dtype="Float64").astype("Int8")
+        elif values.dtype.kind == "U":
+            out[key] = pd.array(values, dtype="str")
+        else:
+            out[key] = values
+    return pd.DataFrame(out)
