@@ -127,3 +127,10 @@ def test_deterministic_and_input_unchanged():
     before = metrics.copy()
     assert explain_changes(metrics) == explain_changes(metrics.iloc[::-1])
     pd.testing.assert_frame_equal(metrics, before)
+
+
+def test_a_missing_value_with_a_sufficient_base_is_not_called_suppressed():
+    assert explain_changes(_frame(_m("nps", NAN, n=300))) == [
+        "NPS: no value to report this quarter."]
+    no_flag = _frame(_m("nps", 77.7777, 3.0, True, n=12)).drop(columns="base_flag")
+    assert explain_changes(no_flag) == ["NPS: base too small to report (n<30)."]

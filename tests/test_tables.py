@@ -165,3 +165,13 @@ def test_format_table():
     assert 'B3<span class="vq-small" title="small base">\u2020</span>' in html
     assert "<td>\u2013</td>" in html  # missing value
     assert "Small base" in html
+
+
+def test_without_a_flag_column_the_base_decides_and_a_missing_value_is_a_dash():
+    frame = pd.DataFrame({"segment": ["a", "b", "c", "d"], "metric": ["nps"] * 4,
+                          "value": [77.7777, 40.0, 30.0, NAN], "ci_low": [70.0, 30.0, 20.0, NAN],
+                          "ci_high": [85.0, 50.0, 40.0, NAN], "n": [12, 64, 500, 300]})
+    df = metrics_display_frame(frame, ["nps"]).set_index("segment")
+    assert df["nps"].tolist() == ["n<30", "40 [30\u201350]", "30 [20\u201340]", "\u2013"]
+    assert df["nps_small"].tolist() == [False, True, False, False]
+    assert df.loc["d", "nps_n"] == "300"

@@ -30,6 +30,7 @@ from vipquality.tables import (
     HEADLINE_METRICS,
     MINUS,
     SMALL_MARK,
+    base_flag_of,
     format_base,
     format_change,
     format_estimate,
@@ -194,14 +195,7 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 
 
 def _flag(row: Mapping | pd.Series, base_suppress: int, base_small: int) -> str:
-    """The row's ``base_flag``; derived from ``n`` when the table has no flag column."""
-    flag = row.get("base_flag")
-    if flag is not None and not is_missing(flag):
-        return str(flag)
-    n = row.get("n")
-    if is_missing(n):
-        return "suppressed"
-    return "suppressed" if float(n) < base_suppress else "small" if float(n) < base_small else "ok"
+    return base_flag_of(row, base_suppress, base_small)
 
 
 def _hidden(row: Mapping | pd.Series, base_suppress: int, base_small: int) -> bool:

@@ -1,7 +1,7 @@
 """What changed and why it matters, in a few generated sentences.
 
-Display only: the sentences read the tidy metrics table (``docs/architecture.md``) of one segment and
-quarter, and optionally the key-driver weights; nothing is estimated here. The wording is
+Display only: the sentences read the tidy metrics table (``docs/architecture.md``) of one segment
+and quarter, and optionally the key-driver weights; nothing is estimated here. The wording is
 deterministic (same input, same sentences) and the numbers are rounded as in the tables
 (:mod:`vipquality.tables`). A suppressed group never gets a number: it gets "base too small to
 report".
@@ -55,20 +55,24 @@ def _truthy(x: object) -> bool:
     return False if is_missing(x) else bool(x)
 
 
-def _base_note(row: pd.Series) -> str:
-    return f"; small base, n={format_base(row.get('n'))}" if is_small(row) else ""
+def _base_note(row: pd.Series, base_suppress: int, base_small: int) -> str:
+    small = is_small(row, base_suppress, base_small)
+    return f"; small base, n={format_base(row.get('n'))}" if small else ""
 
 
 def _metric_sentence(row: pd.Series, label: str, decimals: int, unit: str, change_unit: str,
-                     n_compared: int | None, base_suppress: int) -> str:
-    if is_suppressed(row) or is_missing(row.get("value")):
+                     n_compared: int | None, base_suppress: int, base_small: int) -> str:
+    if is_suppressed(row, base_suppress):
         return f"{label}: base too small to report (n<{base_suppress})."
+    if is_missing(row.get("value")):
+        return f"{label}: no value to report this quarter."
     value = format_number(row["value"], decimals) + unit
-    small = _base_note(row)
+    small = _base_note(row, base_suppress, base_small)
     change = row.get("change")
     if is_missing(change):
         tail = f" ({small[2:]})" if small else ""
-        return f"{label} is {value} this quarter; no comparable figure for the previous quarter{tail}."
+        return (f"{label} is {value} this quarter; "
+                f"no comparable figure for the previous quarter{tail}.")
     if _truthy(row.get("significant")) and float(change) != 0:
         verb = "rose" if float(change) > 0 else "fell"
         amount = _amount(float(change), decimals, change_unit)
@@ -96,7 +100,7 @@ def _driver_sentence(metrics: pd.DataFrame, drivers: pd.DataFrame, weight: str,
         return None
     row = rows.iloc[0]
     lead = f"The largest driver, {label},"
-    if is_suppressed(row) or is_missing(row.get("value")):
+    if is_suppressed(row, base_suppress) or is_missing(row.get("value")):
         return f"{lead} has a base too small to report (n<{base_suppress})."
     now = format_number(row["value"], 0)
     prev = row.get("prev_value")
@@ -121,6 +125,7 @@ def explain_changes(
     n_compared: int | None = None,
     weight: str = "weight",
     base_suppress: int = 30,
+    base_small: int = 100,
 ) -> list[str]:
     """A few sentences on what changed this quarter for one segment, and its largest driver.
 
@@ -183,7 +188,7 @@ def explain_changes(
         disp = metric_display(metric)
         sentences.append(_metric_sentence(
             rows.iloc[0], labels.get(metric, disp.label), disp.decimals, disp.unit,
-            disp.change_unit, n_compared, base_suppress))
+            disp.change_unit, n_compared, base_suppress, base_small))
     if drivers is not None:
         driver = _driver_sentence(frame, drivers, weight, dict(attribute_labels or {}),
                                   base_suppress)

@@ -735,7 +735,7 @@ def _solve_logit(target: float, offsets: np.ndarray, weights: np.ndarray) -> flo
     """Base logit b with the weighted mean of sigmoid(b + offsets) equal to target (bisection)."""
     lo, hi = -10.0, 10.0
     weights = weights / weights.sum()
-    for _ in range(60):
+    for _ in range(50):
         mid = (lo + hi) / 2
         if float(_sigmoid(mid + offsets) @ weights) < target:
             lo = mid
@@ -744,67 +744,90 @@ def _solve_logit(target: float, offsets: np.ndarray, weights: np.ndarray) -> flo
     return (lo + hi) / 2
 
 
-def _visits(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, quarters: list[str], qi: int,
-            k: int, seed: int) -> pd.DataFrame:
+_VISIT_NOISE = 0.35                          # sd of a visit's own logit effect
+_NEVER = np.datetime64("9999-12-31")
+
+
+@dataclass
+class _Checklist:
+    """Per checklist item: logits before/after its standard's revision, n.a. rate."""
+
+    item_ids: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    effective: np.ndarray                    # datetime64[D]; _NEVER when not revised
+    na_rate: np.ndarray
+    manager_offset: np.ndarray               # logit offset per manager (branch + manager)
+
+
+def _checklist(cfg: _Config, sc: _Scenario, staff: _Staff, seed: int) -> _Checklist:
+    """Calibrate item logits so that compliance averaged over the visit plan hits its level.
+
+    The plan visits every branch equally and the managers of a branch equally; the visit noise
+    is integrated out with Gauss–Hermite nodes. Levels sit a little below each standard's
+    default target; the revised standard moves from ``revised_before`` to ``revised_after`` at
+    the effective date of its latest version.
+    """
+    rng = _rng(seed, _S_VISITS, 10_000)
+    offsets = 1.6 * staff.branch_quality[staff.branch] + 0.5 * staff.quality
+    nodes, hweights = np.polynomial.hermite_e.hermegauss(15)
+    calib = (offsets[:, None] + _VISIT_NOISE * nodes[None, :]).ravel()
+    per_branch = np.bincount(staff.branch)[staff.branch]
+    cweight = ((1.0 / per_branch)[:, None] * hweights[None, :]).ravel()
+    ids, before, after, effective, na_rate = [], [], [], [], []
+    for s in cfg.standards:
+        level = float(np.clip(s.target / 100 - 0.06 + rng.normal(0, 0.03), 0.5, 0.97))
+        shift = rng.normal(0, 0.15, len(s.items))
+        shift -= shift.mean()                                     # items differ, standard keeps its level
+        if s.id == sc.revised_standard and len(s.versions) > 1:
+            b = _solve_logit(sc.revised_before, calib, cweight)
+            a = _solve_logit(sc.revised_after, calib, cweight)
+            eff = np.datetime64(s.versions[-1][1], "D")
+        else:
+            b = a = _solve_logit(level, calib, cweight)
+            eff = _NEVER
+        for (item_id, _weight, critical), sh in zip(s.items, shift):
+            ids.append(item_id)
+            before.append(b + sh)
+            after.append(a + sh)
+            effective.append(eff)
+            na_rate.append(0.01 if critical else rng.choice([0.02, 0.04, 0.15], p=[0.6, 0.3, 0.1]))
+    return _Checklist(np.asarray(ids), np.asarray(before), np.asarray(after),
+                      np.asarray(effective, dtype="datetime64[D]"), np.asarray(na_rate), offsets)
+
+
+def _visits(d: _Design, staff: _Staff, checklist: _Checklist, quarter: str, qi: int, k: int,
+            seed: int) -> pd.DataFrame:
     """One row per visit × checklist item, canonical names, results yes/no/n.a."""
     rng = _rng(seed, _S_VISITS, qi)
-    items = [(s, it) for s in cfg.standards for it in s.items]
-    nb = len(staff.branch_ids)
+    nb, ni = len(staff.branch_ids), checklist.item_ids.size
     # the plan: visits spread evenly over branches, a random manager of the branch each time
     vbranch = rng.permutation(np.resize(rng.permutation(nb), k))
-    offsets = np.zeros(len(staff.ids))
-    mgr = np.empty(k, np.int64)
-    for b in np.unique(vbranch):                                   # per branch, not per visit
-        pool = np.flatnonzero(staff.branch == b)
-        sel = np.flatnonzero(vbranch == b)
-        mgr[sel] = rng.choice(pool, sel.size)
-    start, end = _quarter_bounds(quarters[qi])
+    pos = np.floor(rng.random(k) * np.bincount(staff.branch, minlength=nb)[vbranch]).astype(int)
+    first = np.searchsorted(staff.branch, np.arange(nb))            # managers sorted by branch
+    mgr = first[vbranch] + pos
+    start, end = _quarter_bounds(quarter)
     days = np.arange(start, end + 1)
     workdays = days[np.is_busday(days)]
     vdate = np.sort(rng.choice(workdays, k))                       # visit ids in date order
     reported = list(d.reported) or list(d.tier_segment.values())
     scen_p = np.array([3.0 if s in d.tier_segment.values() else 1.0 for s in reported])
     scenario = np.asarray(reported)[rng.choice(len(reported), k, p=scen_p / scen_p.sum())]
-    visit_effect = rng.normal(0, 0.35, k)
-
-    # calibration population: every manager's offset weighted as the plan visits them (each
-    # branch equally, managers equally within a branch), visit noise integrated out
-    offsets = 1.6 * staff.branch_quality[staff.branch] + 0.5 * staff.quality
-    grid = np.random.default_rng(0).normal(0, 0.35, 400)
-    calib = (offsets[:, None] + grid[None, :]).ravel()
-    per_branch = np.bincount(staff.branch, minlength=nb)[staff.branch]
-    cweight = np.repeat(1.0 / per_branch, grid.size)
-    level_rng = _rng(seed, _S_VISITS, 10_000)                        # same levels every quarter
-    levels = {s.id: float(np.clip(s.target / 100 - 0.06 + level_rng.normal(0, 0.03), 0.5, 0.97))
-              for s in cfg.standards}
-    revised = {s.id: s for s in cfg.standards if s.id == sc.revised_standard and len(s.versions) > 1}
-
-    vid = np.char.add(f"V{quarters[qi][2:4]}{quarters[qi][4:]}-",
+    logit = np.where(vdate[:, None] >= checklist.effective[None, :],
+                     checklist.after[None, :], checklist.before[None, :])
+    logit = logit + (checklist.manager_offset[mgr] + rng.normal(0, _VISIT_NOISE, k))[:, None]
+    yes = rng.random((k, ni)) < _sigmoid(logit)
+    na = rng.random((k, ni)) < checklist.na_rate[None, :]
+    result = np.where(na, "n.a.", np.where(yes, "yes", "no"))
+    vid = np.char.add(f"V{quarter[2:4]}{quarter[4:]}-",
                       np.char.zfill(np.arange(1, k + 1).astype("U"), max(3, len(str(k)))))
-    rows_p = np.empty((k, len(items)))
-    na_p = np.empty(len(items))
-    item_rng = _rng(seed, _S_VISITS, 10_001)
-    for j, (s, (item_id, _w, critical)) in enumerate(items):         # per checklist item
-        base = _solve_logit(levels[s.id], calib, cweight)
-        logit = np.full(k, base)
-        if s.id in revised:
-            eff = np.datetime64(revised[s.id].versions[-1][1])
-            before = _solve_logit(sc.revised_before, calib, cweight)
-            after = _solve_logit(sc.revised_after, calib, cweight)
-            logit = np.where(vdate >= eff, after, before)
-        item_shift = item_rng.normal(0, 0.15)
-        rows_p[:, j] = _sigmoid(logit + item_shift + offsets[mgr] + visit_effect)
-        na_p[j] = 0.01 if critical else item_rng.choice([0.02, 0.04, 0.15], p=[0.6, 0.3, 0.1])
-    u = rng.random((k, len(items)))
-    na = rng.random((k, len(items))) < na_p
-    result = np.where(na, "n.a.", np.where(u < rows_p, "yes", "no"))
     return pd.DataFrame({
-        "visit_id": np.repeat(vid, len(items)),
-        "visit_date": np.repeat(vdate, len(items)),
-        "branch": np.repeat(staff.branch_ids[vbranch], len(items)),
-        "manager_id": np.repeat(staff.ids[mgr], len(items)),
-        "segment": np.repeat(scenario, len(items)),
-        "item_id": np.tile([it[0] for _, it in items], k),
+        "visit_id": np.repeat(vid, ni),
+        "visit_date": np.repeat(vdate, ni),
+        "branch": np.repeat(staff.branch_ids[vbranch], ni),
+        "manager_id": np.repeat(staff.ids[mgr], ni),
+        "segment": np.repeat(scenario, ni),
+        "item_id": np.tile(checklist.item_ids, k),
         "result": result.ravel(),
     })
 
@@ -1315,6 +1338,7 @@ def generate_sample(
     people = _people(pop, staff, seed)
     _, last_end = _quarter_bounds(qs[-1])
     staff_df, manager_first = _staff_table(staff, last_end, seed)
+    checklist = _checklist(cfg, sc, staff, seed)
 
     files: dict[str, int] = {}
     rows = {"staff": 0, "clients": 0, "survey": 0, "visits": 0}
@@ -1364,7 +1388,7 @@ def generate_sample(
         rows["survey"] += len(survey)
 
         # mystery shopping
-        visits = _visits(cfg, d, sc, staff, qs, qi, int(visits_per_quarter), seed)
+        visits = _visits(d, staff, checklist, q, qi, int(visits_per_quarter), seed)
         vcols = {canon: source for canon, source in cfg.visit_columns.items() if canon in visits}
         visits = visits[list(vcols)].rename(columns=vcols)
         name = _file_name(cfg, "visits", fmt["visits"][q])

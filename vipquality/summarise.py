@@ -133,7 +133,8 @@ def summarise(
     - ``ces_mean`` (item scale, t-interval), ``ces_easy`` (%, Wilson), ``ces_net_easy``
       (% easy − % difficult, Wald interval with the NPS variance), exactly as
       :func:`vipquality.ces.ces`; easy/net easy only for scales with an odd number of points.
-    - ``attr:<id>``: s = 100·(x̄ − lo)/(hi − lo) with a t-interval, over respondents who rated it.
+    - ``attr:<id>``: s = 100·(x̄ − lo)/(hi − lo) with a t-interval (clipped to 0–100), over
+      the respondents who rated it.
     - ``imp:<id>``: stated weight share in % (mean importance / sum of the means, over the
       respondents counted in the CSI); no interval.
     - ``csi`` = Σ w_i s_i, with a **delta-method** normal interval that treats the weights as
@@ -316,8 +317,8 @@ def _mean_block(n, sx, sx2, confidence: float, scale=None) -> dict:
         return {"value": mean, "ci_low": low, "ci_high": high, "se": se, "n": n}
     lo, hi = scale
     k = 100 / (hi - lo)
-    return {"value": k * (mean - lo), "ci_low": k * (low - lo), "ci_high": k * (high - lo),
-            "se": k * se, "n": n}
+    return {"value": k * (mean - lo), "ci_low": np.clip(k * (low - lo), 0, 100),
+            "ci_high": np.clip(k * (high - lo), 0, 100), "se": k * se, "n": n}
 
 
 def _importance_means(col: dict, importance: list[str]) -> np.ndarray:

@@ -6,8 +6,8 @@ The reporting rules of ``metrics.md`` apply to every cell: a suppressed group (`
 "suppressed"``) shows ``n<30`` and never its value, interval or change, whether or not the input was
 already redacted; a small base is marked ``†`` and explained in a footnote.
 
-The number helpers (:func:`format_number`, :func:`format_estimate`, :func:`format_change`, …) and the
-metric display registry (:func:`metric_display`) are shared with :mod:`vipquality.charts` and
+The number helpers (:func:`format_number`, :func:`format_estimate`, :func:`format_change`, …) and
+the metric display registry (:func:`metric_display`) are shared with :mod:`vipquality.charts` and
 :mod:`vipquality.narrative`, so a number reads the same in a table, a chart and a sentence.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "format_base",
     "format_change",
     "is_missing",
+    "base_flag_of",
     "is_suppressed",
     "suppress_label",
     "is_small",
@@ -227,14 +229,29 @@ def _truthy(x: object) -> bool:
     return False if is_missing(x) else bool(x)
 
 
-def is_suppressed(row: Mapping | pd.Series) -> bool:
-    """True when a tidy row must not show its value (``base_flag == "suppressed"``)."""
-    return str(row.get("base_flag", "ok")) == "suppressed"
+def base_flag_of(row: Mapping | pd.Series, base_suppress: int = 30, base_small: int = 100) -> str:
+    """A tidy row's ``base_flag``; derived from ``n`` and the thresholds when it has none.
+
+    >>> base_flag_of({"n": 64, "base_flag": "small"}), base_flag_of({"n": 12}), base_flag_of({})
+    ('small', 'suppressed', 'suppressed')
+    """
+    flag = row.get("base_flag")
+    if flag is not None and not is_missing(flag):
+        return str(flag)
+    n = row.get("n")
+    if is_missing(n):
+        return "suppressed"
+    return "suppressed" if float(n) < base_suppress else "small" if float(n) < base_small else "ok"
 
 
-def is_small(row: Mapping | pd.Series) -> bool:
-    """True when a tidy row has a small base (``base_flag == "small"``)."""
-    return str(row.get("base_flag", "ok")) == "small"
+def is_suppressed(row: Mapping | pd.Series, base_suppress: int = 30) -> bool:
+    """True when a tidy row must not show its value (flagged ``suppressed``, or n < 30)."""
+    return base_flag_of(row, base_suppress) == "suppressed"
+
+
+def is_small(row: Mapping | pd.Series, base_suppress: int = 30, base_small: int = 100) -> bool:
+    """True when a tidy row has a small base (flagged ``small``, or 30 ≤ n < 100)."""
+    return base_flag_of(row, base_suppress, base_small) == "small"
 
 
 def suppress_label(base_suppress: int = 30) -> str:
@@ -245,9 +262,11 @@ def suppress_label(base_suppress: int = 30) -> str:
 # --------------------------------------------------------------------------- HTML output
 TABLE_CSS = """\
 .vq-table-wrap{overflow-x:auto;max-width:100%}
-.vq-table{border-collapse:collapse;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;
+.vq-table{border-collapse:collapse;
+font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;
 font-size:14px;color:#1f2328;margin:0.5em 0 1.5em 0}
-.vq-table caption{caption-side:top;text-align:left;font-weight:600;font-size:15px;padding:0 0 0.4em 0}
+.vq-table caption{caption-side:top;text-align:left;font-weight:600;font-size:15px;
+padding:0 0 0.4em 0}
 .vq-table th,.vq-table td{padding:0.35em 0.7em;border-bottom:1px solid #d8dee4;text-align:right;
 white-space:nowrap;font-variant-numeric:tabular-nums}
 .vq-table thead th{border-bottom:2px solid #57606a;font-weight:600;vertical-align:bottom}
@@ -259,7 +278,8 @@ white-space:nowrap;font-variant-numeric:tabular-nums}
 .vq-table .vq-ns,.vq-table .vq-na,.vq-table .vq-n{color:#6e7781}
 .vq-table .vq-suppressed{color:#6e7781;font-style:italic}
 .vq-table .vq-small{color:#6e7781;padding-left:0.15em}
-.vq-table tfoot td{text-align:left;border-bottom:none;color:#57606a;font-size:12px;white-space:normal}
+.vq-table tfoot td{text-align:left;border-bottom:none;color:#57606a;font-size:12px;
+white-space:normal}
 .vq-table a{color:#0550ae;text-decoration:none}
 """
 
@@ -322,24 +342,29 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
                         f"(got {list(frame.columns)})")
 
 
-def _metric_cells(row: pd.Series | None, disp: MetricDisplay, base_suppress: int) -> list[_Cell]:
+def _metric_cells(row: pd.Series | None, disp: MetricDisplay, base_suppress: int,
+                  base_small: int) -> list[_Cell]:
     """Value, base and change cells of one metric for one segment."""
     if row is None:
         return [_Cell(DASH, "vq-value vq-na"), _Cell("", "vq-n"), _Cell("", "vq-change vq-na")]
-    if is_suppressed(row):
+    if is_suppressed(row, base_suppress):
         return [_Cell(suppress_label(base_suppress), "vq-value vq-suppressed"),
                 _Cell(DASH, "vq-n vq-na"), _Cell(DASH, "vq-change vq-na")]
+    if is_missing(row.get("value")):
+        return [_Cell(DASH, "vq-value vq-na"), _Cell(format_base(row.get("n")), "vq-n"),
+                _Cell(DASH, "vq-change vq-na")]
     value = format_estimate(row.get("value"), row.get("ci_low"), row.get("ci_high"),
                             disp.decimals, disp.unit)
     change, cls = format_change(row.get("change"), row.get("significant"), disp.decimals)
-    return [_Cell(value, "vq-value", small=is_small(row)),
+    return [_Cell(value, "vq-value", small=is_small(row, base_suppress, base_small)),
             _Cell(format_base(row.get("n")), "vq-n"),
             _Cell(change, f"vq-change {cls}")]
 
 
 def _metrics_cells(metrics: pd.DataFrame, metrics_shown: Sequence[str], by: str,
                    segment_order: Sequence[str] | None, quarter: str | None,
-                   base_suppress: int) -> tuple[list[str], dict[str, dict[str, list[_Cell]]]]:
+                   base_suppress: int, base_small: int
+                   ) -> tuple[list[str], dict[str, dict[str, list[_Cell]]]]:
     _require(metrics, [by, "metric", "value", "n"], "format_metrics_table")
     frame = _select_quarter(metrics, quarter)
     frame = frame[frame["metric"].isin(list(metrics_shown))]
@@ -357,14 +382,15 @@ def _metrics_cells(metrics: pd.DataFrame, metrics_shown: Sequence[str], by: str,
     cells: dict[str, dict[str, list[_Cell]]] = {}
     rows = {(str(r[by]), r["metric"]): r for _, r in frame.iterrows()}
     for seg in order:
-        cells[seg] = {m: _metric_cells(rows.get((seg, m)), metric_display(m), base_suppress)
-                      for m in metrics_shown}
+        cells[seg] = {m: _metric_cells(rows.get((seg, m)), metric_display(m), base_suppress,
+                                       base_small) for m in metrics_shown}
     return order, cells
 
 
 def metrics_display_frame(metrics: pd.DataFrame, metrics_shown: Sequence[str] = HEADLINE_METRICS,
                           *, by: str = "segment", segment_order: Sequence[str] | None = None,
-                          quarter: str | None = None, base_suppress: int = 30) -> pd.DataFrame:
+                          quarter: str | None = None, base_suppress: int = 30,
+                          base_small: int = 100) -> pd.DataFrame:
     """The text of the quarter-at-a-glance table, one row per segment, as plain strings.
 
     The same cells as :func:`format_metrics_table` without markup, for tests and snapshots.
@@ -380,7 +406,7 @@ def metrics_display_frame(metrics: pd.DataFrame, metrics_shown: Sequence[str] = 
     ['premium', '31 [22–40]', '412', '▼ −9']
     """
     order, cells = _metrics_cells(metrics, metrics_shown, by, segment_order, quarter,
-                                  base_suppress)
+                                  base_suppress, base_small)
     records = []
     for seg in order:
         rec: dict[str, object] = {by: seg}
@@ -410,7 +436,7 @@ def format_metrics_table(
     base_small: int = 100,
     include_css: bool = True,
 ) -> HTMLTable:
-    """The quarter at a glance: one row per segment, each headline metric with interval, base, change.
+    """The quarter at a glance: one row per segment; per metric the interval, base and change.
 
     Parameters
     ----------
@@ -443,7 +469,7 @@ def format_metrics_table(
     Rounding happens here only; the input is not changed.
     """
     order, cells = _metrics_cells(metrics, metrics_shown, by, segment_order, quarter,
-                                  base_suppress)
+                                  base_suppress, base_small)
     labels = dict(segment_labels or {})
     heads = {m: (metric_labels or {}).get(m, metric_display(m).axis_title) for m in metrics_shown}
     pct = f"{confidence:.0%}"
@@ -455,10 +481,11 @@ def format_metrics_table(
     if caption:
         out.append(f"<caption>{html.escape(caption)}</caption>")
     out.append("<thead><tr>")
-    out.append(f'<th rowspan="2" scope="col" class="vq-rowhead">'
-               f'{"Segment" if by == "segment" else html.escape(by.replace("_", " ").title())}</th>')
+    row_head = "Segment" if by == "segment" else html.escape(by.replace("_", " ").title())
+    out.append(f'<th rowspan="2" scope="col" class="vq-rowhead">{row_head}</th>')
     for m in metrics_shown:
-        out.append(f'<th colspan="3" scope="colgroup" class="vq-group">{html.escape(heads[m])}</th>')
+        out.append(f'<th colspan="3" scope="colgroup" class="vq-group">'
+                   f'{html.escape(heads[m])}</th>')
     out.append("</tr><tr>")
     for _ in metrics_shown:
         out.append(f'<th scope="col">Score [{pct} CI]</th><th scope="col">Base</th>'
@@ -497,11 +524,13 @@ def _format_value(value: object, fmt: Format | None) -> str:
     if fmt is None:
         return format_number(value, 0) if isinstance(value, float) else str(value)
     m = _SPEC.match(fmt)
-    if m and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if m and isinstance(value, numbers.Real) and not isinstance(value, bool):
         d = int(m["d"])
         x = float(value) * (100 if m["type"] == "%" else 1)
         return format_number(x, d, thousands=bool(m["comma"])) + ("%" if m["type"] == "%" else "")
-    return format(value, fmt).replace("-", MINUS) if isinstance(value, (int, float)) else str(value)
+    if isinstance(value, numbers.Real):
+        return format(value, fmt).replace("-", MINUS)
+    return format(value, fmt) if fmt else str(value)
 
 
 def format_table(
@@ -557,6 +586,8 @@ def format_table(
     any_small = False
     for i, (_, row) in enumerate(df.iterrows()):
         flag = str(row[base_flag]) if base_flag in df.columns else "ok"
+        if flag in ("nan", "None", "<NA>"):
+            flag = base_flag_of({"n": row.get("n")}, base_suppress, base_small)
         row_id = f' id="{_html_id(table_id, i)}"' if table_id else ""
         out.append(f"<tr{row_id}>")
         for j, c in enumerate(shown):

@@ -49,6 +49,11 @@ _CLIENT_KINDS = {
     "purchases_12m": "count", "lines": "count", "last_transaction": "date",
 }
 _SCALE_WARNING_MIN = 10  # values needed before "all within 1–5" is worth a warning
+# Respondents' own contact details written into free-text comments are masked at ingest.
+_EMAIL_RE = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_PHONE_RE = (r"(?<![\w+])(?:\+\d{1,3}[\s-]?|8[\s-]?)\(?\d{3}\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}"
+             r"(?!\d)|(?<![\w+])\+\d[\d\s().-]{8,}\d(?!\d)")
+EMAIL_MASK, PHONE_MASK = "[e-mail]", "[phone]"
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ def fields_for(table: str, workspace) -> list[Field]:
                                  scale=tuple(inst.importance_scale or inst.csi_scale),
                                  label=f"importance of {a.label}"))
         if inst.comment is not None:
-            out.append(Field("comment", inst.comment.column, f"{f}: comment.column", "text",
+            out.append(Field("comment", inst.comment.column, f"{f}: comment.column", "comment",
                              text=inst.comment.text))
         return out
     if table == "visits":
@@ -337,6 +342,11 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
         ids = {i.casefold(): i for i in items}
         return _parse_choice(s, f, ids, lambda i, v: (
             f"checklist item {v!r} is not in the standards catalogue (standards.yaml)"))
+    if kind == "comment":
+        blank = _blank(s)
+        masked = s.str.replace(_EMAIL_RE, EMAIL_MASK, regex=True) \
+                  .str.replace(_PHONE_RE, PHONE_MASK, regex=True)
+        return _Parsed(masked.where(~blank, None), [])
     # id, client, text
     blank = _blank(s)
     values = s.where(~blank, None)
@@ -434,6 +444,11 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
     warnings = list(raw.warnings)
     if table == "responses":
         warnings += _scale_warnings(raw.source_file, fields, parsed, mapping, keep)
+        if "comment" in parsed:
+            n_masked = int((parsed["comment"].fillna("") != trimmed["comment"])[keep].sum())
+            if n_masked:
+                warnings.append(f"{raw.source_file}: contact details (e-mail, phone) removed from "
+                                f"{n_masked} comment(s) before storing")
     return Checked(table, raw.source_file, raw.sha256, frame, rejects, raw.n_read,
                    int((~keep).sum()) + len(raw.ragged), mapping, warnings)
 

@@ -1,0 +1,160 @@
+"""The unattended quarterly run: shared tables once, notebooks in parallel, pages published whole.
+
+``vipquality report`` (and ``make report``) call :func:`build_report`:
+
+1. load and validate the workspace; ingest any quarter folder the store lacks;
+2. compute the shared aggregates once (:func:`vipquality.reportdata.compute_report_data`) into the
+   staging folder, so no notebook repeats the aggregation;
+3. execute the summary, one page per reported segment and the standards review with papermill,
+   in parallel, and export each to code-free offline HTML (:mod:`vipquality.report`);
+4. write the tidy CSVs meant for executives (redacted: suppressed bases carry no value) and
+   ``run.json`` (what the run ran on);
+5. publish ``reports/<quarter>/`` atomically. Executed notebooks of failures are kept in
+   ``reports/_failed/<quarter>/`` for debugging, outside the folder executives read.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ._version import __version__
+from .paths import PROJECT_ROOT, SAMPLE_WORKSPACE
+from .report import NotebookJob, RunResult, new_staging, publish, report_lock, run_notebooks
+from .report import write_manifest
+from .reportdata import ALL_SEGMENT, ReportData, compute_report_data, ensure_store
+from .summarise import redact
+from .workspace import Workspace, load_workspace
+
+__all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "safe_csv"]
+
+#: The notebooks a quarterly run executes.
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+_DATA_DIR = "_data"
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What :func:`build_report` did: the published folder and each notebook's result."""
+
+    quarter: str
+    folder: Path
+    run: RunResult
+
+    @property
+    def ok(self) -> bool:
+        return self.run.ok
+
+    def summary(self) -> str:
+        state = "complete" if self.ok else "published WITH FAILURES"
+        return f"{self.quarter}: {state} -> {self.folder / 'index.html'}\n{self.run.summary()}"
+
+
+def segment_page(segment: str) -> str:
+    """File name of a segment's page."""
+    return f"segment-{segment}.html"
+
+
+def report_jobs(data: ReportData, workspace: Path, data_dir: Path,
+                notebooks: Path = NOTEBOOKS_DIR) -> list[NotebookJob]:
+    """The notebooks of one quarterly run, with their papermill parameters."""
+    common = {"workspace": str(workspace), "quarter": data.quarter, "data_dir": str(data_dir)}
+    jobs = [NotebookJob("summary", notebooks / "summary.ipynb", dict(common), "index.html")]
+    shown = data.segments.loc[data.segments["report"], "segment"]
+    for segment in shown:
+        jobs.append(NotebookJob(f"segment-{segment}", notebooks / "segment.ipynb",
+                                {**common, "segment": segment}, segment_page(segment)))
+    jobs.append(NotebookJob("standards", notebooks / "standards.ipynb", dict(common),
+                            "standards_review.html"))
+    return jobs
+
+
+# Why hand-written: pandas' to_csv has no option against spreadsheet formula injection, and the
+# executive CSVs are opened in Excel. Text cells that start like a formula get a leading quote.
+def safe_csv(frame, path: Path) -> Path:
+    """Write ``frame`` as CSV with formula-like text neutralised (CSV-injection safe)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith("str"):
+            out[column] = out[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t",
+                                                                      "\r") else v)
+    out.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+    return path
+
+
+def _executive_tables(data: ReportData, staging: Path) -> None:
+    metrics = redact(data.metrics)
+    safe_csv(metrics, staging / "metrics.csv")
+    safe_csv(redact(data.branches), staging / "metrics_by_branch.csv")
+    standards = data.standards.copy()
+    suppress = data.settings.get("base_suppress", 30)
+    hidden = standards["n"] < suppress
+    standards.loc[hidden, ["value", "ci_low", "ci_high", "se"]] = float("nan")
+    safe_csv(standards, staging / "standards_compliance.csv")
+
+
+def build_report(workspace: str | Path | Workspace | None = None, quarter: str | None = None,
+                 out: str | Path = "reports", *, workers: int | None = None,
+                 progress: bool = True, timeout: int = 600,
+                 notebooks: Path = NOTEBOOKS_DIR) -> ReportOutcome:
+    """Run the full quarterly report and publish ``<out>/<quarter>/`` atomically.
+
+    Parameters
+    ----------
+    workspace : path or Workspace, optional
+        Default: the bundled sample workspace.
+    quarter : str, optional
+        Default: the latest quarter in the workspace.
+    out : path
+        The reports folder; the quarter's pages go to ``out/<quarter>/``.
+    workers : int, optional
+        Notebooks run at once (default: the machine's cores).
+
+    Returns
+    -------
+    ReportOutcome
+        ``ok`` is False when any notebook failed; the pages that succeeded are published and
+        the failures are named in :meth:`ReportOutcome.summary`.
+    """
+    started = datetime.now(timezone.utc)
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(
+        workspace or SAMPLE_WORKSPACE)
+    ensure_store(ws)
+    data = compute_report_data(ws, quarter)
+    out = Path(out)
+    final = out / data.quarter
+    with report_lock(out):
+        staging = new_staging(final)
+        try:
+            data_dir = data.save(staging / _DATA_DIR)
+            jobs = report_jobs(data, ws.root, data_dir.resolve(), notebooks)
+            run = run_notebooks(jobs, staging, workers=workers, progress=progress,
+                                timeout=timeout)
+            shutil.rmtree(data_dir)
+            failed_src = staging / "_failed"
+            if failed_src.exists():
+                failed_dst = out / "_failed" / data.quarter
+                shutil.rmtree(failed_dst, ignore_errors=True)
+                failed_dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(failed_src), failed_dst)
+            _executive_tables(data, staging)
+            from .store import fingerprint
+
+            write_manifest(
+                staging / "run.json", package_version=__version__, workspace=ws.root,
+                data_fingerprint=fingerprint(ws, data.quarters),
+                parameters={"quarter": data.quarter, "previous": data.previous,
+                            "quarters": data.quarters, **data.settings,
+                            "segments": data.segments.loc[data.segments["report"],
+                                                          "segment"].tolist()},
+                started=started, finished=datetime.now(timezone.utc), notebooks=run.notebooks)
+            publish(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return ReportOutcome(data.quarter, final, run)
+
+
