@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -115,6 +116,20 @@ def test_failures_name_cell_and_error_and_keep_the_executed_notebook(run):
         "exits.ipynb", "failing.ipynb"]
 
 
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_page_draws_its_chart_in_a_browser_with_no_network(run):
+    page = (run.out_dir / "restricted/seg-b.html").resolve()
+    browser = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+         "--proxy-server=127.0.0.1:9",  # any http(s) fetch fails: the page must not need one
+         "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert 'class="main-svg"' in browser.stdout  # plotly.js drew the chart
+    console = [line for line in browser.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []
+
+
 # --------------------------------------------------------------------------------------------
 # the pieces, without kernels
 
@@ -151,7 +166,7 @@ def test_check_html_names_each_problem(tmp_path):
     page = tmp_path / "bad.html"
     page.write_text(textwrap.dedent("""\
         <html><head>
-        <script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js"></script>
+        <script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.js"></script>
         <script src="//cdn.plot.ly/plotly.min.js"></script>
         <script src="missing.js"></script>
         <link rel="stylesheet" href="http://example.org/a.css">

@@ -1,4 +1,4 @@
-"""Mergeable sufficient statistics per group: the only step of ``summarise`` that grows with the data.
+"""Mergeable sufficient statistics per group: the one step of ``summarise`` that grows with data.
 
 One aggregation pass turns responses (and mystery-shopper visits) into one row per group of
 counts, sums and sums of squares. Every column is a plain sum over rows (or, for compliance, over
@@ -337,8 +337,9 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str, hint: str = ""
                         f"they have {list(df.columns)}")
 
 
-def _prepare_responses(spec: StatsSpec, responses: pd.DataFrame,
-                       memberships: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _prepare_responses(
+    spec: StatsSpec, responses: pd.DataFrame, memberships: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Check the responses (and memberships) and keep only the columns ``spec`` reads."""
     needed = []
     if spec.nps_scale is not None:

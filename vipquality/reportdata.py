@@ -28,7 +28,7 @@ from .workspace import Quarter, Workspace, load_workspace
 __all__ = ["ReportData", "compute_report_data", "report_data", "ensure_store", "ALL_SEGMENT"]
 
 #: The synthetic segment holding every VIP client (see :func:`vipquality.segments.assign_segments`).
-ALL_SEGMENT = "all"
+from .workspace import ALL_SEGMENT  # noqa: E402 - re-exported
 
 
 @dataclass

@@ -194,7 +194,10 @@ class _PageScan(HTMLParser):
 
 
 def _scan(path_or_html: Path | str) -> _PageScan:
-    text = path_or_html.read_text(encoding="utf-8") if isinstance(path_or_html, Path) else path_or_html
+    if isinstance(path_or_html, Path):
+        text = path_or_html.read_text(encoding="utf-8")
+    else:
+        text = path_or_html
     scan = _PageScan()
     scan.feed(text)
     scan.close()
@@ -211,9 +214,9 @@ def check_html(path: Path, *, charts: int | None = None) -> list[str]:
 
     Checks: no script or stylesheet from the network (``http://``, ``https://``, ``//host``) and
     no inline ``import("https://...")``; every local script exists; no code-cell input
-    (nbconvert's ``jp-InputArea-editor`` / classic ``input_area``) and no prompts; no traceback or stderr output;
-    plotly.js loaded when the page has charts; and, when ``charts`` is given, exactly that many
-    plotly charts.
+    (nbconvert's ``jp-InputArea-editor`` / classic ``input_area``) and no prompts; no traceback
+    or stderr output; plotly.js loaded when the page has charts; and, when ``charts`` is given,
+    exactly that many plotly charts.
 
     Returns
     -------

@@ -181,7 +181,8 @@ class NotebookResult:
             if self.exec_count is not None:
                 where += f" (In [{self.exec_count}])"
         kept = f"; executed notebook kept as {self.failed_notebook}" if self.failed_notebook else ""
-        return f"FAILED  {self.name} ({self.duration:.1f} s){where}: {self.ename}: {self.evalue}{kept}"
+        return (f"FAILED  {self.name} ({self.duration:.1f} s){where}: "
+                f"{self.ename}: {self.evalue}{kept}")
 
 
 @dataclass(frozen=True)
@@ -260,8 +261,12 @@ def run_notebooks(
     port collision, papermill#239), runs the notebook with ``parameters`` injected, then the
     page is exported (:func:`export_html`) and checked (:func:`check_html`). A failing notebook
     does not stop the others: its result names the cell and the error and its executed
-    notebook is kept in ``out_dir/_failed/<name>.ipynb``. Executed notebooks of successful jobs
-    are not kept.
+    notebook is kept in ``out_dir/_failed/<name>.ipynb``; a page that fails the check is moved
+    to ``out_dir/_failed/<name>.html`` (never published in place) and its job counts as failed.
+    Executed notebooks of successful jobs are not kept.
+
+    Workers are *spawned* processes (no fork of the caller's threads): a calling script needs
+    the usual ``if __name__ == "__main__":`` guard, and code piped to ``python -`` cannot use it.
 
     Parameters
     ----------

@@ -1,0 +1,234 @@
+"""What each report page shows, built from :class:`~vipquality.reportdata.ReportData`.
+
+The notebooks in ``notebooks/`` call one function per section and display what it returns
+(plotly figures and HTML tables), so a page's content is library code with tests, and a
+notebook cell stays a line or two. Nothing here computes statistics: it selects rows of the
+shared tables and hands them to :mod:`vipquality.charts`, :mod:`vipquality.tables` and
+:mod:`vipquality.narrative`. Executive tables are redacted first (:func:`executive`).
+
+Examples
+--------
+>>> import vipquality as vq                                          # doctest: +SKIP
+>>> data = vq.report_data()                                          # doctest: +SKIP
+>>> for fig in vq.pages.segment_trends(data, "luxury"):             # doctest: +SKIP
+...     fig.show()
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import charts, narrative, tables
+from .reportdata import ALL_SEGMENT, ReportData
+from .summarise import redact
+
+__all__ = [
+    "executive", "setup", "page_title", "quarter_table", "segment_links", "segment_headline",
+    "segment_story", "segment_trends", "overview_trends", "segment_composition", "segment_drivers",
+    "segment_effort", "segment_compliance", "segment_branches", "segment_managers",
+    "standards_table", "standards_chart", "HEADLINE",
+]
+
+HEADLINE = ("nps", "csi", "ces_mean", "compliance")
+
+
+def _thresholds(data: ReportData) -> dict:
+    s = data.settings
+    return {"base_suppress": int(s.get("base_suppress", 30)),
+            "base_small": int(s.get("base_small", 100))}
+
+
+def executive(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a tidy metrics table as executives may see them (suppressed values blanked)."""
+    return redact(frame) if len(frame) else frame
+
+
+def setup(data: ReportData) -> None:
+    """Register the chart theme with the configured segment order (stable colours per segment)."""
+    segs = data.segments
+    charts.apply_theme(
+        [type("S", (), {"id": r.segment, "label": r.label}) for r in segs.itertuples()])
+
+
+def page_title(data: ReportData, title: str) -> str:
+    """An HTML heading with the workspace name and quarter."""
+    name = html.escape(str(data.settings.get("workspace_name", "")))
+    return (f"<h1>{html.escape(title)} — {html.escape(data.quarter)}</h1>"
+            f"<p class='vq-sub'>{name}. Compared with {html.escape(data.previous or 'no earlier quarter')}. "
+            f"Bases under {_thresholds(data)['base_suppress']} are not shown; "
+            f"under {_thresholds(data)['base_small']} they are marked as small.</p>")
+
+
+def _labels(data: ReportData) -> dict[str, str]:
+    return dict(zip(data.segments["segment"], data.segments["label"]))
+
+
+def _shown(data: ReportData) -> list[str]:
+    return data.segments.loc[data.segments["report"], "segment"].tolist()
+
+
+def _n_compared(data: ReportData) -> int:
+    return max(1, len(_shown(data)) - 1)
+
+
+def quarter_table(data: ReportData, links: bool = True) -> tables.HTMLTable:
+    """The quarter at a glance: one row per segment, headline metrics with intervals and change."""
+    current = executive(data.current("metrics"))
+    page_links = ({s: f"segment-{s}.html" for s in _shown(data)} if links else None)
+    return tables.format_metrics_table(
+        current, metrics_shown=HEADLINE, segment_labels=_labels(data),
+        segment_order=_shown(data), links=page_links, quarter=data.quarter,
+        caption=f"Headline metrics, {data.quarter} (95 % intervals; change vs {data.previous})",
+        confidence=data.settings.get("confidence", 0.95), **_thresholds(data))
+
+
+def segment_links(data: ReportData) -> str:
+    """HTML list of links to every segment page and the standards review."""
+    items = "".join(f"<li><a href='segment-{s}.html'>{html.escape(_labels(data)[s])}</a></li>"
+                    for s in _shown(data))
+    return (f"<ul class='vq-links'>{items}<li><a href='standards_review.html'>"
+            "Service standards review</a></li></ul>")
+
+
+def segment_headline(data: ReportData, segment: str) -> go.Figure:
+    """Headline tiles of one segment for the quarter."""
+    rows = executive(data.current("metrics", segment))
+    return charts.headline_tiles(rows, HEADLINE, fig_id=f"tiles-{segment}",
+                                 title=f"{data.segment_label(segment)}, {data.quarter}",
+                                 **_thresholds(data))
+
+
+def segment_story(data: ReportData, segment: str) -> str:
+    """A few generated sentences: what changed and why it matters (HTML paragraph list)."""
+    rows = data.current("metrics", segment)
+    drivers = data.drivers[data.drivers["segment"] == segment].rename(
+        columns={"rescaled": "weight"})
+    sentences = narrative.explain_changes(
+        rows, drivers if len(drivers) else None, data.settings.get("attribute_labels"),
+        n_compared=_n_compared(data), **_thresholds(data))
+    return "".join(f"<p class='vq-story'>{html.escape(s)}</p>" for s in sentences)
+
+
+def segment_trends(data: ReportData, segment: str) -> list[go.Figure]:
+    """NPS, CSI, CES and compliance over the trend window, this segment against all clients."""
+    segments = [segment] if segment == ALL_SEGMENT else [ALL_SEGMENT, segment]
+    metrics = executive(data.metrics)
+    return [charts.trend(metrics, m, segments=segments, quarters=data.quarters,
+                         fig_id=f"trend-{m}-{segment}", **_thresholds(data))
+            for m in HEADLINE if (metrics["metric"] == m).any()]
+
+
+def overview_trends(data: ReportData) -> list[go.Figure]:
+    """NPS and CSI over the trend window, one line per reported segment."""
+    metrics = executive(data.metrics)
+    return [charts.trend(metrics, m, segments=_shown(data), quarters=data.quarters,
+                         fig_id=f"overview-{m}", **_thresholds(data))
+            for m in ("nps", "csi") if (metrics["metric"] == m).any()]
+
+
+def segment_composition(data: ReportData, segment: str) -> go.Figure:
+    """Promoters / passives / detractors per quarter for the segment."""
+    comp = data.composition[data.composition["segment"] == segment].rename(
+        columns={"quarter": "group"})
+    return charts.nps_composition(comp, group="group", fig_id=f"composition-{segment}",
+                                  title=f"NPS composition, {data.segment_label(segment)}",
+                                  **_thresholds(data))
+
+
+def segment_drivers(data: ReportData, segment: str) -> go.Figure:
+    """Importance–performance chart: driver weight (x) against attribute performance (y)."""
+    drv = data.drivers[data.drivers["segment"] == segment].rename(columns={"rescaled": "weight"})
+    n = float(drv["n"].iloc[0]) if len(drv) else None
+    return charts.importance_performance(
+        drv, n=n, fig_id=f"ipa-{segment}",
+        title=f"What drives NPS, {data.segment_label(segment)} ({data.quarter})",
+        **_thresholds(data))
+
+
+def segment_effort(data: ReportData, segment: str) -> go.Figure:
+    """Distribution of the CES answers for the quarter."""
+    counts = data.ces_counts[data.ces_counts["segment"] == segment].rename(
+        columns={"score": "point"})
+    scale = tuple(data.settings.get("ces_scale", (1, 7)))
+    return charts.ces_distribution(counts, scale=scale, n=float(counts["count"].sum()),
+                                   fig_id=f"ces-{segment}", **_thresholds(data))
+
+
+def _standards_now(data: ReportData, segment: str) -> pd.DataFrame:
+    st = data.standards
+    st = st[(st["quarter"] == data.quarter) & (st["segment"] == segment)].copy()
+    st["base_flag"] = pd.cut(st["n"], [-1, _thresholds(data)["base_suppress"] - 1e-9,
+                                       _thresholds(data)["base_small"] - 1e-9, float("inf")],
+                             labels=["suppressed", "small", "ok"]).astype(str)
+    return st.rename(columns={"standard_id": "standard"})
+
+
+def segment_compliance(data: ReportData, segment: str) -> go.Figure:
+    """Mystery-shopper compliance by standard against the segment's targets."""
+    st = _standards_now(data, segment)
+    return charts.compliance_by_standard(
+        st, dict(zip(st["standard"], st["target"])), titles=dict(zip(st["standard"], st["title"])),
+        fig_id=f"standards-{segment}",
+        title=f"Compliance by standard, {data.segment_label(segment)}", **_thresholds(data))
+
+
+def segment_branches(data: ReportData, segment: str) -> tuple[go.Figure, tables.HTMLTable]:
+    """Compliance by branch (chart) and the branch table of headline metrics."""
+    rows = executive(data.current("branches", segment))
+    comp = rows[rows["metric"] == "compliance"]
+    fig = charts.compliance_by_branch(comp, fig_id=f"branches-{segment}",
+                                      title=f"Compliance by branch, {data.segment_label(segment)}",
+                                      **_thresholds(data))
+    table = tables.format_metrics_table(rows, metrics_shown=HEADLINE, by="branch",
+                                        quarter=data.quarter, table_id=f"vq-branches-{segment}",
+                                        caption="Branches", **_thresholds(data))
+    return fig, table
+
+
+def segment_managers(data: ReportData, segment: str) -> tables.HTMLTable:
+    """Headline metrics by personal-manager code (no names: those are in the staff view)."""
+    rows = executive(data.current("managers", segment))
+    return tables.format_metrics_table(rows, metrics_shown=HEADLINE, by="manager_id",
+                                       quarter=data.quarter, table_id=f"vq-managers-{segment}",
+                                       caption="Personal managers (by code)", **_thresholds(data))
+
+
+def standards_table(data: ReportData) -> tables.HTMLTable:
+    """Per standard and segment: compliance against target, linked attributes' performance and
+    driver weight (the evidence for revising standards)."""
+    st = data.standards[data.standards["quarter"] == data.quarter].copy()
+    hide = st["n"] < _thresholds(data)["base_suppress"]
+    st.loc[hide, ["value", "ci_low", "ci_high"]] = float("nan")
+    st["gap"] = st["value"] - st["target"]
+    metrics = data.current("metrics")
+    perf = metrics[metrics["metric"].str.startswith("attr:")].assign(
+        attribute=lambda f: f["metric"].str.removeprefix("attr:"))
+    perf.loc[perf["base_flag"] == "suppressed", "value"] = float("nan")
+    weights = data.drivers[["segment", "attribute", "rescaled"]]
+    rows = []
+    for r in st.itertuples():
+        attrs = [a.strip() for a in str(r.attributes).split(",") if a.strip()]
+        p = perf[(perf["segment"] == r.segment) & perf["attribute"].isin(attrs)]["value"]
+        w = weights[(weights["segment"] == r.segment) & weights["attribute"].isin(attrs)]["rescaled"]
+        rows.append({"Standard": f"{r.standard_id} {r.title}", "Segment": _labels(data).get(
+            r.segment, r.segment), "Version": r.version, "Compliance, %": r.value,
+            "Target, %": r.target, "Gap, points": r.gap, "Checks": r.n,
+            "Linked attributes": ", ".join(data.settings.get("attribute_labels", {}).get(a, a)
+                                           for a in attrs),
+            "Attribute performance": p.mean() if len(p) else float("nan"),
+            "Driver weight, %": w.sum() if len(w) else float("nan")})
+    frame = pd.DataFrame(rows)
+    return tables.format_table(
+        frame, {"Compliance, %": ".1f", "Target, %": ".0f", "Gap, points": "+.1f",
+                "Attribute performance": ".1f", "Driver weight, %": ".1f", "Checks": ",.0f"},
+        table_id="vq-standards", caption=f"Service standards by segment, {data.quarter}",
+        footnote="Compliance: weighted share of applicable checklist items answered yes. "
+                 "Attribute performance 0–100; driver weight: share of explained NPS variance.")
+
+
+def standards_chart(data: ReportData, segment: str = ALL_SEGMENT) -> go.Figure:
+    """Compliance by standard for one segment (default: all clients)."""
+    return segment_compliance(data, segment)
