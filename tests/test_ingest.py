@@ -556,7 +556,7 @@ def test_formula_values_are_neutralised_in_the_rejects_csv(root: Path):
         survey_row("R902", Q2_effort="-2")])
     ws = load_workspace(root)
     result = ingest_quarter(ws, Q)
-    assert counts(result, "responses") == (7, 5, 0, 2)     # "+1" is a valid NPS answer
+    assert counts(result, "responses") == (7, 4, 0, 3)     # R901's "+1" NPS is fine, its CES not
     assert ('=HYPERLINK("http://evil.example","x")' in
             result.rejects["value"].tolist())              # the frame keeps the raw value
     with (ws.store_path / "rejects" / f"{Q}.csv").open(encoding="utf-8-sig", newline="") as fh:

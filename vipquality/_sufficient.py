@@ -42,6 +42,8 @@ Compliance statistics merge correctly only when no visit is split between the pa
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -500,9 +502,7 @@ def _run(engine: str, spec: StatsSpec, table: str, frame: pd.DataFrame,
     if engine == "pandas":
         return (_pandas_response_stats(spec, frame, memberships) if table == "responses"
                 else _pandas_visit_stats(spec, frame))
-    import duckdb
-
-    con = duckdb.connect()
+    con = _duckdb_cursor()
     try:
         con.register("_vq_data", frame)
         source = "_vq_data"
@@ -514,6 +514,27 @@ def _run(engine: str, spec: StatsSpec, table: str, frame: pd.DataFrame,
         return con.execute(sql).df()
     finally:
         con.close()
+
+
+_DUCKDB: dict[int, object] = {}
+_DUCKDB_LOCK = threading.Lock()
+
+
+def _duckdb_cursor():
+    """A fresh cursor on this process's in-memory DuckDB database.
+
+    Opening a database costs tens of milliseconds, a cursor a few; each call gets its own
+    cursor (its own registered views), so concurrent calls from threads do not interfere, and a
+    forked process opens its own database.
+    """
+    import duckdb
+
+    with _DUCKDB_LOCK:
+        con = _DUCKDB.get(os.getpid())
+        if con is None:
+            _DUCKDB.clear()
+            con = _DUCKDB[os.getpid()] = duckdb.connect()
+        return con.cursor()
 
 
 def _pandas_response_stats(spec: StatsSpec, r: pd.DataFrame,

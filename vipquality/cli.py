@@ -100,5 +100,25 @@ def metrics(workspace: Path, by: str, out: Path | None) -> None:
         click.echo(f"{len(table)} rows written to {out}")
 
 
+@main.command()
+@_workspace_option
+@click.option("--quarter", "-q", default=None, help="Quarter to report (default: the latest).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Reports folder; pages go to OUT/<quarter>/.")
+@click.option("--workers", type=int, default=None, help="Notebooks run at once (default: cores).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
+def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
+           no_progress: bool) -> None:
+    """Run the quarterly report: every notebook in parallel, code-free HTML, published whole."""
+    from .quarterly import build_report
+
+    outcome = build_report(workspace, quarter, out, workers=workers, progress=not no_progress)
+    click.echo(outcome.summary())
+    if not outcome.ok:
+        click.secho("the report has failures: see the lines marked FAILED above", fg="red",
+                    err=True)
+        sys.exit(EXIT_FAILED)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from .errors import ConfigError
@@ -715,10 +717,21 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
     return _Answers(who, submitted, weight, nps, ces, overall, sat, imp, sat_code, imp_code)
 
 
-def _response_ids(quarter: str, n: int) -> np.ndarray:
+def _response_ids(quarter: str, n: int) -> pa.Array:
+    """``R26Q3-00001`` …, built in Arrow (no Python per id)."""
     width = max(5, len(str(n)))
-    return np.char.add(f"R{quarter[2:4]}{quarter[4:]}-",
-                       np.char.zfill(np.arange(1, n + 1).astype("U"), width))
+    numbers = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.large_string()), width, "0")
+    prefix = pa.scalar(f"R{quarter[2:4]}{quarter[4:]}-", pa.large_string())
+    return pc.binary_join_element_wise(prefix, numbers, pa.scalar("", pa.large_string()))
+
+
+def _take(labels: np.ndarray, codes: np.ndarray) -> pa.Array:
+    """Strings ``labels[codes]`` as an Arrow large_string array (no per-row Python objects)."""
+    return pa.array(labels, type=pa.large_string()).take(pa.array(codes))
+
+
+def _strings(chunks: list[pa.Array]) -> pd.api.extensions.ExtensionArray:
+    return pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
 
 
 def _per_quarter(total: int, quarters: int) -> list[int]:
@@ -1173,7 +1186,6 @@ def _write(df: pd.DataFrame, path: Path, fmt: str, stamp: _dt.datetime) -> None:
         df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", float_format="%.2f",
                   date_format="%Y-%m-%d %H:%M:%S")
     elif fmt == "parquet":
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(df, preserve_index=False)
@@ -1380,7 +1392,7 @@ def generate_sample(
         # survey
         ans = _answers(cfg, d, sc, staff, pop, qs, qi, int(responses_per_quarter), seed)
         comments = _comments(ans, people, manager_first, pop, cfg, qi, seed) if cfg.comment else None
-        survey = _survey_frame(cfg, ans, _response_ids(q, ans.client.size),
+        survey = _survey_frame(cfg, ans, _strings([_response_ids(q, ans.client.size)]),
                                pop.client_id[ans.client], comments)
         name = _file_name(cfg, "survey", fmt["survey"][q])
         _write(survey, folder / name, fmt["survey"][q], stamp)
@@ -1455,35 +1467,39 @@ def generate_responses(
     pop = _make_population(d, sc, staff, int(clients), len(qs), seed)
     tier_segment = np.array([d.tier_segment.get(t, t) for t in d.tiers])
 
+    client_labels = pa.array(pop.client_id, type=pa.large_string())
+    strings = ("quarter", "response_id", "client_id", "segment", "branch", "manager_id")
     parts: dict[str, list] = {}
     for qi, (q, k) in enumerate(zip(qs, counts)):               # one pass per quarter
         ans = _answers(cfg, d, sc, staff, pop, qs, qi, k, seed)
         m = ans.client.size
+        blank = np.full(m, np.nan, np.float32)
         cols = {
-            "quarter": np.full(m, q),
+            "quarter": _take(np.array([q]), np.zeros(m, np.int64)),
             "response_id": _response_ids(q, m),
-            "client_id": pop.client_id[ans.client],
+            "client_id": client_labels.take(pa.array(ans.client)),
             "submitted_at": ans.submitted,
             "weight": ans.weight,
-            "nps": ans.nps,
-            "ces": ans.ces if ans.ces is not None else np.full(m, np.nan),
-            "overall": ans.overall if ans.overall is not None else np.full(m, np.nan),
+            "nps": ans.nps.astype(np.float32),
+            "ces": blank if ans.ces is None else ans.ces.astype(np.float32),
+            "overall": blank if ans.overall is None else ans.overall.astype(np.float32),
         }
         for a in cfg.attributes:
             cols[f"sat__{a.id}"] = ans.sat[a.id].astype(np.float32)
-            cols[f"imp__{a.id}"] = (ans.imp[a.id] if a.importance else np.full(m, np.nan)).astype(np.float32)
-        cols["segment"] = tier_segment[pop.tier[ans.client]]
-        cols["branch"] = staff.branch_ids[pop.branch[ans.client]]
-        cols["manager_id"] = staff.ids[pop.manager[ans.client]]
+            cols[f"imp__{a.id}"] = ans.imp[a.id].astype(np.float32) if a.importance else blank
+        cols["segment"] = _take(tier_segment, pop.tier[ans.client])
+        cols["branch"] = _take(staff.branch_ids, pop.branch[ans.client])
+        cols["manager_id"] = _take(staff.ids, pop.manager[ans.client])
+        del ans
         for key, value in cols.items():
             parts.setdefault(key, []).append(value)
     out = {}
-    for key, chunks in parts.items():
-        values = np.concatenate(chunks)
-        if key in ("nps", "ces", "overall"):
-            out[key] = pd.array(values, dtype="Float64").astype("Int8")
-        elif values.dtype.kind == "U":
-            out[key] = pd.array(values, dtype="str")
+    for key in list(parts):
+        chunks = parts.pop(key)                                   # free each part once used
+        if key in strings:
+            out[key] = _strings(chunks)
+        elif key in ("nps", "ces", "overall"):
+            out[key] = pd.array(np.concatenate(chunks), dtype="Float32").astype("Int8")
         else:
-            out[key] = values
+            out[key] = np.concatenate(chunks)
     return pd.DataFrame(out)

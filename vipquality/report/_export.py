@@ -124,7 +124,8 @@ def export_html(
     html_path : Path
         Where to write the page; its folder is created.
     title : str, optional
-        The page's ``<title>``; defaults to the notebook's ``metadata.title``, else its file name.
+        The page's ``<title>`` (default: the file name) unless the notebook sets
+        ``metadata.title``, which nbconvert prefers.
     plotly_js : Path, optional
         The shipped ``plotly.min.js`` the page loads (referenced by a path relative to the page);
         defaults to ``html_path.parent / "plotly.min.js"``, written by :func:`ship_plotly_js`
