@@ -50,6 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
+from scipy.special import ndtri
 
 from .errors import ConfigError
 
@@ -560,11 +561,13 @@ def _make_population(d: _Design, sc: _Scenario, staff: _Staff, n_clients: int, n
     nprod = len(d.products)
     rate = np.resize(np.asarray(_PRODUCT_RATE), nprod)
     held = rng.random((n, nprod)) < rate * np.where(legal, 0.8, 1.0)[:, None]
+    personal_only = [i for i, p in enumerate(d.products) if p in ("mortgage", "pension")]
+    held[np.ix_(legal, personal_only)] = False
     inv = [i for i, p in enumerate(d.products) if p == "investments"]
     if inv:
         held[:, inv[0]] |= rng.random(n) < 0.25 * tier_rank
     adopt = np.where(held, -1, 127).astype(np.int8)
-    later = (~held) & (rng.random((n, nprod)) < 0.02 * n_quarters)
+    later = (~held) & (rng.random((n, nprod)) < 0.008 * n_quarters)
     adopt[later] = rng.integers(1, max(n_quarters, 2), later.sum())
 
     walk = np.cumsum(rng.normal(0.01, 0.06, (n, n_quarters)), axis=1).astype(np.float32)
@@ -625,18 +628,47 @@ def _decline_attribute(cfg: _Config, sc: _Scenario) -> str | None:
     return max(ids, key=lambda k: w[k]) if ids else None
 
 
-def _sample_respondents(pop: _Population, qi: int, k: int, lapsing_days: float, rng) -> np.ndarray:
+def _sample_respondents(pop: _Population, qi: int, k: int, lapsing_days: float,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Respondents of quarter ``qi``: systematic PPS sampling of the active clients.
+
+    The frame is sorted by tier, branch and latent satisfaction (implicit stratification, as
+    survey agencies do); inclusion probability is proportional to response propensity. When
+    ``k`` exceeds the client base a client is simply drawn several times.
+    """
     active = np.flatnonzero((pop.join <= qi) & (pop.leave > qi))
     if active.size == 0 or k == 0:
         return np.zeros(0, np.int64)
-    w = pop.propensity[active] * np.where(pop.recency[active, qi] > lapsing_days, 0.6, 1.0)
-    if k <= active.size // 2:
-        # weighted sampling without replacement (Efraimidis–Spirakis keys), one vectorised pass
-        keys = np.log(rng.random(active.size)) / w
-        pick = np.argpartition(-keys, k - 1)[:k]
-    else:
-        pick = rng.choice(active.size, size=k, p=w / w.sum())
-    return active[pick]
+    frame = active[np.lexsort((pop.latent[active], pop.branch[active], pop.tier[active]))]
+    w = pop.propensity[frame] * np.where(pop.recency[frame, qi] > lapsing_days, 0.6, 1.0)
+    if k < frame.size:
+        # cap inclusion probabilities at 1 (a client answers at most once a quarter)
+        for _ in range(20):
+            pi = k * w / w.sum()
+            if pi.max() <= 1:
+                break
+            w = np.minimum(w, w.sum() / k)
+    edges = np.cumsum(w) / w.sum() * k
+    points = rng.random() + np.arange(k)
+    return frame[np.minimum(np.searchsorted(edges, points, side="right"), frame.size - 1)]
+
+
+def _stratified_normal(rng: np.random.Generator, strata: np.ndarray) -> np.ndarray:
+    """Standard normal draws, stratified within each stratum (Latin-hypercube style).
+
+    Inside a stratum of size m the draws are Φ⁻¹((i + U_i) / m), i = 0…m-1, in random order:
+    each answer is still random, but a group's mean and spread match the model closely, so
+    structure planted in the model shows in a sample of a few hundred answers instead of
+    drowning in sampling noise.
+    """
+    n = strata.size
+    order = np.lexsort((rng.random(n), strata))              # random order within stratum
+    ordered = strata[order]
+    rank = np.arange(n) - np.searchsorted(ordered, ordered, side="left")
+    size = np.bincount(strata)[ordered]
+    out = np.empty(n)
+    out[order] = ndtri((rank + rng.random(n)) / size)
+    return out
 
 
 def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Population,
@@ -653,11 +685,13 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
     order = np.lexsort((who, submitted))
     who, submitted = who[order], submitted[order]
 
+    strata = pop.tier[who]
+    noise = lambda: _stratified_normal(rng, strata)  # noqa: E731
     mgr, br = pop.manager[who], pop.branch[who]
     context = 0.8 * staff.branch_quality[br] + 0.45 * staff.quality[mgr]
     lapsing = pop.recency[who, qi] > d.lapsing_days
-    general = 0.75 * pop.latent[who] + 0.55 * rng.normal(size=n) - 0.25 * lapsing
-    style = rng.normal(size=n)                                  # importance answering style
+    general = 0.75 * pop.latent[who] + 0.55 * noise() - 0.25 * lapsing
+    style = noise()                                  # importance answering style
 
     decline_attr = _decline_attribute(cfg, sc)
     tier_of_decline = [t for t, s in d.tier_segment.items() if s == sc.decline_segment]
@@ -675,7 +709,7 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
     skip_importance = rng.random(n) < 0.08
     for a in cfg.attributes:
         m = float(sc.manager_related.get(a.id, 1.0))
-        z = general + m * context + 0.75 * rng.normal(size=n)
+        z = general + m * context + 0.75 * noise()
         if a.id == decline_attr:
             z = z - decline * hit
         latent[a.id] = z
@@ -686,24 +720,24 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
         sat_code[a.id] = code & ~blank
         if a.importance:
             mean_imp = sc.importance_means.get(a.id, min(6.2 + 14.0 * weights[a.id], 9.2))
-            r = _place(0.8 * style + 0.8 * rng.normal(size=n), ilo, ihi, mean_imp, 1.3)
+            r = _place(0.8 * style + 0.8 * noise(), ilo, ihi, mean_imp, 1.3)
             icode = rng.random(n) < 0.004
             iblank = skip_importance | (rng.random(n) < 0.015)
             imp[a.id] = np.where(icode | iblank, np.nan, r)
             imp_code[a.id] = icode & ~iblank
 
     drive = sum(weights[a] * latent[a] for a in latent) if latent else general
-    nps_latent = drive + 0.55 * rng.normal(size=n)
+    nps_latent = drive + 0.55 * noise()
     nps = _place(nps_latent, cfg.nps.lo, cfg.nps.hi, 8.9, 2.0)
     overall = ces = None
     if cfg.overall:
-        x = _place(drive + 0.5 * rng.normal(size=n), cfg.overall.lo, cfg.overall.hi, 8.2, 1.6)
+        x = _place(drive + 0.5 * noise(), cfg.overall.lo, cfg.overall.hi, 8.2, 1.6)
         overall = np.where(rng.random(n) < 0.01, np.nan, x)
     if cfg.ces:
         ew = {a: sc.effort_weights[a] for a in latent if a in sc.effort_weights} or weights
         total = sum(ew.values())
         effort = sum(v / total * latent[a] for a, v in ew.items()) if latent else general
-        x = _place(effort + 0.6 * rng.normal(size=n), cfg.ces.lo, cfg.ces.hi, 7.9, 1.9)
+        x = _place(effort + 0.6 * noise(), cfg.ces.lo, cfg.ces.hi, 7.9, 1.9)
         ces = np.where(rng.random(n) < 0.03, np.nan, x)
 
     weight = np.ones(n)

@@ -108,8 +108,8 @@ _PANDAS_TYPES = {pa.int8(): pd.Int8Dtype(), pa.int32(): pd.Int32Dtype()}
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Arrow → pandas with the canonical dtypes: int8/int32 as nullable ``Int8``/``Int32``, dates and
-    timestamps as ``datetime64``, text as ``str``, float32 kept (NaN = missing)."""
+    """Arrow → pandas with the canonical dtypes: int8/int32 as nullable ``Int8``/``Int32``, dates
+    and timestamps as ``datetime64``, text as ``str``, float32 kept (NaN = missing)."""
     return table.to_pandas(date_as_object=False, types_mapper=_PANDAS_TYPES.get)
 
 
@@ -144,8 +144,8 @@ def _store_dir(workspace: Workspace) -> Path:
         raise StoreError(f"no store at {store}: run `vipquality ingest --workspace "
                          f"{workspace.root}` first to import the quarter folders")
     if (store / ".txn" / "plan.json").is_file():
-        raise StoreError(f"the store at {store} holds an interrupted import; run `vipquality ingest` "
-                         "again to complete it")
+        raise StoreError(f"the store at {store} is being written, or holds an interrupted "
+                         "import: retry, or run `vipquality ingest` again to complete it")
     return store
 
 
@@ -212,8 +212,9 @@ def _load(table: str, workspace: Workspace, quarters, columns: list[str] | None 
         dataset = ds.dataset(files, format="parquet", schema=schema)
         result = dataset.to_table(columns=schema.names, filter=filter_expr)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as err:
-        raise StoreError(f"cannot read {table} from {store} ({err}); the store may be from an older "
-                         "instrument version: run `vipquality ingest` again") from None
+        raise StoreError(f"cannot read {table} from {store} ({err}); the store may be from an "
+                         "older configuration: move it aside and run `vipquality ingest --all`"
+                         ) from None
     return to_pandas(result)
 
 

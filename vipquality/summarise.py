@@ -147,6 +147,11 @@ def summarise(
       wider. ``n`` is the number of respondents who rated at least one attribute.
     - ``compliance``: mean visit score (0–100) with a t-interval; ``n`` = visits with a score.
 
+    Respondent weights (a ``weight`` column) apply to NPS and CES, as in
+    :func:`vipquality.nps.nps` and :func:`vipquality.ces.ces`; attribute performance, CSI and
+    compliance are unweighted, as in :func:`vipquality.csi.csi` and
+    :func:`vipquality.compliance.compliance`.
+
     Change: Δ = value − prev_value against the same group in the previous quarter,
     SE = √(se² + se_prev²), two-sided z-test; ``p_adjusted`` by Holm (or BH) within each
     (quarter, metric) across the groups with a test; ``significant`` = p_adjusted < 0.05.

@@ -190,8 +190,10 @@ def _plan(workspace, quarter: str, files) -> dict[str, list[Path]]:
 
 
 def _drop_personal(raw: RawTable, personal: Sequence[str]) -> RawTable:
-    """The same table without the personal columns (gone before anything else sees them)."""
-    drop = [c for c in raw.columns if c in set(personal)]
+    """The same table without the personal columns (gone before anything else sees them);
+    names match ignoring case and spacing."""
+    names = {" ".join(p.split()).casefold() for p in personal}
+    drop = [c for c in raw.columns if " ".join(c.split()).casefold() in names]
     if not drop:
         return raw
     return RawTable(raw.source_file, raw.path, tuple(c for c in raw.columns if c not in drop),
@@ -305,7 +307,7 @@ def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
     rejects: list[pd.DataFrame] = []
     warnings: list[str] = []
     finals: dict[str, pd.DataFrame] = {}
-    changed_tables: set[str] = set()
+    to_write: set[str] = set()
     known_clients: set[str] = set()
 
     for table in _ORDER:
@@ -334,25 +336,30 @@ def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
             warnings += c.warnings
         finals[table] = result["final"]
         if result["accepted"]:
-            changed_tables.add(table)
+            to_write.add(table)
 
     # 2. reconcile, explicitly (never an assert: it must hold with -O too)
     bad = [c for c in (*counts.values(), *file_counts) if not c.reconciles]
     if bad:
+        shown = [(c.file or c.table, c.read, c.accepted, c.duplicates, c.rejected) for c in bad]
         raise IngestError("row counts do not reconcile (read ≠ accepted + duplicates + rejected) "
-                          f"for {[(c.file or c.table, c.read, c.accepted, c.duplicates, c.rejected) for c in bad]}; "
-                          "nothing was written. This is a bug: please report it with the files.")
+                          f"for {shown}; nothing was written. This is a bug: please report it "
+                          "with the files.")
 
-    # 3. memberships of the quarter's clients
+    # 3. memberships of the quarter's clients, recomputed every time (segments.yaml may have
+    #    changed); unchanged memberships give unchanged bytes, which are not rewritten
     n_members = None
-    members_path = partition_path(store, "memberships", quarter)
-    if "clients" in finals and ("clients" in changed_tables or not members_path.is_file()) \
-            and len(finals["clients"]):
-        members = _memberships(workspace, quarter, finals["clients"], warnings)
+    quarter_clients = finals.get("clients")
+    if quarter_clients is None:
+        own = partition_path(store, "clients", quarter)
+        quarter_clients = _read_stored(store, "clients", workspace,
+                                       [own] if own.is_file() else [])
+    if len(quarter_clients):
+        members = _memberships(workspace, quarter, quarter_clients, warnings)
         if members is not None:
             n_members = len(members)
             finals["memberships"] = members
-            changed_tables.add("memberships")
+            to_write.add("memberships")
 
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
     all_rejects = all_rejects.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
@@ -360,7 +367,7 @@ def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
     # 4. stage and commit
     written: list[str] = []
     if not dry_run:
-        for table in sorted(changed_tables):
+        for table in sorted(to_write):
             rel = partition_path(Path("."), table, quarter).as_posix()
             schema = table_schema(table, workspace)
             txn.put(rel, parquet_bytes(from_pandas(_sorted(finals[table], table), schema)))

@@ -115,8 +115,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
         return _read_excel(raw, path, name, digest, sheet)
     if suffix == ".parquet":
         return _read_parquet(raw, path, name, digest)
-    raise DataError(f"unsupported file type {suffix or '(none)'!r}: expected .csv, .xlsx or .parquet",
-                    file=name)
+    raise DataError(f"unsupported file type {suffix or '(none)'!r}: expected .csv, .xlsx or "
+                    ".parquet", file=name)
 
 
 # --------------------------------------------------------------------------------------------- CSV
@@ -144,7 +144,7 @@ def _decode(raw: bytes, name: str) -> tuple[str, str]:
             return raw.decode(enc), enc
         except (UnicodeDecodeError, LookupError):
             continue
-    raise DataError("could not decode the file", file=name)  # pragma: no cover - latin-1 decodes all
+    raise DataError("could not decode the file", file=name)  # pragma: no cover (latin-1 can't fail)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -178,9 +178,9 @@ def _header(names: list[object], name: str, row: int) -> tuple[str, ...]:
     cols = tuple("" if v is None else str(v).strip().lstrip("\ufeff") for v in names)
     blank = [i + 1 for i, c in enumerate(cols) if not c]
     if blank:
-        raise DataError(f"header has blank column name(s) at position(s) {blank}; every column needs a "
-                        "name (a merged or multi-row header is not supported: export one header row)",
-                        file=name, row=row)
+        raise DataError(f"header has blank column name(s) at position(s) {blank}; every column "
+                        "needs a name (a merged or multi-row header is not supported: export one "
+                        "header row)", file=name, row=row)
     seen: set[str] = set()
     dupes = sorted({c for c in cols if c in seen or seen.add(c)})
     if dupes:
@@ -231,8 +231,9 @@ def _read_csv(raw: bytes, path: Path, name: str, digest: str) -> RawTable:
                 rec = rec[:width]  # trailing empty fields (spreadsheet exports add them)
             if len(rec) != width:
                 ragged.append((name, start, "", f"{len(rec)} fields",
-                               f"row has {len(rec)} fields but the header has {width}: not imported "
-                               f"(check quoting, or a {_show(delim)} inside an unquoted value)"))
+                               f"row has {len(rec)} fields but the header has {width}: not "
+                               f"imported (check quoting, or a {_show(delim)} inside an unquoted "
+                               "value)"))
                 continue
             records.append(rec)
             rows.append(start)
@@ -243,8 +244,9 @@ def _read_csv(raw: bytes, path: Path, name: str, digest: str) -> RawTable:
     warnings = ()
     if not records and not ragged:
         warnings = (f"{name}: header only, no data rows",)
-    return RawTable(name, path, columns, _frame(columns, records, rows, name), _ragged_frame(ragged),
-                    digest, encoding=encoding, delimiter=delim, warnings=warnings)
+    return RawTable(name, path, columns, _frame(columns, records, rows, name),
+                    _ragged_frame(ragged), digest, encoding=encoding, delimiter=delim,
+                    warnings=warnings)
 
 
 def _show(delim: str) -> str:
@@ -312,8 +314,8 @@ def _read_excel(raw: bytes, path: Path, name: str, digest: str,
     blank = [get_column_letter(i + 1) for i, v in enumerate(header)
              if v is None or not str(v).strip()]
     if blank:
-        raise DataError(f"blank header cell(s) in column(s) {blank}: export one header row with one "
-                        "name per column (multi-row or merged headers are not supported)",
+        raise DataError(f"blank header cell(s) in column(s) {blank}: export one header row with "
+                        "one name per column (multi-row or merged headers are not supported)",
                         file=where, row=header_row)
     columns = _header(header, where, header_row)
     width = len(columns)
@@ -335,8 +337,8 @@ def _read_excel(raw: bytes, path: Path, name: str, digest: str,
     warnings = ()
     if not records and not ragged:
         warnings = (f"{name}: header only, no data rows",)
-    return RawTable(name, path, columns, _frame(columns, records, rows, name), _ragged_frame(ragged),
-                    digest, sheet=ws.title, warnings=warnings)
+    return RawTable(name, path, columns, _frame(columns, records, rows, name),
+                    _ragged_frame(ragged), digest, sheet=ws.title, warnings=warnings)
 
 
 # ----------------------------------------------------------------------------------------- Parquet
@@ -348,7 +350,8 @@ def _read_parquet(raw: bytes, path: Path, name: str, digest: str) -> RawTable:
     try:
         table = pq.read_table(io.BytesIO(raw))
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ...
-        raise DataError(f"cannot read as Parquet ({type(err).__name__}: {err})", file=name) from None
+        raise DataError(f"cannot read as Parquet ({type(err).__name__}: {err})",
+                        file=name) from None
     columns = _header(list(table.column_names), name, 1)
     records_n = table.num_rows
     data: dict[str, object] = {}
@@ -363,7 +366,8 @@ def _read_parquet(raw: bytes, path: Path, name: str, digest: str) -> RawTable:
             try:
                 text = pc.cast(col, pa.string())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                text = pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string())
+                text = pa.array([None if v is None else str(v) for v in col.to_pylist()],
+                                pa.string())
         text = pc.fill_null(text, "")
         if pa.types.is_timestamp(col.type):
             text = pc.replace_substring_regex(text, r"\.0+(Z?)$", r"\1")  # drop zero microseconds

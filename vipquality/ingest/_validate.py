@@ -15,7 +15,6 @@ Cross-row rules (duplicate ids within the import and against the store) live in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -206,6 +205,11 @@ class _Parsed:
     problems: list[tuple[str, pd.Series, Reason]]  # (check name, failing mask, reason)
 
 
+def _floats(s: pd.Series, ok: np.ndarray) -> np.ndarray:
+    """float of every ``ok`` cell (already matched by a number pattern), NaN elsewhere."""
+    return s.where(ok, "nan").to_numpy(dtype=object).astype(float)
+
+
 def _blank(s: pd.Series) -> pd.Series:
     return (s == "").to_numpy(dtype=bool)
 
@@ -214,7 +218,7 @@ def _parse_rating(s: pd.Series, f: Field, codes: Sequence[float]) -> _Parsed:
     lo, hi = f.scale
     blank = _blank(s)
     is_num = s.str.fullmatch(_RATING_RE).to_numpy(dtype=bool)
-    num = pd.to_numeric(s.where(is_num, None), errors="coerce").to_numpy(dtype=float)
+    num = _floats(s, is_num)
     own_codes = [c for c in codes if not lo <= c <= hi]
     missing = is_num & np.isin(num, own_codes)
     whole = is_num & (np.floor(num) == num)
@@ -240,7 +244,7 @@ def _parse_number(s: pd.Series, f: Field, *, positive=False, count=False) -> _Pa
     blank = _blank(s)
     t = s.str.replace(_THOUSANDS_RE, "", regex=True)
     is_num = t.str.fullmatch(_NUMBER_RE).to_numpy(dtype=bool)
-    num = pd.to_numeric(t.where(is_num, None), errors="coerce").to_numpy(dtype=float)
+    num = _floats(t, is_num)
     finite = is_num & np.isfinite(num)
     comma = s.str.fullmatch(_DECIMAL_COMMA_RE).to_numpy(dtype=bool)
     problems: list[tuple[str, pd.Series, Reason]] = [
@@ -263,7 +267,8 @@ def _parse_number(s: pd.Series, f: Field, *, positive=False, count=False) -> _Pa
 
 
 def _parse_datetimes(s: pd.Series, tz: str) -> pd.Series:
-    """Naive local timestamps: ISO 8601 (offsets converted to ``tz``), or DD.MM.YYYY[ HH:MM[:SS]]."""
+    """Naive local timestamps: ISO 8601 (an offset is converted to ``tz``), or
+    DD.MM.YYYY[ HH:MM[:SS]]."""
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     todo = (s != "").to_numpy(dtype=bool)
     offset = todo & s.str.contains(_OFFSET_RE, regex=True).to_numpy(dtype=bool)
@@ -301,8 +306,8 @@ def _parse_when(s: pd.Series, f: Field, tz: str, bounds, quarter: str | None,
         outside = (ts.notna() & ((day < pd.Timestamp(start)) | (day > pd.Timestamp(end)))) \
             .to_numpy(dtype=bool)
         days = day.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-        problems.append(("quarter", outside,
-                         lambda i, v: f"{f.label} {days[i]} is outside {quarter} ({start} to {end})"))
+        problems.append(("quarter", outside, lambda i, v: (
+            f"{f.label} {days[i]} is outside {quarter} ({start} to {end})")))
     return _Parsed(ts, problems)
 
 

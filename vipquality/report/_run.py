@@ -74,19 +74,24 @@ def _vipquality_plotly_setup():
     class VipqualityOfflineRenderer(MimetypeRenderer):
         """Chart div + Plotly.newPlot; plotly.js comes from the page (offline, no CDN)."""
 
+        # plotly copies the renderer on every show(), so the counter lives on the class
+        shown = [0]
+
         def __init__(self):
-            self.count = 0
             self.config = {}  # set by fig.show(config={...}), as for plotly's own renderers
 
         def to_mimebundle(self, fig_dict):
-            self.count += 1
+            self.shown[0] += 1
+            meta = (fig_dict.get("layout") or {}).get("meta")
+            own = meta.get("id") if isinstance(meta, dict) else None
+            div_id = "vq-fig-%d" % self.shown[0] + ("-" + str(own) if own else "")
             bundle = PlotlyRenderer().to_mimebundle(fig_dict)
             bundle["text/html"] = pio.to_html(
                 fig_dict,
                 include_plotlyjs=False,
                 include_mathjax=False,
                 full_html=False,
-                div_id="vq-fig-%d" % self.count,
+                div_id=div_id,
                 default_width="100%",
                 default_height=480,
                 validate=False,
