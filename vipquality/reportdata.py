@@ -13,6 +13,7 @@ shown; the manager table is for the restricted staff view.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,19 +116,74 @@ class ReportData:
         return frame.reset_index(drop=True)
 
 
-def ensure_store(workspace: Workspace) -> list[str]:
-    """Ingest every quarter folder that the store does not hold yet; return those ingested.
-
-    Ingest is idempotent and locked, so calling this from several notebooks at once is safe.
-    """
-    from .ingest import ingest_quarter
+def _stored_now(workspace: Workspace) -> set[str] | None:
+    """Quarters in the store; ``set()`` when there is no store yet, ``None`` while it is being
+    written (an import's commit in progress)."""
     from .store import stored_quarters
 
-    have = set(stored_quarters(workspace))
-    todo = [q for q in workspace.quarters() if q not in have]
-    for q in todo:
-        ingest_quarter(workspace, q)
-    return todo
+    if not Path(workspace.store_path).is_dir():
+        return set()
+    try:
+        return set(stored_quarters(workspace))
+    except StoreError:
+        return None
+
+
+def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
+    """Ingest every quarter folder that the store does not hold yet; return those ingested.
+
+    Safe to call from several processes at once (notebooks run in parallel, test workers):
+    callers take turns on ``<store>/.ensure.lock`` (waiting up to ``timeout`` seconds), and an
+    import by someone else (``vipquality ingest``) is waited for, not reported as an error. A
+    caller that finds the quarters already ingested by another returns ``[]``.
+
+    Raises
+    ------
+    StoreError
+        The store stayed locked or half-written for ``timeout`` seconds.
+    """
+    import fcntl
+    import time
+
+    from .ingest import ingest_quarter
+
+    have = _stored_now(workspace)
+    if have is not None and not [q for q in workspace.quarters() if q not in have]:
+        return []  # the usual case: nothing to do, no lock taken
+
+    store = Path(workspace.store_path)
+    store.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    fd = os.open(store / ".ensure.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:  # one ensure_store at a time per store; the others wait here
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreError(f"waited {timeout:.0f} s for another process importing "
+                                     f"into {store}; try again later") from None
+                time.sleep(0.2)
+        done: list[str] = []
+        while True:
+            have = _stored_now(workspace)
+            todo = [] if have is None else [q for q in workspace.quarters() if q not in have]
+            if have is not None and not todo:
+                return done
+            try:
+                if have is None:  # a commit in progress (another ingest): wait for it
+                    raise StoreError("the store is being written")
+                ingest_quarter(workspace, todo[0])
+                done.append(todo[0])
+                continue
+            except StoreError as err:
+                busy = have is None or "another ingest is running" in str(err)
+                if not busy or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def _window(workspace: Workspace, quarter: str | None) -> tuple[str, str, list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,15 @@ _SNIFF_RECORDS = 50
 # last one (latin-1) decodes anything, so reading never fails on an unusual byte.
 _LEGACY_ENCODINGS = ("cp1251", "cp1252", "latin_1")
 _RESERVED = ("source_file", "source_row")
+_WORD = re.compile(r"[^\W\d_]+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_LATIN1_LETTERS = re.compile(r"^[\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]+$")
+_LATIN1_WORDS = {"à", "è", "é", "ì", "í", "ò", "ó", "ù", "ú"}  # real one-letter words
+# cp1251 letters at the byte values where cp1252 has € ‚ „ … ‰ Š ‹ Œ “ ” – — ™ and the like
+# (Serbian, Macedonian, Belarusian letters): in Russian-language data they mean a misreading
+_CP1251_RARE = re.compile("[\u0402\u0403\u0409\u040a\u040b\u040c\u040f\u0452\u0453\u0459"
+                          "\u045a\u045b\u045c\u045f\u040e\u045e\u0408\u0458\u0405\u0455]")
 
 
 @dataclass(frozen=True)
@@ -138,13 +148,37 @@ def _decode(raw: bytes, name: str) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw, cp_isolation=list(_LEGACY_ENCODINGS)).best()
-    candidates = ([best.encoding] if best is not None else []) + list(_LEGACY_ENCODINGS)
-    for enc in candidates:
+    decoded = []
+    for enc in _LEGACY_ENCODINGS:
         try:
-            return raw.decode(enc), enc
-        except (UnicodeDecodeError, LookupError):
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
             continue
-    raise DataError("could not decode the file", file=name)  # pragma: no cover (latin-1 can't fail)
+        decoded.append((_implausible(text, enc), enc, text))
+    if not decoded:  # pragma: no cover (latin-1 decodes any byte)
+        raise DataError("could not decode the file", file=name)
+    fewest = min(score for score, _, _ in decoded)
+    tied = [(enc, text) for score, enc, text in decoded if score == fewest]
+    for enc, text in tied:  # charset-normalizer decides a tie, else the order above
+        if best is not None and best.encoding == enc:
+            return text, enc
+    return tied[0][1], tied[0][0]
+
+
+def _implausible(text: str, encoding: str) -> int:
+    """Words a legacy decoding makes implausible, a check on charset-normalizer for short files.
+
+    Cyrillic read as cp1252 gives words made only of accented Latin letters ("Ïðèâåò"); Latin-1
+    text read as cp1251 gives words mixing Latin and Cyrillic letters ("cafй"), and cp1252's €
+    or „ read as cp1251 give rare letters ("Ђ100").
+    """
+    bad = len(_CP1251_RARE.findall(text)) if encoding == "cp1251" else 0
+    for word in _WORD.findall(text):
+        if encoding == "cp1251":
+            bad += bool(_ASCII_LETTER.search(word) and _CYRILLIC.search(word))
+        else:
+            bad += bool(_LATIN1_LETTERS.match(word) and word.lower() not in _LATIN1_WORDS)
+    return bad
 
 
 def _sniff_delimiter(text: str) -> str:
