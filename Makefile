@@ -8,7 +8,7 @@ QUARTER ?=
 OUT ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help env report test test-fast lab sample bench clean
+.PHONY: help env report test lab sample clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,9 +35,6 @@ lab: env  ## Open JupyterLab on the notebooks (sample workspace)
 
 sample: env  ## Regenerate the bundled sample workspace (seeded, deterministic)
 	$(BIN)/vipquality sample --workspace $(WORKSPACE)
-
-bench: env  ## Run the benchmarks and write benchmarks/RESULTS.md
-	$(BIN)/python -m benchmarks
 
 clean:  ## Remove the environment, the store and the reports
 	rm -rf $(VENV) $(WORKSPACE)/store reports/*/ .pytest_cache
