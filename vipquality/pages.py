@@ -29,7 +29,8 @@ __all__ = [
     "executive", "setup", "page_title", "quarter_table", "segment_links", "segment_headline",
     "segment_story", "segment_trends", "overview_trends", "segment_composition", "segment_drivers",
     "segment_effort", "segment_compliance", "segment_branches", "segment_managers",
-    "standards_table", "standards_chart", "HEADLINE",
+    "standards_table", "standards_proposals", "standards_revisions", "standards_chart",
+    "HEADLINE",
 ]
 
 HEADLINE = ("nps", "csi", "ces_mean", "compliance")
@@ -197,36 +198,85 @@ def segment_managers(data: ReportData, segment: str) -> tables.HTMLTable:
 
 
 def standards_table(data: ReportData) -> tables.HTMLTable:
-    """Per standard and segment: compliance against target, linked attributes' performance and
-    driver weight (the evidence for revising standards)."""
-    st = data.standards[data.standards["quarter"] == data.quarter].copy()
-    hide = st["n"] < _thresholds(data)["base_suppress"]
-    st.loc[hide, ["value", "ci_low", "ci_high"]] = float("nan")
-    st["gap"] = st["value"] - st["target"]
-    metrics = data.current("metrics")
-    perf = metrics[metrics["metric"].str.startswith("attr:")].assign(
-        attribute=lambda f: f["metric"].str.removeprefix("attr:"))
-    perf.loc[perf["base_flag"] == "suppressed", "value"] = float("nan")
-    weights = data.drivers[["segment", "attribute", "rescaled"]]
-    rows = []
-    for r in st.itertuples():
-        attrs = [a.strip() for a in str(r.attributes).split(",") if a.strip()]
-        p = perf[(perf["segment"] == r.segment) & perf["attribute"].isin(attrs)]["value"]
-        w = weights[(weights["segment"] == r.segment) & weights["attribute"].isin(attrs)]["rescaled"]
-        rows.append({"Standard": f"{r.standard_id} {r.title}", "Segment": _labels(data).get(
-            r.segment, r.segment), "Version": r.version, "Compliance, %": r.value,
-            "Target, %": r.target, "Gap, points": r.gap, "Checks": r.n,
-            "Linked attributes": ", ".join(data.settings.get("attribute_labels", {}).get(a, a)
-                                           for a in attrs),
-            "Attribute performance": p.mean() if len(p) else float("nan"),
-            "Driver weight, %": w.sum() if len(w) else float("nan")})
-    frame = pd.DataFrame(rows)
+    """Standards scorecard: per standard and segment, compliance against target, its trend, and
+    the linked attributes' performance and driver weight (:func:`vipquality.proposals.scorecard`).
+    Suppressed bases show no value."""
+    card = data.scorecard.copy()
+    if card.empty:
+        return tables.HTMLTable("<p>No mystery-shopper checks this quarter.</p>")
+    hidden = card["suppressed"].astype(bool)
+    card.loc[hidden, ["compliance", "ci_low", "ci_high", "gap", "trend"]] = float("nan")
+    card["Standard"] = card["standard_id"] + " " + card["title"]
+    card["Segment"] = card["segment"].map(_labels(data)).fillna(card["segment"])
+    frame = card[["Standard", "Segment", "version", "compliance", "target", "gap", "trend", "n",
+                  "performance", "weight"]].rename(columns={
+        "version": "Version", "compliance": "Compliance, %", "target": "Target, %",
+        "gap": "Gap, points", "trend": "Change, points", "n": "Checks",
+        "performance": "Attribute performance", "weight": "Driver weight, %"})
     return tables.format_table(
         frame, {"Compliance, %": ".1f", "Target, %": ".0f", "Gap, points": "+.1f",
-                "Attribute performance": ".1f", "Driver weight, %": ".1f", "Checks": ",.0f"},
+                "Change, points": "+.1f", "Attribute performance": ".1f",
+                "Driver weight, %": ".1f", "Checks": ",.0f", "Version": ".0f"},
         table_id="vq-standards", caption=f"Service standards by segment, {data.quarter}",
-        footnote="Compliance: weighted share of applicable checklist items answered yes. "
-                 "Attribute performance 0–100; driver weight: share of explained NPS variance.")
+        footnote="Compliance: weighted share of applicable checklist items answered yes "
+                 f"(blank when under {_thresholds(data)['base_suppress']} checks). Attribute "
+                 "performance 0–100 for the CSI attributes the standard serves; driver weight: "
+                 "their share of explained NPS variance.")
+
+
+def _p_value(p: object) -> str:
+    """p-values for reading: "<0.001" rather than scientific notation."""
+    if tables.is_missing(p):
+        return ""
+    return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+_ACTION_LABELS = {"reinforce": "Reinforce (training, coaching, staffing)",
+                  "revise_content": "Revise the standard's content",
+                  "simplify_or_retire": "Simplify or retire",
+                  "new_standard": "Propose a new standard",
+                  "segment_variant": "Segment-specific target or variant"}
+
+
+def standards_proposals(data: ReportData) -> tables.HTMLTable:
+    """Revision proposals with the evidence behind each (:func:`vipquality.proposals.propose`)."""
+    props = data.proposals
+    if props.empty:
+        return tables.HTMLTable("<p>No revision proposals this quarter.</p>")
+    frame = pd.DataFrame({
+        "Proposal": props["action"].map(_ACTION_LABELS).fillna(props["action"]),
+        "Standard": (props["standard_id"].fillna("") + " " + props["title"].fillna("")).str.strip(),
+        "Segment": props["segment"].map(_labels(data)).fillna(props["segment"]),
+        "Attribute": props["attribute"].map(data.settings.get("attribute_labels", {}))
+                     .fillna(props["attribute"]),
+        "Evidence": props["reason"]})
+    return tables.format_table(frame, {}, table_id="vq-proposals",
+                               caption=f"Proposals for the standards owners, {data.quarter}",
+                               footnote="Rules: vipquality.proposals.RevisionRules. The working "
+                                        "documents are standards_proposals.csv and .md.")
+
+
+def standards_revisions(data: ReportData) -> tables.HTMLTable:
+    """Effect of each recorded standard revision: compliance before and after, against the other
+    standards over the same periods (difference in differences, with its interval)."""
+    rev = data.revisions
+    if rev.empty:
+        return tables.HTMLTable("<p>No standard revision falls inside the reported quarters.</p>")
+    frame = pd.DataFrame({
+        "Standard": rev["standard_id"] + " v" + rev["version"].astype(str) + " " + rev["title"],
+        "Effective": rev["effective"].astype(str), "What changed": rev["change"].fillna(""),
+        "Before, %": rev["treated_before"], "After, %": rev["treated_after"],
+        "Others before, %": rev["control_before"], "Others after, %": rev["control_after"],
+        "Effect, points": rev["did"],
+        "95% CI": [tables.format_interval(lo, hi, 1) for lo, hi in zip(rev["ci_low"], rev["ci_high"])],
+        "p": rev["p_value"]})
+    return tables.format_table(
+        frame, {"Before, %": ".1f", "After, %": ".1f", "Others before, %": ".1f",
+                "Others after, %": ".1f", "Effect, points": "+.1f", "p": _p_value},
+        table_id="vq-revisions", caption="Did the revisions work?",
+        footnote="Effect: change in the revised standard's compliance minus the change in the "
+                 "other standards' compliance over the same periods (difference in differences, "
+                 "linear probability model, standard errors clustered by visit).")
 
 
 def standards_chart(data: ReportData, segment: str = ALL_SEGMENT) -> go.Figure:

@@ -94,6 +94,9 @@ def _executive_tables(data: ReportData, staging: Path) -> None:
     hidden = standards["n"] < suppress
     standards.loc[hidden, ["value", "ci_low", "ci_high", "se"]] = float("nan")
     safe_csv(standards, staging / "standards_compliance.csv")
+    from .proposals import write_proposals
+
+    write_proposals(data.proposals, staging)
 
 
 def build_report(workspace: str | Path | Workspace | None = None, quarter: str | None = None,

@@ -60,6 +60,9 @@ class ReportData:
     standards : DataFrame
         ``quarter, segment, standard_id, title, n, value, ci_low, ci_high, se, target,
         attributes, version`` — compliance of each standard per segment and quarter.
+    scorecard, proposals, revisions : DataFrame
+        :func:`vipquality.proposals.scorecard`, :func:`vipquality.proposals.propose` and
+        :func:`vipquality.revisions.revision_effects` for the quarter (standards review).
     """
 
     quarter: str
@@ -73,10 +76,13 @@ class ReportData:
     ces_counts: pd.DataFrame
     drivers: pd.DataFrame
     standards: pd.DataFrame
+    scorecard: pd.DataFrame = field(default_factory=pd.DataFrame)
+    proposals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    revisions: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
-               "drivers", "standards")
+               "drivers", "standards", "scorecard", "proposals", "revisions")
 
     def save(self, directory: str | Path) -> Path:
         """Write every table as Parquet plus ``meta.json`` into ``directory``."""
@@ -372,7 +378,7 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
                 "ces_scale": list(ces_scale),
                 "attribute_labels": {a.id: a.label for a in ws.instrument.attributes},
                 "workspace_name": ws.name}
-    return ReportData(
+    data = ReportData(
         quarter=quarter, previous=previous, quarters=window, segments=segments,
         metrics=metrics[metrics["segment"].isin(shown)].reset_index(drop=True),
         branches=branches[branches["segment"].isin(shown)].reset_index(drop=True),
@@ -385,6 +391,20 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         standards=_standards(ws, window, shown),
         settings=settings,
     )
+    _add_standards_review(data, ws)
+    return data
+
+
+def _add_standards_review(data: ReportData, ws: Workspace) -> None:
+    """Scorecard, revision proposals and the effect of recorded revisions (issue: closing the loop)."""
+    from .proposals import propose, scorecard
+    from .revisions import revision_effects
+    from .store import load_visits
+
+    data.scorecard = scorecard(data, ws)
+    data.proposals = propose(data.scorecard, data.drivers, data.metrics, ws.standards)
+    data.revisions = revision_effects(load_visits(ws, quarters=data.quarters), ws,
+                                      confidence=ws.reporting.confidence)
 
 
 def report_data(workspace: str | Path | None = None, quarter: str | None = None,

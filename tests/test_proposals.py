@@ -1,0 +1,428 @@
+"""Tests of vipquality.proposals: the standards scorecard and the revision rules.
+
+The rules are tested case by case on small hand-built scorecards: four attributes per segment,
+so the average driver share is 25 % (matters ≥ 25, little weight < 18.75 with the default
+ratios), and a segment mean performance of 70 (poor < 68 with the default margin of 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vipquality.proposals import (
+    ACTIONS,
+    PROPOSAL_COLUMNS,
+    SCORECARD_COLUMNS,
+    RevisionRules,
+    propose,
+    scorecard,
+    write_proposals,
+)
+from vipquality.reportdata import ReportData
+from vipquality.workspace import ChecklistItem, Standard, StandardVersion, Standards
+
+WS = Path("/tmp/ws")
+Q, PREV = "2026Q3", "2026Q2"
+
+# attribute: (driver weight %, performance 0-100); mean weight 25, mean performance 70
+BASE = {"a": (40.0, 60.0), "b": (30.0, 80.0), "c": (10.0, 80.0), "d": (20.0, 60.0)}
+
+
+def catalogue(*specs: tuple[str, tuple[str, ...]], fill: bool = True) -> Standards:
+    """Standards serving the given attributes; with ``fill`` a standard ``SZ`` (absent from
+    every scorecard) serves all four, so no attribute is without a standard."""
+    out = []
+    for sid, attributes in [*specs, *([("SZ", tuple(BASE))] if fill else [])]:
+        out.append(Standard(
+            id=sid, title=f"Standard {sid}", owner="owner", attributes=tuple(attributes),
+            targets={"default": 90.0},
+            versions=(StandardVersion(1, dt.date(2023, 1, 1), "text", None),),
+            items=(ChecklistItem(f"{sid}.1", "item", 1.0, False, sid),)))
+    return Standards("test", tuple(out))
+
+
+def drivers(attrs: dict | None = None, segment: str = "all", ci: float | None = 3.0,
+            n: int = 500) -> pd.DataFrame:
+    attrs = attrs or BASE
+    rows = [{"segment": segment, "attribute": a, "label": f"Label {a}", "raw_weight": w / 200,
+             "rescaled": w, "ci_low": w - ci if ci is not None else np.nan,
+             "ci_high": w + ci if ci is not None else np.nan, "performance": p, "n": n,
+             "r_squared": 0.5} for a, (w, p) in attrs.items()]
+    return pd.DataFrame(rows)
+
+
+def metrics(attrs: dict | None = None, segment: str = "all",
+            suppressed: tuple[str, ...] = ()) -> pd.DataFrame:
+    attrs = attrs or BASE
+    return pd.DataFrame([{"quarter": Q, "segment": segment, "metric": f"attr:{a}", "value": p,
+                          "n": 20 if a in suppressed else 400,
+                          "base_flag": "suppressed" if a in suppressed else "ok"}
+                         for a, (w, p) in attrs.items()])
+
+
+def card(*rows: dict) -> pd.DataFrame:
+    out = []
+    for r in rows:
+        r = {"segment": "all", "target": 90.0, "n": 200, "suppressed": False, **r}
+        c = r["compliance"]
+        out.append({"quarter": Q, "title": f"Standard {r['standard_id']}",
+                    "ci_low": c - 5, "ci_high": min(c + 5, 100), "gap": c - r["target"], **r})
+    return pd.DataFrame(out)
+
+
+def actions(p: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    return list(zip(p["segment"], p["standard_id"], p["attribute"], p["action"]))
+
+
+# --------------------------------------------------------------------------------------------
+# reinforce
+
+
+def test_reinforce_fires_below_target_on_high_weight_attribute():
+    cat = catalogue(("S1", ("b",)))
+    p = propose(card({"standard_id": "S1", "compliance": 80.0}), drivers(), metrics(), cat)
+    assert actions(p) == [("all", "S1", "b", "reinforce")]
+    row = p.iloc[0]
+    assert row["compliance"] == 80 and row["target"] == 90 and row["weight"] == 30
+    assert row["n"] == 200 and row["mean_weight"] == 25
+    assert "80.0%" in row["reason"] and "90%" in row["reason"] and "30.0%" in row["reason"]
+    assert list(p.columns) == PROPOSAL_COLUMNS
+
+
+def test_reinforce_boundaries():
+    cat = catalogue(("S1", ("b",)))
+    at_target = propose(card({"standard_id": "S1", "compliance": 90.0}), drivers(), metrics(),
+                        cat)
+    assert at_target.empty  # at target: met, b does not perform poorly -> nothing
+    just_below = propose(card({"standard_id": "S1", "compliance": 89.99}), drivers(),
+                         metrics(), cat)
+    assert actions(just_below) == [("all", "S1", "b", "reinforce")]
+    # weight exactly the average share matters; just under it does not
+    for w, expected in ((25.0, 1), (24.99, 0)):
+        attrs = {**BASE, "b": (w, 80.0)}
+        p = propose(card({"standard_id": "S1", "compliance": 80.0}), drivers(attrs),
+                    metrics(attrs), cat)
+        assert len(p) == expected, w
+
+
+def test_reinforce_not_for_low_weight_attribute():
+    cat = catalogue(("S1", ("d",)))  # d: weight 20 < 25
+    assert propose(card({"standard_id": "S1", "compliance": 50.0}), drivers(), metrics(),
+                   cat).empty
+
+
+def test_multi_attribute_standard_one_row_per_attribute_that_fires():
+    cat = catalogue(("S1", ("a", "b", "c")))
+    p = propose(card({"standard_id": "S1", "compliance": 80.0}), drivers(), metrics(), cat)
+    assert actions(p) == [("all", "S1", "a", "reinforce"), ("all", "S1", "b", "reinforce")]
+
+
+# --------------------------------------------------------------------------------------------
+# revise content
+
+
+def test_revise_content_when_met_but_attribute_poor_and_matters():
+    cat = catalogue(("S1", ("a",)))
+    p = propose(card({"standard_id": "S1", "compliance": 90.0}), drivers(), metrics(), cat)
+    assert actions(p) == [("all", "S1", "a", "revise_content")]
+    assert p["performance"].iloc[0] == 60 and p["mean_performance"].iloc[0] == 70
+    below = propose(card({"standard_id": "S1", "compliance": 85.0}), drivers(), metrics(), cat)
+    assert actions(below) == [("all", "S1", "a", "reinforce")]  # never both
+
+
+def test_revise_content_performance_boundary():
+    cat = catalogue(("S1", ("a",)))
+    # mean performance = (p_a + 80 + 80 + 60) / 4; poor when p_a < mean - 2
+    # p_a = 70: mean 72.5, threshold 70.5 -> poor; p_a = 72: mean 73, threshold 71 -> not poor
+    for perf, fires in ((70.0, True), (72.0, False)):
+        attrs = {**BASE, "a": (40.0, perf)}
+        p = propose(card({"standard_id": "S1", "compliance": 95.0}), drivers(attrs),
+                    metrics(attrs), cat)
+        assert (len(p) == 1) is fires, perf
+    # exactly at the threshold is not poor (strict): margin 5 with p_a = 60: mean 70, cut 65
+    attrs = {**BASE, "a": (40.0, 65.0), "d": (20.0, 55.0)}  # mean 70, a at exactly 70 - 5
+    p = propose(card({"standard_id": "S1", "compliance": 95.0}), drivers(attrs),
+                metrics(attrs), cat, RevisionRules(low_performance_margin=5.0))
+    assert p.empty
+
+
+def test_revise_content_not_when_attribute_performs_well():
+    cat = catalogue(("S1", ("b",)))
+    assert propose(card({"standard_id": "S1", "compliance": 99.0}), drivers(), metrics(),
+                   cat).empty
+
+
+# --------------------------------------------------------------------------------------------
+# simplify or retire
+
+
+def test_simplify_when_high_compliance_and_little_weight():
+    cat = catalogue(("S1", ("c",)))
+    p = propose(card({"standard_id": "S1", "compliance": 95.0}), drivers(), metrics(), cat)
+    assert actions(p) == [("all", "S1", "c", "simplify_or_retire")]
+    assert "10.0%" in p["reason"].iloc[0]
+
+
+def test_simplify_boundaries():
+    cat = catalogue(("S1", ("c",)))
+    # at or above target but below high_compliance (90): no
+    p = propose(card({"standard_id": "S1", "compliance": 89.9, "target": 85.0}), drivers(),
+                metrics(), cat)
+    assert p.empty
+    p = propose(card({"standard_id": "S1", "compliance": 90.0, "target": 85.0}), drivers(),
+                metrics(), cat)
+    assert actions(p) == [("all", "S1", "c", "simplify_or_retire")]
+    # below its (higher) target: no
+    assert propose(card({"standard_id": "S1", "compliance": 95.0, "target": 98.0}), drivers(),
+                   metrics(), cat).empty
+    # little weight is strict: 18.75 is not little, 18.74 is
+    for w, fires in ((18.75, False), (18.74, True)):
+        attrs = {**BASE, "c": (w, 80.0)}
+        p = propose(card({"standard_id": "S1", "compliance": 95.0}), drivers(attrs),
+                    metrics(attrs), cat)
+        assert (list(p["action"]) == ["simplify_or_retire"]) is fires, w
+
+
+def test_simplify_needs_every_served_attribute_of_little_weight():
+    cat = catalogue(("S1", ("c", "d")))  # d (20) is not of little weight
+    assert propose(card({"standard_id": "S1", "compliance": 95.0}), drivers(), metrics(),
+                   cat).empty
+    attrs = {**BASE, "d": (15.0, 60.0), "a": (45.0, 60.0)}
+    p = propose(card({"standard_id": "S1", "compliance": 95.0}), drivers(attrs),
+                metrics(attrs), cat)
+    assert actions(p) == [("all", "S1", "c", "simplify_or_retire"),
+                          ("all", "S1", "d", "simplify_or_retire")]
+
+
+# --------------------------------------------------------------------------------------------
+# new standard
+
+
+def test_new_standard_for_unserved_attribute_that_matters_and_performs_poorly():
+    cat = catalogue(("S1", ("b",)), ("S2", ("c",)), ("S3", ("d",)), fill=False)  # a: none
+    p = propose(card({"standard_id": "S1", "compliance": 92.0}), drivers(), metrics(), cat)
+    assert actions(p) == [("all", "", "a", "new_standard")]
+    row = p.iloc[0]
+    assert pd.isna(row["compliance"]) and row["title"] == "" and row["n_survey"] == 500
+    assert "no standard serves it" in row["reason"]
+
+
+def test_new_standard_not_when_served_unimportant_or_performing():
+    served = catalogue(("S1", ("a",)), fill=False)
+    assert "new_standard" not in set(propose(card(), drivers(), metrics(), served)["action"])
+    cat = catalogue(("S1", ("b",)), fill=False)  # a, c, d unserved; d poor, weight 20 < 25
+    attrs = {**BASE, "a": (40.0, 75.0)}  # a matters but performs above the mean - 2
+    assert propose(card(), drivers(attrs), metrics(attrs), cat).empty
+
+
+# --------------------------------------------------------------------------------------------
+# segment variant
+
+
+def seg_setup(delta: float, ci: float | None = 3.0):
+    seg = {**BASE, "b": (30.0 + delta, 80.0), "a": (40.0 - delta, 60.0)}
+    d = pd.concat([drivers(), drivers(seg, "vip", ci=ci)], ignore_index=True)
+    m = pd.concat([metrics(), metrics(seg, "vip")], ignore_index=True)
+    return d, m
+
+
+def test_segment_variant_when_weight_differs_from_all_clients():
+    cat = catalogue(("S1", ("b",)))
+    d, m = seg_setup(6.0)
+    sc = card({"standard_id": "S1", "compliance": 99.0},
+              {"standard_id": "S1", "compliance": 99.0, "segment": "vip"})
+    p = propose(sc, d, m, cat)
+    # b differs by +6 (outside the segment's interval 33-39); a by -6 is served by SZ only,
+    # which the scorecard does not hold
+    assert actions(p) == [("vip", "S1", "b", "segment_variant")]
+    assert p["weight_all"].iloc[0] == 30 and p["weight"].iloc[0] == 36
+    assert "36.0%" in p["reason"].iloc[0] and "30.0%" in p["reason"].iloc[0]
+    # an attribute no standard serves: a variant row with standard_id ""
+    p = propose(sc, d, m, catalogue(("S1", ("b",)), fill=False))
+    assert ("vip", "", "a", "segment_variant") in actions(p)
+
+
+def test_segment_variant_thresholds():
+    cat = catalogue(("S1", ("b",)), ("S2", ("a",)))
+    sc = card({"standard_id": "S1", "compliance": 99.0, "segment": "vip"},
+              {"standard_id": "S2", "compliance": 80.0, "segment": "vip", "target": 70.0})
+
+    def variants(p):
+        return [x for x in actions(p) if x[3] == "segment_variant"]
+
+    d, m = seg_setup(4.99)
+    assert variants(propose(sc, d, m, cat)) == []
+    d, m = seg_setup(5.0)
+    assert len(variants(propose(sc, d, m, cat))) == 2
+    # the all-clients weight inside the segment's interval: no (unless the interval is off)
+    d, m = seg_setup(6.0, ci=7.0)
+    assert variants(propose(sc, d, m, cat)) == []
+    assert len(variants(propose(sc, d, m, cat,
+                                RevisionRules(variant_requires_interval=False)))) == 2
+    # no interval in the drivers: the difference alone decides
+    d, m = seg_setup(6.0, ci=None)
+    assert len(variants(propose(sc, d, m, cat))) == 2
+    # a larger threshold
+    d, m = seg_setup(6.0)
+    assert variants(propose(sc, d, m, cat, RevisionRules(variant_min_difference=6.5))) == []
+
+
+def test_segment_variant_never_for_all_clients():
+    cat = catalogue(("S1", ("b",)))
+    p = propose(card({"standard_id": "S1", "compliance": 99.0}), drivers(), metrics(), cat)
+    assert p.empty
+
+
+# --------------------------------------------------------------------------------------------
+# suppressed groups and interval mode
+
+
+def test_suppressed_groups_produce_nothing():
+    cat = catalogue(("S1", ("a",)), ("S2", ("b",)))
+    rows = ({"standard_id": "S1", "compliance": 95.0, "suppressed": True, "n": 12},
+            {"standard_id": "S2", "compliance": 50.0, "suppressed": True, "n": 12})
+    assert propose(card(*rows), drivers(), metrics(), cat).empty
+    # a segment without drivers (under the base) produces nothing, even unserved attributes
+    d = drivers(segment="all")
+    sc = card({"standard_id": "S2", "compliance": 50.0, "segment": "small"})
+    m = pd.concat([metrics(), metrics(segment="small")])
+    p = propose(sc, d, m, catalogue(("S2", ("b",))))
+    assert "small" not in set(p["segment"])
+    # a suppressed attribute performance: no revise_content / new_standard on it
+    cat = catalogue(("S1", ("a",)))
+    assert propose(card({"standard_id": "S1", "compliance": 95.0}), drivers(),
+                   metrics(suppressed=("a",)), cat).empty
+    assert propose(card(), drivers(), metrics(suppressed=("a",)),
+                   catalogue(("S1", ("b",)), fill=False)).empty
+
+
+def test_use_interval_is_conservative():
+    cat = catalogue(("S1", ("b",)), ("S2", ("a",)))
+    sc = card({"standard_id": "S1", "compliance": 87.0},   # CI 82-92 straddles 90
+              {"standard_id": "S2", "compliance": 92.0})   # CI 87-97 straddles 90
+    assert set(propose(sc, drivers(), metrics(), cat)["action"]) == {"reinforce",
+                                                                     "revise_content"}
+    assert propose(sc, drivers(), metrics(), cat, RevisionRules(use_interval=True)).empty
+    sc = card({"standard_id": "S1", "compliance": 80.0}, {"standard_id": "S2",
+                                                          "compliance": 96.0})
+    assert set(propose(sc, drivers(), metrics(), cat, RevisionRules(use_interval=True))
+               ["action"]) == {"reinforce", "revise_content"}
+
+
+def test_rules_are_validated():
+    with pytest.raises(ValueError, match="high_weight_ratio"):
+        RevisionRules(high_weight_ratio=-1)
+    with pytest.raises(ValueError, match="use_interval"):
+        RevisionRules(use_interval="yes")
+    with pytest.raises(ValueError, match="low_weight_ratio"):
+        RevisionRules(low_weight_ratio=1.5)
+    with pytest.raises(AttributeError):
+        RevisionRules().high_compliance = 50  # frozen
+
+
+# --------------------------------------------------------------------------------------------
+# order, output
+
+
+def test_order_is_deterministic_and_by_standard_segment_action():
+    cat = catalogue(("S2", ("a",)), ("S1", ("b", "c")))  # catalogue order S2 before S1
+    d, m = seg_setup(6.0)
+    sc = card({"standard_id": "S1", "compliance": 80.0, "segment": "vip"},
+              {"standard_id": "S2", "compliance": 95.0},
+              {"standard_id": "S1", "compliance": 80.0})
+    p = propose(sc, d, m, cat)
+    got = actions(p)
+    assert [x[1] for x in got] == sorted((x[1] for x in got), key=["S2", "S1", ""].index)
+    s1 = [x for x in got if x[1] == "S1"]
+    assert s1[0][0] == "vip"  # scorecard order of segments
+    assert [x[3] for x in s1 if x[0] == "vip"] == ["reinforce", "segment_variant"]
+    shuffled = propose(sc.sample(frac=1, random_state=1), d.sample(frac=1, random_state=2),
+                       m.sample(frac=1, random_state=3), cat)
+    pd.testing.assert_frame_equal(p.drop(columns=[]), shuffled)
+    assert set(p["action"]) <= set(ACTIONS)
+
+
+def test_write_proposals_csv_safe_and_markdown_grouped(tmp_path):
+    cat = catalogue(("S1", ("b",)), ("S2", ("c",)))
+    sc = card({"standard_id": "S1", "compliance": 80.0}, {"standard_id": "S2",
+                                                          "compliance": 95.0})
+    p = propose(sc, drivers(), metrics(), cat)
+    p.loc[0, "title"] = "=HYPERLINK(\"http://x\")"
+    paths = write_proposals(p, tmp_path / "out")
+    with open(paths["csv"], newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["title"].startswith("'=")
+    assert [r["action"] for r in rows] == ["reinforce", "simplify_or_retire"]
+    md = paths["md"].read_text(encoding="utf-8")
+    assert md.index("## S1") < md.index("### reinforce") < md.index("## S2")
+    assert "simplify or retire" in md
+    empty = write_proposals(p.iloc[0:0], tmp_path / "empty")
+    assert "No proposals" in empty["md"].read_text()
+
+
+# --------------------------------------------------------------------------------------------
+# scorecard
+
+
+def report(standards: pd.DataFrame) -> ReportData:
+    seg = pd.DataFrame({"segment": ["all", "vip"], "label": ["All", "VIP"],
+                        "family": ["all", "tier"], "report": [True, True]})
+    m = pd.concat([metrics(), metrics(segment="vip", suppressed=("b",))], ignore_index=True)
+    empty = pd.DataFrame()
+    return ReportData(quarter=Q, previous=PREV, quarters=[PREV, Q], segments=seg, metrics=m,
+                      branches=empty, managers=empty, composition=empty, ces_counts=empty,
+                      drivers=drivers(), standards=standards,
+                      settings={"base_suppress": 30})
+
+
+def test_scorecard_columns_trend_performance_weight_and_suppression():
+    cat = catalogue(("S1", ("a", "b")), ("S2", ("c",)))
+    rows = []
+    for q, shift in ((PREV, -4.0), (Q, 0.0)):
+        for seg, n in (("all", 200), ("vip", 25 if q == PREV else 40)):
+            for sid in ("S1", "S2"):
+                rows.append({"quarter": q, "segment": seg, "standard_id": sid, "n": n,
+                             "n_effective": n, "value": 80.0 + shift, "ci_low": 75.0 + shift,
+                             "ci_high": 85.0 + shift, "se": 3.0, "title": f"Standard {sid}",
+                             "target": 90.0, "attributes": "", "version": 1})
+    sc = scorecard(report(pd.DataFrame(rows[::-1])), cat)
+    assert list(sc.columns) == SCORECARD_COLUMNS
+    assert list(zip(sc["segment"], sc["standard_id"])) == [
+        ("all", "S1"), ("all", "S2"), ("vip", "S1"), ("vip", "S2")]
+    first = sc.iloc[0]
+    assert first["gap"] == -10 and first["trend"] == 4 and first["prev_compliance"] == 76
+    assert first["trend_se"] == pytest.approx(np.sqrt(18))
+    assert first["performance"] == 70 and first["weight"] == 70 and first["n_survey"] == 500
+    assert first["attributes"] == "a, b"
+    vip = sc[sc["segment"] == "vip"].set_index("standard_id")
+    assert np.isnan(vip.loc["S1", "trend"])  # previous quarter under the base
+    assert np.isnan(vip.loc["S1", "performance"])  # b suppressed in vip
+    assert np.isnan(vip.loc["S1", "weight"])  # no drivers for vip
+    assert not sc["suppressed"].any()
+    rows[-1]["n"] = 10
+    sc = scorecard(report(pd.DataFrame(rows)), cat)
+    assert sc.set_index(["segment", "standard_id"]).loc[("vip", "S2"), "suppressed"]
+
+
+@pytest.mark.skipif(not (WS / "store").is_dir(), reason="the ingested sample copy /tmp/ws")
+def test_sample_workspace_scorecard_and_proposals():
+    import vipquality as vq
+
+    data = vq.compute_report_data(WS, n_boot=50)
+    ws = vq.load_workspace(WS)
+    sc = scorecard(data, ws)
+    assert len(sc) == len(data.current("standards"))
+    p = propose(sc, data.drivers, data.metrics, ws.standards)
+    assert len(p) and set(p["action"]) <= set(ACTIONS)
+    suppressed = sc.loc[sc["suppressed"], ["segment", "standard_id"]].apply(tuple, axis=1)
+    assert not set(zip(p["segment"], p["standard_id"])) & set(suppressed)
+    assert set(p["segment"]) <= set(data.drivers["segment"])  # le_corporate: under the base
+    # the declining luxury speed of response is named against the standards serving it
+    luxury = p[(p["segment"] == "luxury") & (p["attribute"] == "response_speed")]
+    assert len(luxury)
