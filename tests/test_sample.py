@@ -105,7 +105,8 @@ def test_another_seed_gives_other_answers(tmp_path, small):
     ws, _ = small
     other = _new_workspace(tmp_path)
     generate_sample(other, **{**SMALL, "seed": 12})
-    assert (other / "2026Q3" / "survey.csv").read_bytes() != (ws / "2026Q3" / "survey.csv").read_bytes()
+    mine, theirs = (w / "2026Q3" / "survey.csv" for w in (ws, other))
+    assert mine.read_bytes() != theirs.read_bytes()
 
 
 def test_summary_lists_every_file_written(small):
@@ -171,7 +172,8 @@ def test_crm_and_visit_columns_are_the_workspace_source_names(small):
     ws, _ = small
     conf = _yaml(ws, "workspace.yaml")
     crm = _read(ws / "2026Q3", "clients")
-    assert set(crm.columns) == set(conf["clients"]["columns"].values()) | set(conf["clients"]["personal"])
+    expected = set(conf["clients"]["columns"].values()) | set(conf["clients"]["personal"])
+    assert set(crm.columns) == expected
     visits = _read(ws / "2026Q3", "mystery_shopper")
     assert list(visits.columns) == list(conf["visits"]["columns"].values())
 
@@ -183,7 +185,8 @@ def test_renamed_and_added_columns_follow_the_configuration(tmp_path):
     inst["columns"]["response_id"] = "Response ID"
     inst["csi"]["attributes"][1]["satisfaction"] = "SPEED_SAT"
     inst["csi"]["attributes"].append({"id": "office_comfort", "label": "Office",
-                                      "satisfaction": "Q4_office_sat", "importance": None})
+                                      "satisfaction": "Q4_office_sat",
+                                      "importance": "Q4_office_imp"})
     (ws / "instrument.yaml").write_text(yaml.safe_dump(inst, allow_unicode=True), encoding="utf-8")
     conf = _yaml(ws, "workspace.yaml")
     conf["visits"]["columns"]["segment"] = "ShopperProfile"
@@ -232,7 +235,8 @@ def test_value_ranges(small):
                 assert (v == v.round()).all()
                 assert (v.between(1, 10) | (v == code)).all(), col
         when = pd.to_datetime(s["SubmittedAt"])
-        assert when.min() >= pd.Timestamp(first) and when.max() < pd.Timestamp(last) + pd.Timedelta(days=1)
+        assert when.min() >= pd.Timestamp(first)
+        assert when.max() < pd.Timestamp(last) + pd.Timedelta(days=1)
         assert when.is_monotonic_increasing
         v = _read(ws / q, "mystery_shopper")
         days = pd.to_datetime(v["visit_date"])
@@ -297,7 +301,8 @@ def test_crm_attributes_fill_every_segment_rule(small):
 
 def test_comments_are_varied_and_some_hold_contact_details(small):
     ws, _ = small
-    comments = pd.concat([_read(ws / q, "survey")["Q5_comment"] for q in ("2026Q2", "2026Q3")]).dropna()
+    comments = pd.concat([_read(ws / q, "survey")["Q5_comment"]
+                          for q in ("2026Q2", "2026Q3")]).dropna()
     assert 0.05 < len(comments) / (2 * SMALL["responses_per_quarter"]) < 0.3
     assert comments.str.contains("[А-Яа-я]").any() and comments.str.contains("^[A-Za-z]").any()
     assert comments.str.contains(r"@").any()

@@ -31,8 +31,16 @@ the model (not edited into outputs):
 6. personal data (names, e-mails, phones, addresses) in the CRM extract, and contact details or
    a manager's first name in some free-text comments.
 
+Respondents are drawn by systematic PPS sampling from a frame sorted by tier, branch and latent
+satisfaction, and the answer noise is stratified within each tier (Latin-hypercube style), so a
+quarter of a few hundred answers per segment shows the model's structure rather than sampling
+luck; each answer is still random. The scenario's ids (``luxury``, ``response_speed``, ``S04``,
+``B13``) are looked up in the configuration and fall back gracefully when absent.
+
 Every file is deterministic for a given seed: rows are sorted, numbers have fixed formats, and no
-date depends on when the code runs (Excel files carry a fixed creation date).
+date depends on when the code runs (Excel files carry a fixed creation date). The default layout
+writes the CRM extracts as Parquet (see :func:`generate_sample`) to keep the committed sample
+under 6 MB.
 """
 
 from __future__ import annotations
@@ -50,18 +58,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 from scipy.special import ndtri
 
 from .errors import ConfigError
+from .paths import SAMPLE_WORKSPACE
+from .workspace import Compare, Condition, Not, Quarter, load_workspace
 
 __all__ = ["generate_sample", "generate_responses", "DEFAULT_SEED"]
 
 DEFAULT_SEED = 20261123
 
 # --------------------------------------------------------------------------------------------
-# Configuration (read straight from the YAML files until vipquality.workspace lands; only this
-# section needs to change to build _Config from a Workspace).
+# Configuration: the validated workspace, reduced to what the generator needs
 # --------------------------------------------------------------------------------------------
 
 
@@ -83,15 +91,22 @@ class _Attribute:
 class _Standard:
     id: str
     target: float                                   # default target, %
-    versions: tuple[tuple[int, _dt.date], ...]      # (version, effective), sorted by date
+    versions: tuple[tuple[int, _dt.date], ...]      # (version, effective), oldest first
     items: tuple[tuple[str, float, bool], ...]      # (item id, weight, critical)
+
+
+@dataclass(frozen=True)
+class _Segment:
+    id: str
+    report: bool
+    rule: Condition
 
 
 @dataclass(frozen=True)
 class _Config:
     root: Path
     fiscal_year_start: int
-    staff_file: str | None
+    staff_path: Path | None
     quarter_files: dict[str, tuple[str, ...]]
     client_columns: dict[str, str]                  # canonical -> source
     personal_columns: tuple[str, ...]
@@ -105,130 +120,63 @@ class _Config:
     importance_scale: tuple[int, int] | None
     missing_code: float | None
     attributes: tuple[_Attribute, ...]
-    segments: tuple[dict, ...]
-    universe: dict | None
-    grids: tuple[dict, ...]
+    segments: tuple[_Segment, ...]                  # declared segments, then grid cells
+    universe: Condition | None
     standards: tuple[_Standard, ...]
 
 
-def _yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise ConfigError(str(path), "", "file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise ConfigError(str(path), "", f"not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(str(path), "", f"expected a mapping at the top, got {type(data).__name__}")
-    return data
-
-
-def _need(data: dict, key: str, file: Path, where: str = ""):
-    if not isinstance(data, dict) or key not in data:
-        raise ConfigError(file.name, f"{where}{key}", "required key is missing")
-    return data[key]
-
-
-def _item(block: dict | None, file: Path, key: str, default_scale=None) -> _Item | None:
-    if not block:
-        return None
-    column = _need(block, "column", file, f"{key}.")
-    lo, hi = block.get("scale", default_scale) or (None, None)
-    if not isinstance(column, str) or lo is None:
-        raise ConfigError(file.name, f"{key}", "expected a column name and a scale [lo, hi]")
-    return _Item(column, int(lo), int(hi))
-
-
 def _read_config(workspace: Path) -> _Config:
-    wfile = workspace / "workspace.yaml"
-    ws = _yaml(wfile)
-    ifile = workspace / str(_need(ws, "instrument", wfile))
-    sfile = workspace / str(_need(ws, "segments", wfile))
-    tfile = workspace / str(_need(ws, "standards", wfile))
-    inst, segs, stds = _yaml(ifile), _yaml(sfile), _yaml(tfile)
+    """Load and validate the workspace (``ConfigError`` names the file and key)."""
+    ws = load_workspace(workspace)
+    inst = ws.instrument
+    if inst.match_columns_by != "name":
+        raise ConfigError("instrument.yaml", "match_columns_by",
+                          f"the sample generator writes exports matched by name, got "
+                          f"{inst.match_columns_by!r}")
 
-    clients = _need(ws, "clients", wfile)
-    visits = _need(ws, "visits", wfile)
-    csi = _need(inst, "csi", ifile)
-    attributes = tuple(
-        _Attribute(str(_need(a, "id", ifile, f"csi.attributes[{i}].")),
-                   str(_need(a, "satisfaction", ifile, f"csi.attributes[{i}].")),
-                   a.get("importance"))
-        for i, a in enumerate(_need(csi, "attributes", ifile, "csi."))
-    )
-    codes = csi.get("missing_codes") or []
-    standards = []
-    for i, s in enumerate(_need(stds, "standards", tfile)):
-        versions = tuple(sorted(
-            ((int(v["version"]), _as_date(v["effective"], tfile, f"standards[{i}].versions"))
-             for v in _need(s, "versions", tfile, f"standards[{i}].")),
-            key=lambda v: v[1]))
-        items = tuple(
-            (str(it["id"]), float(it.get("weight", 1)), bool(it.get("critical", False)))
-            for it in _need(s, "items", tfile, f"standards[{i}].")
-        )
-        targets = s.get("targets") or {}
-        standards.append(_Standard(str(s["id"]), float(targets.get("default", 85)), versions, items))
-    fys = int(ws.get("fiscal_year_start", 1))
-    if fys != 1:
-        raise ConfigError(wfile.name, "fiscal_year_start",
-                          f"the sample generator writes calendar quarters only (1), got {fys}")
-    scale = tuple(_need(csi, "scale", ifile, "csi."))
-    imp_scale = csi.get("importance_scale")
+    def item(it) -> _Item | None:
+        return None if it is None else _Item(it.column, int(it.scale[0]), int(it.scale[1]))
+
     return _Config(
-        root=workspace,
-        fiscal_year_start=fys,
-        staff_file=ws.get("staff"),
-        quarter_files={k: tuple(v) for k, v in _need(ws, "quarter_files", wfile).items()},
-        client_columns=dict(_need(clients, "columns", wfile, "clients.")),
-        personal_columns=tuple(clients.get("personal") or ()),
-        visit_columns=dict(_need(visits, "columns", wfile, "visits.")),
-        response_columns=dict(_need(inst, "columns", ifile)),
-        nps=_item(_need(inst, "nps", ifile), ifile, "nps"),
-        ces=_item(inst.get("ces"), ifile, "ces"),
-        overall=_item(inst.get("overall"), ifile, "overall"),
-        comment=(inst.get("comment") or {}).get("column"),
-        csi_scale=(int(scale[0]), int(scale[1])),
-        importance_scale=(int(imp_scale[0]), int(imp_scale[1])) if imp_scale else None,
-        missing_code=float(codes[0]) if codes else None,
-        attributes=attributes,
-        segments=tuple(segs.get("segments") or ()),
-        universe=segs.get("universe"),
-        grids=tuple(segs.get("grids") or ()),
-        standards=tuple(standards),
+        root=ws.root,
+        fiscal_year_start=ws.fiscal_year_start,
+        staff_path=ws.staff_path,
+        quarter_files=dict(ws.quarter_files),
+        client_columns=dict(ws.client_columns),
+        personal_columns=tuple(ws.personal_columns),
+        visit_columns=dict(ws.visit_columns),
+        response_columns=dict(inst.columns),
+        nps=item(inst.nps),
+        ces=item(inst.ces),
+        overall=item(inst.overall),
+        comment=inst.comment.column if inst.comment else None,
+        csi_scale=tuple(inst.csi_scale),
+        importance_scale=tuple(inst.importance_scale) if inst.importance_scale else None,
+        missing_code=float(inst.missing_codes[0]) if inst.missing_codes else None,
+        attributes=tuple(_Attribute(a.id, a.satisfaction, a.importance) for a in inst.attributes),
+        segments=tuple(_Segment(g.id, g.report, g.rule) for g in ws.segments.segments),
+        universe=ws.segments.universe,
+        standards=tuple(
+            _Standard(st.id, float(st.targets.get("default", 85.0)),
+                      tuple((v.version, v.effective) for v in st.versions),
+                      tuple((it.id, float(it.weight), bool(it.critical)) for it in st.items))
+            for st in ws.standards.standards),
     )
-
-
-def _as_date(value, file: Path, key: str) -> _dt.date:
-    if isinstance(value, _dt.date):
-        return value
-    try:
-        return _dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(file.name, key, f"expected a date YYYY-MM-DD, got {value!r}") from None
 
 
 # --------------------------------------------------------------------------------------------
 # What the segment rules imply for the CRM attributes (thresholds, category values).
 # --------------------------------------------------------------------------------------------
 
-_OPS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "between", "contains",
-        "within_days", "older_than_days", "is_null")
-
-
-def _leaves(rule) -> list[tuple[str, str, object]]:
-    """Every ``(field, op, value)`` condition of a rule tree."""
-    if not isinstance(rule, dict):
+def _leaves(rule: Condition | None) -> list[tuple[str, str, object]]:
+    """Every ``(field, op, value)`` comparison of a rule tree."""
+    if rule is None:
         return []
-    if "field" in rule:
-        return [(rule["field"], op, rule[op]) for op in _OPS if op in rule]
-    out = []
-    for key in ("all", "any"):
-        for sub in rule.get(key) or ():
-            out += _leaves(sub)
-    if "not" in rule:
-        out += _leaves(rule["not"])
-    return out
+    if isinstance(rule, Compare):
+        return [(rule.field, rule.op, rule.value)]
+    if isinstance(rule, Not):
+        return _leaves(rule.item)
+    return [leaf for sub in getattr(rule, "items", ()) for leaf in _leaves(sub)]
 
 
 def _numbers(leaves, field_name, ops=("lt", "le", "gt", "ge")) -> list[float]:
@@ -265,13 +213,13 @@ def _design(cfg: _Config) -> _Design:
     ctypes: dict[str, bool] = {}            # value -> appears with a revenue condition
     every = []
     for seg in cfg.segments:
-        leaves = _leaves(seg.get("rule"))
+        leaves = _leaves(seg.rule)
         every += leaves
         has_revenue = any(f == "revenue" for f, _, _ in leaves)
         for f, op, v in leaves:
-            if f == "tier" and op == "eq" and v not in tier_segment:
+            if f == "tier" and op == "eq" and str(v) not in tier_segment:
                 tiers.append(str(v))
-                tier_segment[str(v)] = str(seg["id"])
+                tier_segment[str(v)] = seg.id
             if f == "client_type" and op == "eq":
                 ctypes[str(v)] = ctypes.get(str(v), False) or has_revenue
     universe = _leaves(cfg.universe)
@@ -280,23 +228,15 @@ def _design(cfg: _Config) -> _Design:
             ctypes[str(v)] = True
     legal = [v for v, rev in ctypes.items() if rev] or ["legal_entity"]
     indiv = [v for v, rev in ctypes.items() if not rev] or ["individual"]
-    grid_rows, grid_cols = (), ()
-    for grid in cfg.grids:
-        for axis in ("rows", "cols"):
-            spec = grid.get(axis) or {}
-            cuts = tuple(float(b["max"]) for b in spec.get("bands", ()) if "max" in b)
-            if spec.get("field") == "lifetime_value":
-                grid_rows = cuts
-            elif spec.get("field") == "purchases_12m":
-                grid_cols = cuts
     products = list(_PRODUCTS)
     for f, op, v in every + universe:
-        if f == "products" and op == "contains" and str(v) not in products:
-            products.append(str(v))
+        if f == "products" and op == "contains" and str(v).lower() not in products:
+            products.append(str(v).lower())
     first = lambda xs, default: xs[0] if xs else default  # noqa: E731
     return _Design(
         tiers=tuple(tiers) or ("Premium", "Luxury", "Private"),
-        tier_segment=tier_segment or {"Premium": "premium", "Luxury": "luxury", "Private": "private"},
+        tier_segment=tier_segment or {"Premium": "premium", "Luxury": "luxury",
+                                      "Private": "private"},
         individual=indiv[0],
         legal_entity=legal[0],
         revenue_cuts=tuple(_numbers(every, "revenue")) or (4e8, 1e9),
@@ -305,10 +245,10 @@ def _design(cfg: _Config) -> _Design:
         lines_max=first(_numbers(every, "lines"), 5.0),
         active_days=first(_numbers(every, "last_transaction", ("within_days",)), 90.0),
         lapsing_days=first(_numbers(every, "last_transaction", ("older_than_days",)), 180.0),
-        ltv_cuts=grid_rows or (5e6, 2e7),
-        frequency_cuts=grid_cols or (4.0,),
+        ltv_cuts=tuple(_numbers(every, "lifetime_value")) or (5e6, 2e7),
+        frequency_cuts=tuple(_numbers(every, "purchases_12m")) or (4.0,),
         products=tuple(products),
-        reported=tuple(str(s["id"]) for s in cfg.segments if s.get("report")),
+        reported=tuple(g.id for g in cfg.segments if g.report),
     )
 
 
@@ -373,27 +313,17 @@ _SCENARIO = _Scenario()
 # --------------------------------------------------------------------------------------------
 
 
-def _parse_quarter(label: str) -> tuple[int, int]:
-    text = str(label).strip().upper()
-    if len(text) != 6 or text[4] != "Q" or not text[:4].isdigit() or text[5] not in "1234":
-        raise ValueError(f"a quarter looks like 2026Q3, got {label!r}")
-    return int(text[:4]), int(text[5])
-
-
-def _quarter_list(last: str, n: int) -> list[str]:
+def _quarter_list(last: str, n: int, fiscal_year_start: int) -> list[str]:
     if n < 1:
         raise ValueError(f"quarters must be at least 1, got {n!r}")
-    year, q = _parse_quarter(last)
-    index = year * 4 + q - 1
-    return [f"{i // 4}Q{i % 4 + 1}" for i in range(index - n + 1, index + 1)]
+    q = Quarter.parse(last, fiscal_year_start)
+    return [str(q - i) for i in range(n - 1, -1, -1)]
 
 
-def _quarter_bounds(label: str) -> tuple[np.datetime64, np.datetime64]:
-    """First and last day of a calendar quarter."""
-    year, q = _parse_quarter(label)
-    start = np.datetime64(f"{year}-{3 * q - 2:02d}-01")
-    end = (start.astype("datetime64[M]") + 3).astype("datetime64[D]") - 1
-    return start, end
+def _quarter_bounds(label: str, fiscal_year_start: int) -> tuple[np.datetime64, np.datetime64]:
+    """First and last day of a quarter on the workspace's fiscal calendar."""
+    q = Quarter.parse(label, fiscal_year_start)
+    return np.datetime64(q.start, "D"), np.datetime64(q.end, "D")
 
 
 def _rng(seed: int, *stream: int) -> np.random.Generator:
@@ -415,7 +345,8 @@ def _sigmoid(x):
 _CITIES = (
     ("Moscow", "Москва"), ("Saint Petersburg", "Санкт-Петербург"), ("Kazan", "Казань"),
     ("Yekaterinburg", "Екатеринбург"), ("Novosibirsk", "Новосибирск"),
-    ("Nizhny Novgorod", "Нижний Новгород"), ("Samara", "Самара"), ("Rostov-on-Don", "Ростов-на-Дону"),
+    ("Nizhny Novgorod", "Нижний Новгород"), ("Samara", "Самара"),
+    ("Rostov-on-Don", "Ростов-на-Дону"),
     ("Krasnodar", "Краснодар"), ("Ufa", "Уфа"), ("Perm", "Пермь"), ("Voronezh", "Воронеж"),
     ("Chelyabinsk", "Челябинск"), ("Krasnoyarsk", "Красноярск"), ("Tyumen", "Тюмень"),
     ("Sochi", "Сочи"), ("Kaliningrad", "Калининград"), ("Vladivostok", "Владивосток"),
@@ -484,7 +415,6 @@ class _Population:
     balance: np.ndarray
     spend: np.ndarray
     ltv: np.ndarray
-    freq: np.ndarray           # purchase rate per 12 months
     extra_lines: np.ndarray
     household: np.ndarray      # household number (-1 = none)
     adopt: np.ndarray          # (N, products): first quarter index holding it (-1 from start)
@@ -551,7 +481,7 @@ def _make_population(d: _Design, sc: _Scenario, staff: _Staff, n_clients: int, n
     ltv_mid = np.sqrt(lc[0] * lc[-1]) if len(lc) > 1 else lc[0] * 1.5
     ltv = ltv_mid * np.exp(rng.normal(0, 1.0, n) + 0.3 * tier_rank)
     freq = d.frequency_cuts[0] * np.exp(rng.normal(0.1, 0.7, n))
-    extra_lines = rng.choice(6, n, p=[0.3, 0.25, 0.18, 0.12, 0.09, 0.06])
+    extra_lines = rng.poisson(max(0.35 * d.lines_max, 0.3), n)    # lines straddle the rule's cut
 
     household = np.arange(n)
     pair = (~legal) & (rng.random(n) < 0.12)
@@ -584,7 +514,7 @@ def _make_population(d: _Design, sc: _Scenario, staff: _Staff, n_clients: int, n
     purchases = rng.poisson(freq[:, None] * np.exp(0.2 * rng.normal(size=(n, n_quarters))))
     propensity = np.where(legal & (block == len(edges) - 2), 0.4, 1.0)
     return _Population(client_id, join, leave, legal, tier, branch, manager, latent, propensity,
-                       revenue, balance, spend, ltv, freq, extra_lines, household, adopt, walk,
+                       revenue, balance, spend, ltv, extra_lines, household, adopt, walk,
                        recency, purchases.astype(np.int16))
 
 
@@ -677,7 +607,7 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
     rng = _rng(seed, _S_RESPONSES, qi)
     who = _sample_respondents(pop, qi, k, d.lapsing_days, rng)
     n = who.size
-    start, end = _quarter_bounds(quarters[qi])
+    start, end = _quarter_bounds(quarters[qi], cfg.fiscal_year_start)
     days = int((end - start).astype(int)) + 1
     # fieldwork from the second week to the end of the quarter, 08:00-22:59 local time
     day = start + rng.integers(7, days, n).astype("timedelta64[D]")
@@ -826,7 +756,7 @@ def _checklist(cfg: _Config, sc: _Scenario, staff: _Staff, seed: int) -> _Checkl
     for s in cfg.standards:
         level = float(np.clip(s.target / 100 - 0.06 + rng.normal(0, 0.03), 0.5, 0.97))
         shift = rng.normal(0, 0.15, len(s.items))
-        shift -= shift.mean()                                     # items differ, standard keeps its level
+        shift -= shift.mean()                     # items differ, the standard keeps its level
         if s.id == sc.revised_standard and len(s.versions) > 1:
             b = _solve_logit(sc.revised_before, calib, cweight)
             a = _solve_logit(sc.revised_after, calib, cweight)
@@ -845,7 +775,7 @@ def _checklist(cfg: _Config, sc: _Scenario, staff: _Staff, seed: int) -> _Checkl
 
 
 def _visits(d: _Design, staff: _Staff, checklist: _Checklist, quarter: str, qi: int, k: int,
-            seed: int) -> pd.DataFrame:
+            seed: int, fiscal_year_start: int) -> pd.DataFrame:
     """One row per visit × checklist item, canonical names, results yes/no/n.a."""
     rng = _rng(seed, _S_VISITS, qi)
     nb, ni = len(staff.branch_ids), checklist.item_ids.size
@@ -854,7 +784,7 @@ def _visits(d: _Design, staff: _Staff, checklist: _Checklist, quarter: str, qi: 
     pos = np.floor(rng.random(k) * np.bincount(staff.branch, minlength=nb)[vbranch]).astype(int)
     first = np.searchsorted(staff.branch, np.arange(nb))            # managers sorted by branch
     mgr = first[vbranch] + pos
-    start, end = _quarter_bounds(quarter)
+    start, end = _quarter_bounds(quarter, fiscal_year_start)
     days = np.arange(start, end + 1)
     workdays = days[np.is_busday(days)]
     vdate = np.sort(rng.choice(workdays, k))                       # visit ids in date order
@@ -1016,7 +946,8 @@ def _col(table, index, j=None) -> pd.Series:
 
 
 def _digits(rng, n, width) -> pd.Series:
-    return pd.Series(np.char.zfill(rng.integers(0, 10 ** width, n).astype("U"), width), dtype=object)
+    digits = np.char.zfill(rng.integers(0, 10 ** width, n).astype("U"), width)
+    return pd.Series(digits, dtype=object)
 
 
 def _female(surnames: pd.Series, cyrillic: bool) -> pd.Series:
@@ -1024,7 +955,8 @@ def _female(surnames: pd.Series, cyrillic: bool) -> pd.Series:
         s = surnames.str.replace(r"(ский|цкий)$", lambda m: m.group(1)[:-2] + "ая", regex=True)
         s = s.str.replace(r"(ой)$", "ая", regex=True)
         return s.where(~s.str.contains(r"(?:ов|ев|ёв|ин|ын)$"), s + "а")
-    s = surnames.str.replace(r"(sky|skiy)$", "skaya", regex=True).str.replace(r"oy$", "aya", regex=True)
+    s = surnames.str.replace(r"(sky|skiy)$", "skaya", regex=True)
+    s = s.str.replace(r"oy$", "aya", regex=True)
     return s.where(~s.str.contains(r"(?:ov|ev|yov|in|yn)$"), s + "a")
 
 
@@ -1034,11 +966,9 @@ class _Person:
     email: pd.Series
     phone: pd.Series
     address: pd.Series
-    first: pd.Series           # first name, in the script of full_name
-    first_latin: pd.Series
 
 
-def _people(pop: _Population, staff: _Staff, seed: int) -> _Person:
+def _people(pop: _Population, seed: int) -> _Person:
     """Fake but realistic personal data for every client, vectorised."""
     rng = _rng(seed, _S_PERSONAL)
     n = pop.client_id.size
@@ -1046,18 +976,17 @@ def _people(pop: _Population, staff: _Staff, seed: int) -> _Person:
     foreign = rng.random(n) < 0.04
     cyr = (rng.random(n) < 0.35) & ~foreign
     fi_m, fi_f = _pick(rng, _MALE, n), _pick(rng, _FEMALE, n)
-    su, pa = _pick(rng, _SURNAMES, n), _pick(rng, _PATRONYMICS, n)
+    su, pt = _pick(rng, _SURNAMES, n), _pick(rng, _PATRONYMICS, n)
     first_lat = _col(_MALE, fi_m, 0).where(~female, _col(_FEMALE, fi_f, 0))
     first_cyr = _col(_MALE, fi_m, 1).where(~female, _col(_FEMALE, fi_f, 1))
     sur_lat = _col(_SURNAMES, su, 0).where(~female, _female(_col(_SURNAMES, su, 0), False))
     sur_cyr = _col(_SURNAMES, su, 1).where(~female, _female(_col(_SURNAMES, su, 1), True))
-    pat_lat = _col(_PATRONYMICS, pa, 0).where(~female, _col(_PATRONYMICS, pa, 1))
-    pat_cyr = _col(_PATRONYMICS, pa, 2).where(~female, _col(_PATRONYMICS, pa, 3))
-    name = (sur_lat + " " + first_lat + " " + pat_lat).where(~cyr, sur_cyr + " " + first_cyr + " " + pat_cyr)
-    first = first_lat.where(~cyr, first_cyr)
+    pat_lat = _col(_PATRONYMICS, pt, 0).where(~female, _col(_PATRONYMICS, pt, 1))
+    pat_cyr = _col(_PATRONYMICS, pt, 2).where(~female, _col(_PATRONYMICS, pt, 3))
+    name = (sur_lat + " " + first_lat + " " + pat_lat).where(
+        ~cyr, sur_cyr + " " + first_cyr + " " + pat_cyr)
     fo = _col(_FOREIGN, _pick(rng, _FOREIGN, n))
     name = name.where(~foreign, fo)
-    first = first.where(~foreign, fo.str.split(" ").str[0])
     first_lat = first_lat.where(~foreign, fo.str.split(" ").str[0])
     sur_mail = sur_lat.where(~foreign, fo.str.split(" ").str[-1])
     year = pd.Series(rng.integers(55, 100, n).astype("U"), dtype=object)
@@ -1096,7 +1025,7 @@ def _people(pop: _Population, staff: _Staff, seed: int) -> _Person:
     addr_cyr = (_col(_CITIES, ci, 1) + ", ул. " + _col(_STREETS, st, 1) + ", " + house)
     addr_cyr = addr_cyr + np.where(legal, ", оф. ", ", кв. ") + flat
     address = addr_lat.where(~cyr, addr_cyr)
-    return _Person(name, email, phone, address, first, first_lat)
+    return _Person(name, email, phone, address)
 
 
 def _staff_table(staff: _Staff, last_end: np.datetime64, seed: int) -> pd.DataFrame:
@@ -1115,7 +1044,7 @@ def _staff_table(staff: _Staff, last_end: np.datetime64, seed: int) -> pd.DataFr
         "manager_name": (first + " " + sur).to_numpy(),
         "branch": staff.branch_ids[staff.branch],
         "certified": np.where(certified, "yes", "no"),
-        "certified_on": pd.Series(cert_on).where(certified).dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+        "certified_on": np.where(certified, pd.Series(cert_on).dt.strftime("%Y-%m-%d"), ""),
         "last_trained": pd.Series(trained).dt.strftime("%Y-%m-%d").to_numpy(),
     }), first
 
@@ -1123,8 +1052,10 @@ def _staff_table(staff: _Staff, last_end: np.datetime64, seed: int) -> pd.DataFr
 # Free-text comments: (language, sentiment, text before, slot, text after).
 # slot: "" none, "mgr" the manager's first name, "phone" / "email" the respondent's own contact.
 _COMMENTS = (
-    ("en", -1, "Waited three days for an answer about my deposit. Far too slow for a premium service.", "", ""),
-    ("en", -1, "Calls to the dedicated line go unanswered, I have to chase everything myself.", "", ""),
+    ("en", -1, "Waited three days for an answer about my deposit. Far too slow for a premium "
+     "service.", "", ""),
+    ("en", -1, "Calls to the dedicated line go unanswered, I have to chase everything myself.",
+     "", ""),
     ("en", -1, "My manager ", "mgr", " promised to call back and never did."),
     ("en", -1, "Please call me on ", "phone", " - nobody has answered my request for two weeks."),
     ("en", -1, "Send the statement to ", "email", ", I have asked three times already."),
@@ -1376,24 +1307,24 @@ def generate_sample(
     Existing files of a generated quarter folder that match the workspace's ``quarter_files``
     patterns are replaced; other files and other quarter folders are left alone.
     """
-    root = Path(workspace)
-    cfg = _read_config(root)
+    cfg = _read_config(Path(workspace))
+    root = cfg.root
     d = _design(cfg)
     sc = _SCENARIO
-    qs = _quarter_list(last_quarter, quarters)
+    qs = _quarter_list(last_quarter, quarters, cfg.fiscal_year_start)
     fmt = _formats_for(formats, qs)
     staff = _make_staff(sc, seed)
     pop = _make_population(d, sc, staff, int(clients), len(qs), seed)
-    people = _people(pop, staff, seed)
-    _, last_end = _quarter_bounds(qs[-1])
+    people = _people(pop, seed)
+    _, last_end = _quarter_bounds(qs[-1], cfg.fiscal_year_start)
     staff_df, manager_first = _staff_table(staff, last_end, seed)
     checklist = _checklist(cfg, sc, staff, seed)
 
     files: dict[str, int] = {}
     rows = {"staff": 0, "clients": 0, "survey": 0, "visits": 0}
-    if cfg.staff_file:
-        _write(staff_df, root / cfg.staff_file, "csv", _dt.datetime(2000, 1, 1))
-        files[cfg.staff_file] = rows["staff"] = len(staff_df)
+    if cfg.staff_path is not None:
+        _write(staff_df, cfg.staff_path, "csv", _dt.datetime(2000, 1, 1))
+        files[cfg.staff_path.relative_to(cfg.root).as_posix()] = rows["staff"] = len(staff_df)
 
     personal = {}
     for col in cfg.personal_columns:
@@ -1409,7 +1340,7 @@ def generate_sample(
             for pattern in cfg.quarter_files.get(table, ()):
                 for old in sorted(folder.glob(pattern)):
                     old.unlink()
-        start, end = _quarter_bounds(q)
+        start, end = _quarter_bounds(q, cfg.fiscal_year_start)
         stamp = _dt.datetime.fromisoformat(str(end + 1)) + _dt.timedelta(hours=9)
 
         # CRM extract
@@ -1428,7 +1359,8 @@ def generate_sample(
 
         # survey
         ans = _answers(cfg, d, sc, staff, pop, qs, qi, int(responses_per_quarter), seed)
-        comments = _comments(ans, people, manager_first, pop, cfg, qi, seed) if cfg.comment else None
+        comments = (_comments(ans, people, manager_first, pop, cfg, qi, seed) if cfg.comment
+                    else None)
         survey = _survey_frame(cfg, ans, _strings([_response_ids(q, ans.client.size)]),
                                pop.client_id[ans.client], comments)
         name = _file_name(cfg, "survey", fmt["survey"][q])
@@ -1437,7 +1369,8 @@ def generate_sample(
         rows["survey"] += len(survey)
 
         # mystery shopping
-        visits = _visits(d, staff, checklist, q, qi, int(visits_per_quarter), seed)
+        visits = _visits(d, staff, checklist, q, qi, int(visits_per_quarter), seed,
+                         cfg.fiscal_year_start)
         vcols = {canon: source for canon, source in cfg.visit_columns.items() if canon in visits}
         visits = visits[list(vcols)].rename(columns=vcols)
         name = _file_name(cfg, "visits", fmt["visits"][q])
@@ -1445,14 +1378,6 @@ def generate_sample(
         files[f"{q}/{name}"] = len(visits)
         rows["visits"] += len(visits)
     return {"workspace": str(root), "seed": seed, "quarters": qs, "files": files, "rows": rows}
-
-
-def _default_workspace() -> Path:
-    try:
-        from .paths import SAMPLE_WORKSPACE
-    except ImportError:  # pragma: no cover - paths.py is written alongside
-        return Path(__file__).resolve().parent.parent / "surveys"
-    return Path(SAMPLE_WORKSPACE)
 
 
 def generate_responses(
@@ -1493,10 +1418,10 @@ def generate_responses(
     >>> len(df), df["quarter"].nunique(), int(df["nps"].between(0, 10).all())
     (2000, 8, 1)
     """
-    cfg = _read_config(Path(workspace) if workspace is not None else _default_workspace())
+    cfg = _read_config(Path(workspace) if workspace is not None else SAMPLE_WORKSPACE)
     d = _design(cfg)
     sc = _SCENARIO
-    qs = _quarter_list(last_quarter, quarters)
+    qs = _quarter_list(last_quarter, quarters, cfg.fiscal_year_start)
     counts = _per_quarter(n, len(qs))
     if clients is None:
         clients = max(6000, int(max(counts) * 2.4))
