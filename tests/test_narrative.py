@@ -134,3 +134,22 @@ def test_a_missing_value_with_a_sufficient_base_is_not_called_suppressed():
         "NPS: no value to report this quarter."]
     no_flag = _frame(_m("nps", 77.7777, 3.0, True, n=12)).drop(columns="base_flag")
     assert explain_changes(no_flag) == ["NPS: base too small to report (n<30)."]
+
+
+def test_significant_attribute_moves_are_named_after_the_driver_sentence():
+    m = pd.DataFrame({
+        "metric": ["nps", "attr:competence", "attr:response_speed", "attr:respect"],
+        "value": [11.6, 81.0, 45.6, 80.0], "prev_value": [27.4, 81.2, 61.8, 79.0],
+        "n": [800, 780, 771, 790], "base_flag": ["ok"] * 4,
+        "change": [-15.8, -0.2, -16.2, 1.0], "significant": [True, False, True, False]})
+    drivers = pd.DataFrame({"attribute": ["competence", "response_speed"], "weight": [20.0, 15.0]})
+    out = explain_changes(m, drivers, {"competence": "Manager's competence",
+                                       "response_speed": "Speed of response"}, n_compared=6)
+    assert out[0] == "NPS fell 16 points to 12 (significant after adjustment for 6 segments compared)."
+    assert out[-1] == "Also significant: Speed of response fell from 62 to 46."
+
+
+def test_no_attribute_sentence_when_nothing_moved_significantly():
+    m = pd.DataFrame({"metric": ["attr:respect"], "value": [80.0], "prev_value": [79.0],
+                      "n": [790], "base_flag": ["ok"], "change": [1.0], "significant": [False]})
+    assert explain_changes(m) == []

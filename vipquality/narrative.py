@@ -189,9 +189,41 @@ def explain_changes(
         sentences.append(_metric_sentence(
             rows.iloc[0], labels.get(metric, disp.label), disp.decimals, disp.unit,
             disp.change_unit, n_compared, base_suppress, base_small))
+    largest = None
     if drivers is not None:
         driver = _driver_sentence(frame, drivers, weight, dict(attribute_labels or {}),
                                   base_suppress)
         if driver:
             sentences.append(driver)
+            ranked = drivers.dropna(subset=[weight]).sort_values(weight, ascending=False,
+                                                                 kind="mergesort")
+            largest = str(ranked.iloc[0]["attribute"]) if len(ranked) else None
+    moves = _attribute_moves(frame, dict(attribute_labels or {}), largest, base_suppress)
+    if moves:
+        sentences.append(moves)
     return sentences
+
+
+def _attribute_moves(metrics: pd.DataFrame, attribute_labels: Mapping[str, str],
+                     exclude: str | None, base_suppress: int, most: int = 2) -> str | None:
+    """The attributes (other than the largest driver) whose performance changed significantly,
+    largest change first, at most ``most``: "Speed of response fell from 62 to 46 (significant)."
+    """
+    rows = metrics[metrics["metric"].astype(str).str.startswith("attr:")]
+    if rows.empty or "significant" not in rows.columns or "change" not in rows.columns:
+        return None
+    rows = rows[rows["significant"].map(_truthy) & ~rows.apply(
+        lambda r: is_suppressed(r, base_suppress), axis=1)]
+    rows = rows[rows["metric"] != f"attr:{exclude}"] if exclude else rows
+    if rows.empty:
+        return None
+    rows = rows.assign(_size=rows["change"].astype(float).abs(), _id=rows["metric"].astype(str))
+    rows = rows.sort_values(["_size", "_id"], ascending=[False, True], kind="mergesort").head(most)
+    parts = []
+    for r in rows.itertuples():
+        attr = str(r.metric).removeprefix("attr:")
+        verb = "rose" if float(r.change) > 0 else "fell"
+        parts.append(f"{attribute_labels.get(attr, attr)} {verb} from "
+                     f"{format_number(r.prev_value, 0)} to {format_number(r.value, 0)}")
+    lead = "Also significant: " if exclude else "Significant moves among the attributes: "
+    return lead + "; ".join(parts) + "."

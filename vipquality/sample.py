@@ -270,7 +270,8 @@ class _Scenario:
     decline_segment: str = "luxury"
     decline_attribute: str = "response_speed"
     decline_quarters: int = 3
-    decline_shift: float = 0.68             # latent sd units lost by the last quarter
+    decline_shift: float = 1.8              # latent sd units lost by the last quarter
+    decline_power: float = 2.0              # >1: the fall accelerates (most of it in the last quarter)
     revised_standard: str = "S04"
     revised_before: float = 0.65
     revised_after: float = 0.88
@@ -628,7 +629,7 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
     tier_of_decline = [t for t, s in d.tier_segment.items() if s == sc.decline_segment]
     steps = max(sc.decline_quarters, 1)
     into = qi - (len(quarters) - 1 - steps)                    # 1 … steps in the decline span
-    decline = sc.decline_shift * min(max(into, 0), steps) / steps
+    decline = sc.decline_shift * (min(max(into, 0), steps) / steps) ** sc.decline_power
     hit = np.zeros(n, bool)
     if tier_of_decline and decline:
         hit = pop.tier[who] == d.tiers.index(tier_of_decline[0])
