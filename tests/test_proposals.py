@@ -426,3 +426,202 @@ def test_sample_workspace_scorecard_and_proposals():
     # the declining luxury speed of response is named against the standards serving it
     luxury = p[(p["segment"] == "luxury") & (p["attribute"] == "response_speed")]
     assert len(luxury)
+
+
+# --------------------------------------------------------------------------------------------
+# overall satisfaction as an outcome: evidence in the scorecard and the proposals
+
+
+def test_overall_satisfaction_weights_are_evidence_not_rules():
+    cat = catalogue(("S1", ("a", "b")))
+    overall = drivers({"a": (10.0, 60.0), "b": (50.0, 80.0), "c": (20.0, 80.0),
+                       "d": (20.0, 60.0)})
+    sc = card({"standard_id": "S1", "compliance": 80.0})
+    plain = propose(sc, drivers(), metrics(), cat)
+    p = propose(sc, drivers(), metrics(), cat, drivers_overall=overall)
+    pd.testing.assert_frame_equal(p.drop(columns=["weight_overall", "reason"]),
+                                  plain.drop(columns=["weight_overall", "reason"]))
+    assert list(p["weight_overall"]) == [10.0, 50.0] and plain["weight_overall"].isna().all()
+    assert "10.0% of the overall-satisfaction drivers" in p["reason"].iloc[0]
+    assert "overall" not in plain["reason"].iloc[0]
+    assert list(p.columns) == PROPOSAL_COLUMNS
+
+
+def test_scorecard_sums_overall_weights_when_the_report_has_them():
+    cat = catalogue(("S1", ("a", "b")))
+    rows = [{"quarter": Q, "segment": "all", "standard_id": "S1", "n": 200, "n_effective": 200,
+             "value": 80.0, "ci_low": 75.0, "ci_high": 85.0, "se": 3.0, "title": "S1",
+             "target": 90.0, "attributes": "a, b", "version": 1}]
+    data = report(pd.DataFrame(rows))
+    assert np.isnan(scorecard(data, cat)["weight_overall"].iloc[0])
+    data.drivers_overall = drivers({"a": (15.0, 60.0), "b": (25.0, 80.0), "c": (30.0, 80.0),
+                                    "d": (30.0, 60.0)})
+    sc = scorecard(data, cat)
+    assert sc["weight_overall"].iloc[0] == 40 and sc["weight"].iloc[0] == 70
+    assert list(sc.columns) == SCORECARD_COLUMNS
+
+
+# --------------------------------------------------------------------------------------------
+# the ordinal cross-check (vipquality.drivers.ordinal_check)
+
+from vipquality.drivers import ordinal_check, relative_weights  # noqa: E402
+from vipquality.errors import DataError  # noqa: E402
+from vipquality.proposals import DRIVER_COLUMNS, key_drivers  # noqa: E402
+
+BETA = {"speed": 1.2, "competence": 0.8, "respect": 0.4, "digital": 0.0}
+
+
+def ordinal_data(n: int = 1200, seed: int = 5, beta: dict = BETA, cuts=(-2, -1, 0, 1, 2)):
+    """Correlated attributes; y from a proportional-odds logit with coefficients ``beta``."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(size=n)
+    X = pd.DataFrame({a: 0.5 * common + rng.normal(size=n) for a in beta})
+    latent = sum(b * X[a] for a, b in beta.items()) + rng.logistic(size=n)
+    return X, pd.Series(np.digitize(latent, cuts), name="y")
+
+
+def test_ordinal_check_recovers_planted_coefficients_and_order():
+    X, y = ordinal_data()
+    out = ordinal_check(X, y)
+    assert list(out["attribute"]) == list(BETA)
+    for a, b in BETA.items():
+        row = out.set_index("attribute").loc[a]
+        assert abs(row["coef"] - b) < 3 * row["se"], a
+    assert list(out["rank"]) == [1, 2, 3, 4] and list(out["rw_rank"]) == [1, 2, 3, 4]
+    assert out.attrs["fitted"] and out.attrs["agrees"] and out.attrs["same_top"]
+    assert out.attrs["n"] == 1200 and out.attrs["n_params"] == 4 + 5
+    rw = relative_weights(X, y)
+    assert out["rescaled"].to_numpy() == pytest.approx(rw["rescaled"].to_numpy())
+    rho = stats_spearman(out["std_coef"], rw["rescaled"])
+    assert out.attrs["spearman"] == pytest.approx(rho)
+    assert out["std_coef"].to_numpy() == pytest.approx(
+        out["coef"].to_numpy() * X.std(ddof=1).to_numpy())
+    assert out.loc[3, "p_value"] > 0.01 and out.loc[0, "p_value"] < 1e-6
+
+
+def test_ordinal_check_intervals_cover_the_planted_coefficients():
+    truth = np.array(list(BETA.values()))
+    covered = [((o["ci_low"] <= truth) & (truth <= o["ci_high"])).mean()
+               for o in (ordinal_check(*ordinal_data(n=500, seed=200 + s)) for s in range(25))]
+    assert np.mean(covered) >= 0.88
+
+
+def stats_spearman(a, b) -> float:
+    from scipy import stats
+
+    return float(stats.spearmanr(a, b).statistic)
+
+
+def test_ordinal_check_matches_statsmodels_on_the_raw_scale():
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    X, y = ordinal_data(n=600, seed=6)
+    out = ordinal_check(X, y)
+    ref = OrderedModel(y.to_numpy(), X.to_numpy(), distr="logit").fit(method="bfgs",
+                                                                      disp=False, maxiter=2000)
+    assert out["coef"].to_numpy() == pytest.approx(np.asarray(ref.params)[:4], rel=1e-3,
+                                                   abs=1e-4)
+    assert out["se"].to_numpy() == pytest.approx(np.asarray(ref.bse)[:4], rel=1e-2)
+
+
+def test_ordinal_check_only_where_the_base_allows():
+    X, y = ordinal_data(n=85, seed=7)  # 9 parameters -> 90 rows needed
+    out = ordinal_check(X, y)
+    assert not out.attrs["fitted"] and out["coef"].isna().all()
+    assert out.attrs["n_required"] == 90 and "base too small" in out.attrs["note"]
+    assert out["rescaled"].notna().all()  # the relative weights are still there
+    assert ordinal_check(X, y, min_per_parameter=5).attrs["fitted"]
+    with pytest.raises(ValueError, match="min_per_parameter"):
+        ordinal_check(X, y, min_per_parameter=0)
+    with pytest.raises(DataError, match="constant"):
+        ordinal_check(X.assign(digital=1.0), y)
+
+
+def test_ordinal_check_missing_rows_dropped_as_for_relative_weights():
+    X, y = ordinal_data(n=400, seed=8)
+    X.iloc[:50, 0] = np.nan
+    out = ordinal_check(X, y)
+    assert out.attrs["n"] == 350 == relative_weights(X, y).attrs["n"]
+
+
+# --------------------------------------------------------------------------------------------
+# key drivers per segment on the NPS item and on overall satisfaction
+
+
+def survey(n_by_segment: dict[str, int], seed: int = 9) -> pd.DataFrame:
+    """Responses on the sample instrument's attributes: NPS driven mostly by speed of
+    response, overall satisfaction mostly by competence (planted)."""
+    from vipquality.workspace import load_workspace
+
+    ids = load_workspace().instrument.attribute_ids
+    rng = np.random.default_rng(seed)
+    frames = []
+    for segment, n in n_by_segment.items():
+        common = rng.normal(size=n)
+        z = {a: 0.4 * common + rng.normal(size=n) for a in ids}
+        graded = (1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.08, 0.0)
+        nps_beta = dict(zip(["response_speed", "competence",
+                             *[a for a in ids if a not in ("response_speed", "competence")]],
+                            graded))
+        ovr_beta = dict(zip(["competence", "promises_kept",
+                             *[a for a in ids if a not in ("competence", "promises_kept")]],
+                            graded))
+        nps = sum(b * z[a] for a, b in nps_beta.items()) + rng.normal(0, 0.6, n)
+        ovr = sum(b * z[a] for a, b in ovr_beta.items()) + rng.normal(0, 0.6, n)
+        frame = pd.DataFrame({f"sat__{a}": np.clip(np.rint(6 + 1.5 * z[a]), 1, 10)
+                              for a in ids})
+        frame["nps"] = np.clip(np.rint(7 + 1.2 * nps), 0, 10)
+        frame["overall"] = np.clip(np.rint(7 + 1.2 * ovr), 1, 10)
+        frame["segment"], frame["quarter"] = segment, Q
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_key_drivers_per_outcome_recover_the_planted_order():
+    from vipquality.workspace import load_workspace
+
+    ws = load_workspace()
+    answers = survey({"luxury": 400, "all": 800, "premium": 120, "private": 20})
+    nps = key_drivers(answers, ws, outcome="nps", n_boot=100)
+    ovr = key_drivers(answers, ws, outcome="overall", n_boot=100)
+    assert list(nps.columns) == DRIVER_COLUMNS
+    # segment order of the workspace (all first); private under the base is left out
+    assert list(dict.fromkeys(nps["segment"])) == ["all", "premium", "luxury"]
+    for seg in ("all", "luxury"):
+        n_top = nps[nps["segment"] == seg].nsmallest(2, "rw_rank")["attribute"].tolist()
+        o_top = ovr[ovr["segment"] == seg].nsmallest(2, "rw_rank")["attribute"].tolist()
+        assert n_top == ["response_speed", "competence"], seg
+        assert o_top == ["competence", "promises_kept"], seg
+        assert nps.loc[nps["segment"] == seg, "ord_agrees"].all()
+        assert nps.loc[(nps["segment"] == seg) & (nps["attribute"] == "response_speed"),
+                       "ord_rank"].item() == 1
+    assert set(nps["outcome"]) == {"nps"} and set(ovr["outcome"]) == {"overall"}
+    # premium: 120 answers, enough for the weights, not for the ordinal model
+    prem = nps[nps["segment"] == "premium"]
+    assert prem["ord_coef"].isna().all() and prem["ord_note"].str.contains("base").all()
+    assert prem["ord_agrees"].isna().all()
+    # the weights are relative_weights' on the segment's complete answers
+    lux = answers[answers["segment"] == "luxury"]
+    cols = [f"sat__{a}" for a in ws.instrument.attribute_ids]
+    rw = relative_weights(lux[cols], lux["nps"], n_boot=100, seed=0)
+    got = nps[nps["segment"] == "luxury"]
+    assert got["rescaled"].to_numpy() == pytest.approx(rw["rescaled"].to_numpy())
+    assert got["ci_low"].to_numpy() == pytest.approx(rw["ci_low"].to_numpy())
+    perf = 100 * (lux["sat__competence"].mean() - 1) / 9
+    assert got.set_index("attribute").loc["competence", "performance"] == pytest.approx(perf)
+
+
+def test_key_drivers_options_and_errors():
+    from vipquality.workspace import load_workspace
+
+    ws = load_workspace()
+    answers = survey({"all": 300})
+    quiet = key_drivers(answers, ws, n_boot=0, ordinal=False)
+    assert quiet["ci_low"].isna().all() and quiet["ord_coef"].isna().all()
+    assert key_drivers(answers.drop(columns="segment"), ws, n_boot=0)["segment"].eq(
+        "all").all()
+    assert key_drivers(answers, ws, quarter="1999Q1", n_boot=0).empty
+    with pytest.raises(ValueError, match="outcome"):
+        key_drivers(answers, ws, outcome="ces")
+    with pytest.raises(DataError, match="overall"):
+        key_drivers(answers.drop(columns="overall"), ws, outcome="overall")

@@ -64,8 +64,20 @@ def sample(workspace: Path, seed: int | None, responses: int | None) -> None:
 @click.option("--quarter", "-q", multiple=True, help="Quarter(s) to import, e.g. 2026Q3.")
 @click.option("--all", "all_quarters", is_flag=True, help="Import every quarter folder.")
 @click.option("--dry-run", is_flag=True, help="Validate and reconcile, write nothing.")
-def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_run: bool) -> None:
-    """Validate a quarter's raw files and write them to the workspace store."""
+@click.option("--format", "survey_format", default=None,
+              type=click.Choice(["qualtrics", "qualtrics-2016", "qualtrics-legacy", "surveymonkey",
+                                 "limesurvey", "limesurvey-r", "google-forms", "microsoft-forms",
+                                 "canonical"]),
+              help="Survey tool that exported the survey files (default: detected from each "
+                   "file's content).")
+@click.option("--keep-test-responses", is_flag=True,
+              help="Keep Qualtrics test/preview responses (Status 1/2), left out by default.")
+def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_run: bool,
+           survey_format: str | None, keep_test_responses: bool) -> None:
+    """Validate a quarter's raw files and write them to the workspace store.
+
+    Survey files may be exports of Qualtrics, SurveyMonkey, LimeSurvey, Google Forms or
+    Microsoft Forms: they are recognised and mapped onto the instrument."""
     from .ingest import ingest_quarter
     from .workspace import load_workspace
 
@@ -73,7 +85,8 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
     quarters = ws.quarters() if all_quarters or not quarter else list(quarter)
     rejected = 0
     for q in quarters:
-        result = ingest_quarter(ws, q, dry_run=dry_run)
+        result = ingest_quarter(ws, q, dry_run=dry_run, format=survey_format,
+                                keep_test_responses=keep_test_responses)
         click.echo(result.summary())
         rejected += result.total_rejected
     if rejected:
@@ -86,13 +99,18 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
               help="Grouping columns, comma-separated (quarter, segment, branch, manager_id).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the tidy table as CSV here (default: print).")
-def metrics(workspace: Path, by: str, out: Path | None) -> None:
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+              show_default=True,
+              help="Engine of the aggregation: spark runs the same SQL on $SPARK_MASTER "
+                   "(a cluster URL; local[*] when unset); needs pyspark and Java.")
+def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
     """Compute the tidy metrics table from the store."""
     from .summarise import summarise_workspace
     from .workspace import load_workspace
 
     ws = load_workspace(workspace)
-    table = summarise_workspace(ws, by=[c.strip() for c in by.split(",") if c.strip()])
+    table = summarise_workspace(ws, by=[c.strip() for c in by.split(",") if c.strip()],
+                                engine=engine)
     if out is None:
         click.echo(table.to_string(index=False))
     else:

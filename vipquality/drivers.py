@@ -16,7 +16,7 @@ import pandas as pd
 from vipquality.errors import DataError
 from vipquality.intervals import z_value
 
-__all__ = ["relative_weights"]
+__all__ = ["relative_weights", "ordinal_check"]
 
 # Upper bound on the cells (resamples × respondents) of one block of bootstrap counts (~32 MB).
 _MAX_CELLS = 1 << 22
@@ -215,3 +215,120 @@ def _percentile_interval(reps: np.ndarray, confidence: float) -> tuple[np.ndarra
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN column -> NaN bounds
         low, high = np.nanquantile(reps, [alpha / 2, 1 - alpha / 2], axis=0)
     return low, high
+
+
+# --------------------------------------------------------------------------------------------
+# cross-check: an ordinal model
+
+
+def ordinal_check(
+    X: pd.DataFrame,
+    y: pd.Series | np.ndarray | Sequence[float],
+    *,
+    min_per_parameter: int = 10,
+    confidence: float = 0.95,
+    agree_min: float = 0.7,
+) -> pd.DataFrame:
+    """Cross-check of the relative weights with a proportional-odds (ordered logit) model.
+
+    Relative weights treat the outcome (the 0–10 NPS item, overall satisfaction) as interval
+    data. The ordered logit only assumes its answers are ordered; when both rank the attributes
+    alike, the driver ranking does not hinge on the interval assumption.
+
+    Parameters
+    ----------
+    X : DataFrame
+        One numeric column per attribute, NaN = missing (as for :func:`relative_weights`).
+    y : Series or array-like
+        The ordinal outcome, one value per row of ``X``; its observed values are the ordered
+        categories.
+    min_per_parameter : int, default 10
+        The model is fitted only with at least this many complete rows per parameter (the
+        attributes plus the category thresholds, categories − 1).
+    confidence : float, default 0.95
+        Confidence level of the coefficient intervals (Wald, from the observed information).
+    agree_min : float, default 0.7
+        The rankings *agree* when Spearman's ρ between the standardised ordinal coefficients
+        and the rescaled relative weights is at least this.
+
+    Returns
+    -------
+    DataFrame
+        One row per column of ``X``, in order: ``attribute``, ``coef`` (log-odds of a higher
+        answer per rating point), ``ci_low``, ``ci_high``, ``se``, ``p_value``, ``std_coef``
+        (per standard deviation of the attribute: the coefficient that is ranked), ``rank``
+        (1 = largest ``std_coef``), ``rescaled`` (relative weight, % of R² on the same rows)
+        and ``rw_rank``. ``attrs``: ``n`` (complete rows), ``n_params``, ``n_required``
+        (``min_per_parameter`` · ``n_params``), ``fitted`` (False when the base is too small or
+        the fit did not converge: the model columns are then NaN), ``spearman``, ``agrees``
+        (ρ ≥ ``agree_min``), ``same_top`` (both name the same first attribute) and ``note``
+        (why nothing was fitted, else ``""``).
+
+    Raises
+    ------
+    DataError
+        As :func:`relative_weights` (non-numeric or constant columns, misaligned ``y``, fewer
+        complete rows than predictors + 2).
+
+    Notes
+    -----
+    statsmodels' ``OrderedModel`` with ``distr="logit"``: P(y ≤ c_j | x) = Λ(θ_j − xᵀβ),
+    fitted by maximum likelihood (BFGS) on the attributes standardised to unit variance, so
+    ``std_coef`` = β_j and ``coef`` = β_j / sd_j. Rows with any missing value are dropped, as
+    for the relative weights, so both rankings come from the same respondents.
+    """
+    from scipy import stats
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    if not isinstance(min_per_parameter, (int, np.integer)) or min_per_parameter < 1:
+        raise ValueError(f"min_per_parameter must be an integer ≥ 1, got {min_per_parameter!r}")
+    if not -1 <= agree_min <= 1:
+        raise ValueError(f"agree_min must lie in [-1, 1], got {agree_min!r}")
+    rw = relative_weights(X, y, confidence=confidence)  # validates X and y
+    z = z_value(confidence)
+    Z, complete = _design(X, y)
+    Zc = Z[complete]
+    m, k = Zc.shape[0], X.shape[1]
+    levels, codes = np.unique(Zc[:, k], return_inverse=True)
+    n_params = k + len(levels) - 1
+    out = pd.DataFrame({"attribute": rw["attribute"], "coef": np.nan, "ci_low": np.nan,
+                        "ci_high": np.nan, "se": np.nan, "p_value": np.nan, "std_coef": np.nan,
+                        "rank": np.nan, "rescaled": rw["rescaled"].to_numpy(),
+                        "rw_rank": rw["rescaled"].rank(ascending=False, method="min")
+                        .to_numpy()})
+    out.attrs.update(n=int(m), n_params=int(n_params), n_required=int(min_per_parameter
+                                                                       * n_params),
+                     fitted=False, spearman=np.nan, agrees=False, same_top=False, note="")
+    if m < min_per_parameter * n_params:
+        out.attrs["note"] = (f"base too small for the ordinal model: {m} complete rows, "
+                             f"{min_per_parameter * n_params} needed ({min_per_parameter} per "
+                             f"parameter, {n_params} parameters)")
+        return out
+    x = Zc[:, :k]
+    sd = x.std(axis=0, ddof=1)
+    xs = (x - x.mean(axis=0)) / sd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence and overflow warnings: checked below
+        try:
+            fit = OrderedModel(codes, xs, distr="logit").fit(method="bfgs", disp=False,
+                                                             maxiter=2000)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            out.attrs["note"] = f"the ordinal model could not be fitted ({exc})"
+            return out
+    beta, se = np.asarray(fit.params)[:k], np.asarray(fit.bse)[:k]
+    if not fit.mle_retvals.get("converged", False) or not np.all(np.isfinite(se)):
+        out.attrs["note"] = "the ordinal model did not converge"
+        return out
+    out["std_coef"] = beta
+    out["coef"] = beta / sd
+    out["se"] = se / sd
+    out["ci_low"] = (beta - z * se) / sd
+    out["ci_high"] = (beta + z * se) / sd
+    out["p_value"] = 2 * stats.norm.sf(np.abs(beta / se))
+    out["rank"] = out["std_coef"].rank(ascending=False, method="min")
+    rho = (float(stats.spearmanr(out["std_coef"], out["rescaled"]).statistic) if k > 1
+           else 1.0)
+    out.attrs.update(
+        fitted=True, spearman=rho, agrees=bool(rho >= agree_min),
+        same_top=bool(out["std_coef"].idxmax() == out["rescaled"].idxmax()))
+    return out

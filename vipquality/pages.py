@@ -26,10 +26,12 @@ from .reportdata import ALL_SEGMENT, ReportData
 from .summarise import redact
 
 __all__ = [
-    "executive", "setup", "page_title", "quarter_table", "segment_links", "segment_headline",
+    "executive", "executive_table", "setup", "page_title", "quarter_table", "segment_links",
+    "segment_headline",
     "segment_story", "segment_trends", "overview_trends", "segment_composition", "segment_drivers",
     "segment_effort", "segment_compliance", "segment_branches", "segment_managers",
     "standards_table", "standards_proposals", "standards_revisions", "standards_chart",
+    "standards_revision_details", "overall_drivers",
     "HEADLINE",
 ]
 
@@ -43,8 +45,56 @@ def _thresholds(data: ReportData) -> dict:
 
 
 def executive(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a tidy metrics table as executives may see them (suppressed values blanked)."""
+    """The rows of a tidy metrics table as executives may see them (suppressed values blanked).
+
+    Primary suppression only: a page shows a table's rows through :func:`executive_table`, which
+    also hides the groups that would give a suppressed one away by difference."""
     return redact(frame) if len(frame) else frame
+
+
+#: The columns whose groups each shared table publishes side by side (see ``redact``):
+#: ``"segment"`` maps each segment to its family (segments.yaml), the others are one family.
+_SIBLINGS = {"metrics": ("segment",), "branches": ("segment", "branch"),
+             "managers": ("segment", "manager_id"), "standards": ("segment",)}
+
+
+def executive_table(data: ReportData, name: str) -> pd.DataFrame:
+    """A shared table (``metrics``, ``branches``, ``managers``, ``standards``) as executives may
+    see it: :func:`~vipquality.summarise.redact` with primary suppression (n under the base
+    threshold) and complementary suppression over the segment families of segments.yaml (and
+    over branches and managers), so that no difference between published groups reveals a
+    suppressed one. Select rows *after* this, never before."""
+    frame = getattr(data, name)
+    if not len(frame):
+        return frame
+    families: dict = {}
+    for column in _SIBLINGS.get(name, ()):
+        families[column] = (dict(zip(data.segments["segment"].astype(str),
+                                     data.segments["family"].astype(str)))
+                            if column == "segment" else None)
+    if name == "standards":  # no base_flag or metric: one row per quarter × segment × standard
+        threshold = _thresholds(data)["base_suppress"]
+        flagged = frame.assign(base_flag=(frame["n"] < threshold).map(
+            {True: "suppressed", False: "ok"}))
+        out = redact(flagged, families, by=["quarter", "segment", "standard_id"])
+        return out.drop(columns="base_flag")
+    return redact(frame, families)
+
+
+def _current(data: ReportData, name: str, segment: str | None = None) -> pd.DataFrame:
+    """:func:`executive_table` rows of the reported quarter (and one segment)."""
+    frame = executive_table(data, name)
+    frame = frame[frame["quarter"] == data.quarter]
+    if segment is not None:
+        frame = frame[frame["segment"] == segment]
+    return frame.reset_index(drop=True)
+
+
+def _hidden_groups(data: ReportData, metric: str) -> set[tuple[str, str]]:
+    """(quarter, segment) pairs whose ``metric`` executives may not see."""
+    m = executive_table(data, "metrics")
+    rows = m[(m["metric"] == metric) & m["value"].isna()]
+    return set(zip(rows["quarter"].astype(str), rows["segment"].astype(str)))
 
 
 def setup(data: ReportData) -> None:
@@ -77,7 +127,7 @@ def _n_compared(data: ReportData) -> int:
 
 def quarter_table(data: ReportData, links: bool = True) -> tables.HTMLTable:
     """The quarter at a glance: one row per segment, headline metrics with intervals and change."""
-    current = executive(data.current("metrics"))
+    current = _current(data, "metrics")
     page_links = ({s: f"segment-{s}.html" for s in _shown(data)} if links else None)
     return tables.format_metrics_table(
         current, metrics_shown=HEADLINE, segment_labels=_labels(data),
@@ -96,7 +146,7 @@ def segment_links(data: ReportData) -> str:
 
 def segment_headline(data: ReportData, segment: str) -> go.Figure:
     """Headline tiles of one segment for the quarter."""
-    rows = executive(data.current("metrics", segment))
+    rows = _current(data, "metrics", segment)
     return charts.headline_tiles(rows, HEADLINE, fig_id=f"tiles-{segment}",
                                  title=f"{data.segment_label(segment)}, {data.quarter}",
                                  **_thresholds(data))
@@ -104,7 +154,7 @@ def segment_headline(data: ReportData, segment: str) -> go.Figure:
 
 def segment_story(data: ReportData, segment: str) -> str:
     """A few generated sentences: what changed and why it matters (HTML paragraph list)."""
-    rows = data.current("metrics", segment)
+    rows = _current(data, "metrics", segment)
     drivers = data.drivers[data.drivers["segment"] == segment].rename(
         columns={"rescaled": "weight"})
     sentences = narrative.explain_changes(
@@ -116,7 +166,7 @@ def segment_story(data: ReportData, segment: str) -> str:
 def segment_trends(data: ReportData, segment: str) -> list[go.Figure]:
     """NPS, CSI, CES and compliance over the trend window, this segment against all clients."""
     segments = [segment] if segment == ALL_SEGMENT else [ALL_SEGMENT, segment]
-    metrics = executive(data.metrics)
+    metrics = executive_table(data, "metrics")
     return [charts.trend(metrics, m, segments=segments, quarters=data.quarters,
                          fig_id=f"trend-{m}-{segment}", **_thresholds(data))
             for m in HEADLINE if (metrics["metric"] == m).any()]
@@ -124,7 +174,7 @@ def segment_trends(data: ReportData, segment: str) -> list[go.Figure]:
 
 def overview_trends(data: ReportData) -> list[go.Figure]:
     """NPS and CSI over the trend window, one line per reported segment."""
-    metrics = executive(data.metrics)
+    metrics = executive_table(data, "metrics")
     return [charts.trend(metrics, m, segments=_shown(data), quarters=data.quarters,
                          fig_id=f"overview-{m}", **_thresholds(data))
             for m in ("nps", "csi") if (metrics["metric"] == m).any()]
@@ -132,8 +182,12 @@ def overview_trends(data: ReportData) -> list[go.Figure]:
 
 def segment_composition(data: ReportData, segment: str) -> go.Figure:
     """Promoters / passives / detractors per quarter for the segment."""
-    comp = data.composition[data.composition["segment"] == segment].rename(
-        columns={"quarter": "group"})
+    comp = data.composition[data.composition["segment"] == segment].copy()
+    hidden = _hidden_groups(data, "nps")  # shares × n would give a hidden NPS back
+    gone = [(q, segment) in hidden for q in comp["quarter"].astype(str)]
+    comp["base_flag"] = [tables.base_flag_of({"n": n}, **_thresholds(data)) if not g
+                         else "suppressed" for g, n in zip(gone, comp["n"])]
+    comp = comp.rename(columns={"quarter": "group"})
     return charts.nps_composition(comp, group="group", fig_id=f"composition-{segment}",
                                   title=f"NPS composition, {data.segment_label(segment)}",
                                   **_thresholds(data))
@@ -142,6 +196,8 @@ def segment_composition(data: ReportData, segment: str) -> go.Figure:
 def segment_drivers(data: ReportData, segment: str) -> go.Figure:
     """Importance–performance chart: driver weight (x) against attribute performance (y)."""
     drv = data.drivers[data.drivers["segment"] == segment].rename(columns={"rescaled": "weight"})
+    if (data.quarter, segment) in _hidden_groups(data, "csi"):
+        drv = drv.assign(performance=float("nan"))  # attribute performance is hidden there
     n = float(drv["n"].iloc[0]) if len(drv) else None
     return charts.importance_performance(
         drv, n=n, fig_id=f"ipa-{segment}",
@@ -154,12 +210,14 @@ def segment_effort(data: ReportData, segment: str) -> go.Figure:
     counts = data.ces_counts[data.ces_counts["segment"] == segment].rename(
         columns={"score": "point"})
     scale = tuple(data.settings.get("ces_scale", (1, 7)))
-    return charts.ces_distribution(counts, scale=scale, n=float(counts["count"].sum()),
+    hidden = (data.quarter, segment) in _hidden_groups(data, "ces_mean")
+    return charts.ces_distribution(counts, scale=scale,
+                                   n=0.0 if hidden else float(counts["count"].sum()),
                                    fig_id=f"ces-{segment}", **_thresholds(data))
 
 
 def _standards_now(data: ReportData, segment: str) -> pd.DataFrame:
-    st = data.standards
+    st = executive_table(data, "standards")  # a complement hidden here has no value
     st = st[(st["quarter"] == data.quarter) & (st["segment"] == segment)].copy()
     st["base_flag"] = pd.cut(st["n"], [-1, _thresholds(data)["base_suppress"] - 1e-9,
                                        _thresholds(data)["base_small"] - 1e-9, float("inf")],
@@ -178,7 +236,7 @@ def segment_compliance(data: ReportData, segment: str) -> go.Figure:
 
 def segment_branches(data: ReportData, segment: str) -> tuple[go.Figure, tables.HTMLTable]:
     """Compliance by branch (chart) and the branch table of headline metrics."""
-    rows = executive(data.current("branches", segment))
+    rows = _current(data, "branches", segment)
     comp = rows[rows["metric"] == "compliance"]
     fig = charts.compliance_by_branch(comp, fig_id=f"branches-{segment}",
                                       title=f"Compliance by branch, {data.segment_label(segment)}",
@@ -191,7 +249,7 @@ def segment_branches(data: ReportData, segment: str) -> tuple[go.Figure, tables.
 
 def segment_managers(data: ReportData, segment: str) -> tables.HTMLTable:
     """Headline metrics by personal-manager code (no names: those are in the staff view)."""
-    rows = executive(data.current("managers", segment))
+    rows = _current(data, "managers", segment)
     return tables.format_metrics_table(rows, metrics_shown=HEADLINE, by="manager_id",
                                        quarter=data.quarter, table_id=f"vq-managers-{segment}",
                                        caption="Personal managers (by code)", **_thresholds(data))
@@ -277,6 +335,55 @@ def standards_revisions(data: ReportData) -> tables.HTMLTable:
         footnote="Effect: change in the revised standard's compliance minus the change in the "
                  "other standards' compliance over the same periods (difference in differences, "
                  "linear probability model, standard errors clustered by visit).")
+
+
+def standards_revision_details(data: ReportData) -> tables.HTMLTable:
+    """For each revision: its linked attributes before and after, and the robustness checks of
+    the compliance effect (other clusterings, branch-level estimate, placebo date)."""
+    attrs, checks = data.revision_attributes, data.revision_checks
+    parts = []
+    if len(attrs):
+        frame = pd.DataFrame({
+            "Standard": attrs["standard_id"] + " v" + attrs["version"].astype(str),
+            "Linked attribute": attrs["label"].fillna(attrs["attribute"]),
+            "Before": attrs["before"], "After": attrs["after"],
+            "Effect, points": attrs["did"],
+            "95% CI": [tables.format_interval(lo, hi, 1)
+                       for lo, hi in zip(attrs["ci_low"], attrs["ci_high"])],
+            "p": attrs["p_value"], "Respondents": attrs["respondents"]})
+        parts.append(tables.format_table(
+            frame, {"Before": ".1f", "After": ".1f", "Effect, points": "+.1f", "p": _p_value,
+                    "Respondents": ",.0f"},
+            table_id="vq-revision-attributes",
+            caption="What clients say about what the revised standard serves (performance 0–100)",
+            footnote="Effect: change in the attribute minus the change in the other attributes "
+                     "over the same periods."))
+    if len(checks):
+        frame = pd.DataFrame({
+            "Standard": checks["standard_id"] + " v" + checks["version"].astype(str),
+            "Check": checks["label"], "Effect, points": checks["did"],
+            "95% CI": [tables.format_interval(lo, hi, 1)
+                       for lo, hi in zip(checks["ci_low"], checks["ci_high"])],
+            "p": checks["p_value"], "Note": checks["note"].fillna("")})
+        parts.append(tables.format_table(
+            frame, {"Effect, points": "+.1f", "p": _p_value}, table_id="vq-revision-checks",
+            caption="How robust is the compliance effect?"))
+    if not parts:
+        return tables.HTMLTable("<p>No standard revision falls inside the reported quarters.</p>")
+    return tables.HTMLTable("".join(parts))
+
+
+def overall_drivers(data: ReportData, segment: str = ALL_SEGMENT) -> go.Figure | None:
+    """Importance–performance of the attributes for overall satisfaction (None without it)."""
+    drv = data.drivers_overall
+    if drv.empty or "segment" not in drv:
+        return None
+    drv = drv[drv["segment"] == segment].rename(columns={"rescaled": "weight"})
+    n = float(drv["n"].iloc[0]) if len(drv) and "n" in drv else None
+    return charts.importance_performance(
+        drv, n=n, fig_id=f"ipa-overall-{segment}",
+        title=f"What drives overall satisfaction, {data.segment_label(segment)} ({data.quarter})",
+        **_thresholds(data))
 
 
 def standards_chart(data: ReportData, segment: str = ALL_SEGMENT) -> go.Figure:

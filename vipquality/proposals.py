@@ -54,8 +54,8 @@ import pandas as pd
 
 from .workspace import ALL_SEGMENT, Standards, Workspace, load_workspace
 
-__all__ = ["scorecard", "RevisionRules", "propose", "write_proposals", "ACTIONS",
-           "SCORECARD_COLUMNS", "PROPOSAL_COLUMNS"]
+__all__ = ["scorecard", "RevisionRules", "propose", "write_proposals", "key_drivers", "ACTIONS",
+           "SCORECARD_COLUMNS", "PROPOSAL_COLUMNS", "DRIVER_COLUMNS", "OUTCOMES"]
 
 #: The proposal actions, in the order they are listed.
 ACTIONS = ("reinforce", "revise_content", "simplify_or_retire", "new_standard",
@@ -64,13 +64,22 @@ ACTIONS = ("reinforce", "revise_content", "simplify_or_retire", "new_standard",
 SCORECARD_COLUMNS = [
     "quarter", "segment", "standard_id", "title", "version", "attributes", "compliance",
     "ci_low", "ci_high", "se", "n", "target", "gap", "prev_compliance", "trend", "trend_se",
-    "performance", "weight", "n_survey", "suppressed",
+    "performance", "weight", "n_survey", "suppressed", "weight_overall",
 ]
 
 PROPOSAL_COLUMNS = [
     "quarter", "segment", "standard_id", "title", "attribute", "action", "reason",
     "compliance", "ci_low", "ci_high", "target", "gap", "performance", "mean_performance",
-    "weight", "mean_weight", "weight_all", "n", "n_survey",
+    "weight", "mean_weight", "weight_all", "n", "n_survey", "weight_overall",
+]
+
+#: The outcomes :func:`key_drivers` explains: the NPS item and overall satisfaction.
+OUTCOMES = ("nps", "overall")
+
+DRIVER_COLUMNS = [
+    "outcome", "segment", "attribute", "label", "raw_weight", "rescaled", "ci_low", "ci_high",
+    "performance", "n", "r_squared", "ord_coef", "ord_ci_low", "ord_ci_high", "ord_p_value",
+    "ord_rank", "rw_rank", "ord_spearman", "ord_agrees", "ord_note",
 ]
 
 
@@ -117,7 +126,9 @@ def scorecard(data, workspace) -> pd.DataFrame:
         ``performance`` = mean performance (0–100) of the served attributes in the segment (NaN
         when one of them is missing or suppressed); ``weight`` = sum of their rescaled driver
         weights (% of R²; NaN when the segment has no drivers); ``n_survey`` = respondents behind
-        the driver weights; ``suppressed`` = ``n`` < the base threshold. Suppressed rows keep
+        the driver weights; ``suppressed`` = ``n`` < the base threshold; ``weight_overall`` = the
+        same sum for the drivers of overall satisfaction (``data.drivers_overall``, from
+        :func:`key_drivers`; NaN when ``data`` has no such table). Suppressed rows keep
         their numbers (for the owner's working view); redact them before showing executives.
     """
     cat = _catalogue(workspace)
@@ -141,20 +152,24 @@ def scorecard(data, workspace) -> pd.DataFrame:
         out["title"] = out["standard_id"].map({s.id: s.title for s in cat})
 
     # served attributes: performance (unsuppressed) and driver weight, per segment
-    attrs = _attribute_table(data.metrics, data.drivers, data.quarter)
+    attrs = _attribute_table(data.metrics, data.drivers, data.quarter,
+                             getattr(data, "drivers_overall", None))
     served = pd.DataFrame([(s.id, a) for s in cat for a in s.attributes],
                           columns=["standard_id", "attribute"])
     served["k"] = served.groupby("standard_id")["attribute"].transform("size")
     long = out[keys].merge(served, on="standard_id").merge(
-        attrs[["segment", "attribute", "weight", "performance"]], on=["segment", "attribute"],
-        how="left")
+        attrs[["segment", "attribute", "weight", "performance", "weight_overall"]],
+        on=["segment", "attribute"], how="left")
     agg = long.groupby(keys).agg(k=("k", "first"), perf_sum=("performance", "sum"),
                                  perf_count=("performance", "count"),
-                                 weight=("weight", lambda w: w.sum(min_count=1)))
+                                 weight=("weight", lambda w: w.sum(min_count=1)),
+                                 weight_overall=("weight_overall",
+                                                 lambda w: w.sum(min_count=1)))
     agg["performance"] = np.where(agg["perf_count"] == agg["k"],
                                   agg["perf_sum"] / agg["perf_count"].where(
                                       agg["perf_count"] > 0, 1), np.nan)
-    out = out.merge(agg[["performance", "weight"]].reset_index(), on=keys, how="left")
+    out = out.merge(agg[["performance", "weight", "weight_overall"]].reset_index(), on=keys,
+                    how="left")
     n_survey = data.drivers.groupby("segment")["n"].first() if len(data.drivers) else {}
     out["n_survey"] = out["segment"].map(n_survey)
     out["attributes"] = out["standard_id"].map({s.id: ", ".join(s.attributes) for s in cat})
@@ -173,11 +188,13 @@ def scorecard(data, workspace) -> pd.DataFrame:
     return out
 
 
-def _attribute_table(metrics: pd.DataFrame, drivers: pd.DataFrame, quarter: str) -> pd.DataFrame:
-    """``segment, attribute, label, weight, w_low, w_high, n_survey, performance, perf_n`` for
-    the segments with driver weights; performance NaN where its row is suppressed."""
+def _attribute_table(metrics: pd.DataFrame, drivers: pd.DataFrame, quarter: str,
+                     drivers_overall: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``segment, attribute, label, weight, w_low, w_high, n_survey, performance, perf_n,
+    weight_overall`` for the segments with driver weights; performance NaN where its row is
+    suppressed; ``weight_overall`` the attribute's overall-satisfaction driver weight."""
     cols = ["segment", "attribute", "label", "weight", "w_low", "w_high", "n_survey",
-            "performance", "perf_n"]
+            "performance", "perf_n", "weight_overall"]
     if drivers is None or not len(drivers):
         return pd.DataFrame(columns=cols)
     d = drivers.rename(columns={"rescaled": "weight", "ci_low": "w_low", "ci_high": "w_high",
@@ -192,7 +209,128 @@ def _attribute_table(metrics: pd.DataFrame, drivers: pd.DataFrame, quarter: str)
     m = m.assign(attribute=m["metric"].str.removeprefix("attr:"))[
         ["segment", "attribute", "value", "n"]].rename(
         columns={"value": "performance", "n": "perf_n"})
-    return d.merge(m, on=["segment", "attribute"], how="left")[cols]
+    out = d.merge(m, on=["segment", "attribute"], how="left")
+    if drivers_overall is not None and len(drivers_overall):
+        o = drivers_overall[["segment", "attribute", "rescaled"]].rename(
+            columns={"rescaled": "weight_overall"})
+        out = out.merge(o, on=["segment", "attribute"], how="left")
+    else:
+        out["weight_overall"] = np.nan
+    return out[cols]
+
+
+# --------------------------------------------------------------------------------------------
+# key drivers on the NPS item and on overall satisfaction
+
+
+def key_drivers(responses: pd.DataFrame, workspace, *, outcome: str = "nps",
+                quarter: str | None = None, n_boot: int = 500, seed: int = 0,
+                ordinal: bool = True) -> pd.DataFrame:
+    """Johnson's relative weights of the CSI attributes on an outcome, per segment, with the
+    ordinal model as a cross-check.
+
+    Parameters
+    ----------
+    responses : DataFrame
+        Survey responses (:func:`vipquality.store.load_responses`) with a ``segment`` column
+        (one row per response × segment, as the responses merged with the memberships); without
+        one every row counts for ``all``.
+    workspace : Workspace or path
+        The instrument (attributes, labels, satisfaction scale) and the reporting settings
+        (suppression base, confidence).
+    outcome : {"nps", "overall"}, default "nps"
+        The NPS item or the overall-satisfaction item.
+    quarter : str, optional
+        Use only this quarter's responses (default: every row given).
+    n_boot : int, default 500
+        Bootstrap resamples for the intervals of the rescaled weights (0 = none).
+    seed : int, default 0
+    ordinal : bool, default True
+        Fit :func:`vipquality.drivers.ordinal_check` in each segment where its base allows.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment × attribute (segments in workspace order, ``all`` first;
+        attributes in questionnaire order), columns :data:`DRIVER_COLUMNS` — the columns of
+        ``ReportData.drivers`` (``segment, attribute, label, raw_weight, rescaled, ci_low,
+        ci_high, performance, n, r_squared``; ``performance`` 0–100 over the segment's ratings
+        of the attribute) plus ``outcome`` and the cross-check: ``ord_coef`` (ordered-logit
+        log-odds per rating point) with ``ord_ci_low``, ``ord_ci_high``, ``ord_p_value``,
+        ``ord_rank`` and the relative weights' ``rw_rank``, the segment's ``ord_spearman``
+        (ρ between the two rankings), ``ord_agrees`` and ``ord_note`` (why there is no ordinal
+        fit, e.g. a base under 10 respondents per parameter). Segments with fewer complete
+        answers than the suppression base (or than attributes + 2) are left out.
+
+    Raises
+    ------
+    DataError
+        ``outcome`` is not a column of ``responses``.
+    """
+    from .drivers import ordinal_check, relative_weights
+    from .errors import DataError
+
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    if outcome not in responses.columns:
+        raise DataError(f"responses have no {outcome!r} column; the instrument "
+                        f"{'has no overall-satisfaction item' if outcome == 'overall' else ''}",
+                        column=outcome)
+    inst, rep = ws.instrument, ws.reporting
+    lo, hi = inst.csi_scale
+    ids = [a for a in inst.attribute_ids if f"sat__{a}" in responses.columns]
+    columns = [f"sat__{a}" for a in ids]
+    labels = {a.id: a.label for a in inst.attributes}
+    frame = responses if quarter is None else responses[responses["quarter"] == str(quarter)]
+    if "segment" not in frame.columns:
+        frame = frame.assign(segment=ALL_SEGMENT)
+    order = {s: i for i, s in enumerate([ALL_SEGMENT, *ws.segments.ids])}
+    segments = sorted(frame["segment"].dropna().unique(),
+                      key=lambda s: (order.get(s, len(order)), str(s)))
+    frames = []
+    # One regression per segment (a handful of groups), as in ReportData's drivers.
+    for segment in segments:
+        group = frame[frame["segment"] == segment]
+        complete = group.dropna(subset=[*columns, outcome])
+        if len(complete) < max(rep.base_suppress, len(columns) + 2):
+            continue
+        X = complete[columns].astype(float).rename(columns=lambda c: c.removeprefix("sat__"))
+        y = complete[outcome].astype(float)
+        try:
+            rw = relative_weights(X, y, n_boot=n_boot, seed=seed, confidence=rep.confidence)
+        except DataError:
+            continue
+        rw.insert(0, "segment", segment)
+        rw.insert(0, "outcome", outcome)
+        rw["label"] = rw["attribute"].map(labels)
+        rw["performance"] = (100 * (group[columns].astype(float).mean().to_numpy() - lo)
+                             / (hi - lo))
+        rw["n"] = len(complete)
+        rw["r_squared"] = rw.attrs.get("r_squared", np.nan)
+        rw["rw_rank"] = rw["rescaled"].rank(ascending=False, method="min")
+        if ordinal:
+            oc = ordinal_check(X, y, confidence=rep.confidence)
+            rw["ord_coef"], rw["ord_ci_low"] = oc["coef"].to_numpy(), oc["ci_low"].to_numpy()
+            rw["ord_ci_high"], rw["ord_p_value"] = (oc["ci_high"].to_numpy(),
+                                                    oc["p_value"].to_numpy())
+            rw["ord_rank"] = oc["rank"].to_numpy()
+            rw["ord_spearman"] = oc.attrs["spearman"]
+            rw["ord_agrees"] = oc.attrs["agrees"] if oc.attrs["fitted"] else pd.NA
+            rw["ord_note"] = oc.attrs["note"]
+        else:
+            rw["ord_note"] = "not fitted (ordinal=False)"
+        frames.append(rw)
+    if not frames:
+        return pd.DataFrame(columns=DRIVER_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    for c in DRIVER_COLUMNS:
+        if c not in out:
+            out[c] = np.nan
+    out = out[DRIVER_COLUMNS]
+    out["ord_agrees"] = out["ord_agrees"].astype("boolean")
+    out["ord_note"] = out["ord_note"].fillna("").astype(str)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,7 +389,8 @@ class RevisionRules:
 
 
 def propose(scorecard: pd.DataFrame, drivers: pd.DataFrame, metrics: pd.DataFrame, standards,
-            rules: RevisionRules = RevisionRules()) -> pd.DataFrame:
+            rules: RevisionRules = RevisionRules(), *,
+            drivers_overall: pd.DataFrame | None = None) -> pd.DataFrame:
     """Revision proposals from a :func:`scorecard`, by the rules of :class:`RevisionRules`.
 
     Parameters
@@ -266,6 +405,10 @@ def propose(scorecard: pd.DataFrame, drivers: pd.DataFrame, metrics: pd.DataFram
     standards : Standards, Workspace or path
         The catalogue (which attributes each standard serves).
     rules : RevisionRules
+    drivers_overall : DataFrame, optional
+        The drivers of overall satisfaction (:func:`key_drivers` with ``outcome="overall"``):
+        evidence only (``weight_overall`` and a clause of the reason); the rules use the NPS
+        drivers.
 
     Returns
     -------
@@ -276,9 +419,10 @@ def propose(scorecard: pd.DataFrame, drivers: pd.DataFrame, metrics: pd.DataFram
         ``compliance``, its interval, ``target``, ``gap``, the attribute's ``performance`` and
         the segment's ``mean_performance``, its driver ``weight``, the segment's average share
         ``mean_weight`` (100/k), its all-clients weight ``weight_all``, ``n`` (checks) and
-        ``n_survey`` (respondents behind the weights). Ordered by standard (catalogue order, new
-        standards last), segment (scorecard order), action (:data:`ACTIONS` order), attribute
-        (driver order).
+        ``n_survey`` (respondents behind the weights), ``weight_overall`` (the attribute's share
+        of the overall-satisfaction drivers, NaN without ``drivers_overall``). Ordered by
+        standard (catalogue order, new standards last), segment (scorecard order), action
+        (:data:`ACTIONS` order), attribute (driver order).
     """
     cat = _catalogue(standards)
     if not len(scorecard):
@@ -290,7 +434,7 @@ def propose(scorecard: pd.DataFrame, drivers: pd.DataFrame, metrics: pd.DataFram
     else:
         return pd.DataFrame(columns=PROPOSAL_COLUMNS)
 
-    attrs = _attribute_table(metrics, drivers, quarter)
+    attrs = _attribute_table(metrics, drivers, quarter, drivers_overall)
     if not len(attrs):
         return pd.DataFrame(columns=PROPOSAL_COLUMNS)
     attrs["label"] = attrs["label"].fillna(attrs["attribute"]).astype(str)
@@ -384,7 +528,9 @@ def _f(x: float, spec: str = ".1f") -> str:
 def _reason(r) -> str:
     """The generated sentence of one proposal, with its numbers."""
     attr = f"{r.label} ({r.attribute})"
-    matters = (f"{attr} carries {_f(r.weight)}% of the NPS drivers (average share "
+    overall = ("" if pd.isna(getattr(r, "weight_overall", np.nan))
+               else f" and {_f(r.weight_overall)}% of the overall-satisfaction drivers")
+    matters = (f"{attr} carries {_f(r.weight)}% of the NPS drivers{overall} (average share "
                f"{_f(r.mean_weight)}%)")
     perf = (f"performs at {_f(r.performance)}/100 against a segment mean of "
             f"{_f(r.mean_performance)}")

@@ -25,7 +25,6 @@ from .paths import PROJECT_ROOT, SAMPLE_WORKSPACE
 from .report import NotebookJob, RunResult, new_staging, publish, report_lock, run_notebooks
 from .report import write_manifest
 from .reportdata import ALL_SEGMENT, ReportData, compute_report_data, ensure_store
-from .summarise import redact
 from .workspace import Workspace, load_workspace
 
 __all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "safe_csv"]
@@ -68,32 +67,39 @@ def report_jobs(data: ReportData, workspace: Path, data_dir: Path,
                                 {**common, "segment": segment}, segment_page(segment)))
     jobs.append(NotebookJob("standards", notebooks / "standards.ipynb", dict(common),
                             "standards_review.html"))
+    # Restricted: names personal managers. Under restricted/, never linked from the index.
+    jobs.append(NotebookJob("staff", notebooks / "staff.ipynb", dict(common), "staff.html",
+                            restricted=True))
     return jobs
 
 
 # Why hand-written: pandas' to_csv has no option against spreadsheet formula injection, and the
 # executive CSVs are opened in Excel. Text cells that start like a formula get a leading quote.
+def _safe_cell(v):
+    if not isinstance(v, str):
+        return v
+    # a lone carriage return is not quoted by the csv module: it would break the row in two
+    v = v.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\n") else v
+
+
 def safe_csv(frame, path: Path) -> Path:
     """Write ``frame`` as CSV with formula-like text neutralised (CSV-injection safe)."""
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or str(out[column].dtype).startswith("str"):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t",
-                                                                      "\r") else v)
+            out[column] = out[column].map(_safe_cell)
     out.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
     return path
 
 
 def _executive_tables(data: ReportData, staging: Path) -> None:
-    metrics = redact(data.metrics)
-    safe_csv(metrics, staging / "metrics.csv")
-    safe_csv(redact(data.branches), staging / "metrics_by_branch.csv")
-    standards = data.standards.copy()
-    suppress = data.settings.get("base_suppress", 30)
-    hidden = standards["n"] < suppress
-    standards.loc[hidden, ["value", "ci_low", "ci_high", "se"]] = float("nan")
-    safe_csv(standards, staging / "standards_compliance.csv")
+    # primary and complementary suppression (pages.executive_table), as on the pages
+    from .pages import executive_table
+
+    safe_csv(executive_table(data, "metrics"), staging / "metrics.csv")
+    safe_csv(executive_table(data, "branches"), staging / "metrics_by_branch.csv")
+    safe_csv(executive_table(data, "standards"), staging / "standards_compliance.csv")
     from .proposals import write_proposals
 
     write_proposals(data.proposals, staging)

@@ -63,6 +63,12 @@ class ReportData:
     scorecard, proposals, revisions : DataFrame
         :func:`vipquality.proposals.scorecard`, :func:`vipquality.proposals.propose` and
         :func:`vipquality.revisions.revision_effects` for the quarter (standards review).
+    drivers_overall : DataFrame
+        Key drivers of overall satisfaction (:func:`vipquality.proposals.key_drivers`), with the
+        ordinal-model cross-check; empty when the instrument has no overall item.
+    revision_attributes, revision_checks : DataFrame
+        Linked attributes before / after each revision, and robustness checks of its effect
+        (branch-level estimate, placebo date): :mod:`vipquality.revisions`.
     """
 
     quarter: str
@@ -79,10 +85,14 @@ class ReportData:
     scorecard: pd.DataFrame = field(default_factory=pd.DataFrame)
     proposals: pd.DataFrame = field(default_factory=pd.DataFrame)
     revisions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    drivers_overall: pd.DataFrame = field(default_factory=pd.DataFrame)
+    revision_attributes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    revision_checks: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
-               "drivers", "standards", "scorecard", "proposals", "revisions")
+               "drivers", "standards", "scorecard", "proposals", "revisions", "drivers_overall",
+               "revision_attributes", "revision_checks")
 
     def save(self, directory: str | Path) -> Path:
         """Write every table as Parquet plus ``meta.json`` into ``directory``."""
@@ -391,6 +401,12 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         standards=_standards(ws, window, shown),
         settings=settings,
     )
+    if ws.instrument.overall is not None:
+        from .proposals import key_drivers
+
+        data.drivers_overall = key_drivers(
+            by_segment[by_segment["segment"].isin(shown)], ws, outcome="overall",
+            quarter=quarter, n_boot=n_boot)
     _add_standards_review(data, ws)
     return data
 
@@ -398,13 +414,21 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
 def _add_standards_review(data: ReportData, ws: Workspace) -> None:
     """Scorecard, revision proposals and the effect of recorded revisions (issue: closing the loop)."""
     from .proposals import propose, scorecard
-    from .revisions import revision_effects
-    from .store import load_visits
+    from .revisions import revision_attributes, revision_effects, revision_robustness
+    from .store import load_responses, load_visits
 
+    confidence = ws.reporting.confidence
+    visits = load_visits(ws, quarters=data.quarters)
+    responses = load_responses(ws, quarters=data.quarters)
     data.scorecard = scorecard(data, ws)
-    data.proposals = propose(data.scorecard, data.drivers, data.metrics, ws.standards)
-    data.revisions = revision_effects(load_visits(ws, quarters=data.quarters), ws,
-                                      confidence=ws.reporting.confidence)
+    data.proposals = propose(data.scorecard, data.drivers, data.metrics, ws.standards,
+                             drivers_overall=data.drivers_overall if len(data.drivers_overall)
+                             else None)
+    data.revisions = revision_effects(visits, ws, responses=responses,
+                                      instrument=ws.instrument, confidence=confidence)
+    data.revision_attributes = revision_attributes(responses, ws, instrument=ws.instrument,
+                                                   quarters=data.quarters, confidence=confidence)
+    data.revision_checks = revision_robustness(visits, ws, confidence=confidence)
 
 
 def report_data(workspace: str | Path | None = None, quarter: str | None = None,

@@ -9,7 +9,10 @@ responses are checked against it), validates every row, and writes in one crash-
 - ``store/ingest_log.csv``: one line per imported file (sha256, quarter, table, counts, time).
 
 Importing the same export again changes nothing (the store stays byte-identical). Personal CRM
-columns (``clients.personal`` in workspace.yaml) are dropped as soon as the file is read.
+columns (``clients.personal`` in workspace.yaml) are dropped as soon as the file is read; the
+names and addresses among them, the staff roster's names and the client ids are first used to
+scrub survey comments (:func:`vipquality.privacy.scrub_comment`), with e-mails, phone and account
+numbers.
 
 Examples
 --------
@@ -30,7 +33,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..errors import IngestError, StoreError
+from ..errors import DataError, IngestError, StoreError
+from ..privacy import Scrubber
 from ..store import (SORT_KEYS, from_pandas, partition_path, table_schema, to_pandas)
 from ._readers import REJECT_COLUMNS, RawTable, read_table
 from ._store import StoreLock, Transaction, csv_bytes, parquet_bytes, read_csv_rows, recover
@@ -201,6 +205,62 @@ def _drop_personal(raw: RawTable, personal: Sequence[str]) -> RawTable:
                     raw.delimiter, raw.sheet, raw.warnings)
 
 
+def _refuse_other_quarter(checked: Checked, quarter: str) -> None:
+    """A file whose every row is dated outside the quarter is another quarter's export: the
+    whole import stops (rather than rejecting each row)."""
+    if checked.table == "clients" or checked.n_read == 0 or checked.rejects.empty:
+        return
+    rejects = checked.rejects
+    outside = rejects[rejects["reason"].str.contains(f" is outside {quarter} (", regex=False)]
+    if outside.empty or outside["row"].nunique() < checked.n_read:
+        return
+    first = outside.iloc[0]
+    raise IngestError(
+        f"{checked.source_file}: all {checked.n_read} row(s) are dated outside {quarter} (row "
+        f"{first['row']}, column {first['column']!r}: {first['reason']}): is this another "
+        "quarter's export? Move it to that quarter's folder; nothing was imported.")
+
+
+def _personal_values(raw: RawTable, personal: Sequence[str], kind: str) -> list[str]:
+    """Values of the personal columns whose name contains ``kind`` ("name", "address"): read
+    only to scrub them out of survey comments (:mod:`vipquality.privacy`), never stored."""
+    names = {" ".join(p.split()).casefold() for p in personal}
+    out: list[str] = []
+    for c in raw.columns:
+        key = " ".join(c.split()).casefold()
+        if key in names and kind in key:
+            out += [v for v in raw.data[c].tolist() if isinstance(v, str) and v.strip()]
+    return out
+
+
+def _roster_names(workspace) -> list[str]:
+    """Staff names of the roster (``staff`` in workspace.yaml; columns whose name contains
+    "name"), masked in comments; ``[]`` without a readable roster."""
+    path = getattr(workspace, "staff_path", None)
+    if path is None or not Path(path).is_file():
+        return []
+    try:
+        roster = read_table(path)
+    except DataError:
+        return []
+    return [v for c in roster.columns if "name" in c.casefold()
+            for v in roster.data[c].tolist() if isinstance(v, str) and v.strip()]
+
+
+def _read_file(workspace, table: str, path: Path, survey_format: str | None,
+               keep_test_responses: bool) -> RawTable:
+    """One quarter file as text. Survey files may be survey-tool exports (Qualtrics,
+    SurveyMonkey, …): :func:`vipquality.importers.read_survey` recognises them and maps them
+    onto the instrument; a canonical file is read by :func:`read_table` as before."""
+    source = _source_name(workspace, path)
+    if table != "responses":
+        return read_table(path, source_file=source)
+    from ..importers import read_survey
+
+    return read_survey(path, workspace, source_file=source, format=survey_format,
+                       keep_test_responses=keep_test_responses)
+
+
 # ------------------------------------------------------------------------------------ store reads
 def _partition_files(store: Path, table: str) -> list[Path]:
     base = store / table
@@ -239,7 +299,8 @@ def _sorted(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------- ingest
-def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False) -> IngestResult:
+def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False,
+                   format: str | None = None, keep_test_responses: bool = False) -> IngestResult:
     """Validate a quarter's raw files and add them to the workspace store.
 
     Parameters
@@ -254,6 +315,13 @@ def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False) -> 
         ``survey``/``responses``, ``visits``). Default: every matching file of the folder.
     dry_run : bool
         Validate and count, write nothing (no lock is taken).
+    format : str, optional
+        Survey-tool format of the survey files (``qualtrics``, ``surveymonkey``, … see
+        :data:`vipquality.importers.FORMATS`); default: detected from each file's content. Exports
+        of survey tools are read by :func:`vipquality.importers.read_survey`; files of the
+        canonical layout as before.
+    keep_test_responses : bool
+        Keep Qualtrics test/preview responses (left out by default).
 
     Returns
     -------
@@ -277,21 +345,26 @@ def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False) -> 
     plan = _plan(workspace, qs, files)
     store = Path(workspace.store_path)
     if dry_run:
-        return _run(workspace, qs, plan, store, dry_run=True)
+        return _run(workspace, qs, plan, store, dry_run=True,
+                    survey=(format, keep_test_responses))
     with StoreLock(store):
         recover(store)
-        return _run(workspace, qs, plan, store, dry_run=False)
+        return _run(workspace, qs, plan, store, dry_run=False,
+                    survey=(format, keep_test_responses))
 
 
 def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
-         dry_run: bool) -> IngestResult:
+         dry_run: bool, survey: tuple[str | None, bool] = (None, False)) -> IngestResult:
     # 1. read everything first: a file that cannot be read stops the import before any check
     raws: dict[str, list[RawTable]] = {}
+    names, addresses = _roster_names(workspace), []
     for table in _ORDER:
         raws[table] = []
         for path in plan.get(table, []):
-            raw = read_table(path, source_file=_source_name(workspace, path))
+            raw = _read_file(workspace, table, path, *survey)
             if table == "clients":
+                names += _personal_values(raw, workspace.personal_columns, "name")
+                addresses += _personal_values(raw, workspace.personal_columns, "address")
                 raw = _drop_personal(raw, workspace.personal_columns)
             raws[table].append(raw)
         if raws[table]:
@@ -326,8 +399,12 @@ def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
             known_clients = known
         if not raws[table]:
             continue
-        checked = [check_table(raw, table, workspace, quarter, known_clients=known_clients)
-                   for raw in raws[table]]
+        scrubber = (Scrubber(names, ids=known_clients, addresses=addresses)
+                    if table == "responses" else None)
+        checked = [check_table(raw, table, workspace, quarter, known_clients=known_clients,
+                               scrubber=scrubber) for raw in raws[table]]
+        for c in checked:
+            _refuse_other_quarter(c, quarter)
         result = _merge(table, workspace, quarter, store, checked)
         counts[table] = result["counts"]
         file_counts += result["files"]
