@@ -28,7 +28,7 @@ from .summarise import redact
 __all__ = [
     "executive", "executive_table", "setup", "page_title", "quarter_table", "segment_links",
     "segment_headline",
-    "segment_story", "segment_trends", "overview_trends", "segment_composition", "segment_drivers",
+    "segment_story", "segment_trends", "overview_trends", "highlights", "segment_composition", "segment_drivers",
     "segment_effort", "segment_compliance", "segment_branches", "segment_managers",
     "standards_table", "standards_proposals", "standards_revisions", "standards_chart",
     "standards_revision_details", "overall_drivers",
@@ -142,6 +142,25 @@ def segment_links(data: ReportData) -> str:
                     for s in _shown(data))
     return (f"<ul class='vq-links'>{items}<li><a href='standards_review.html'>"
             "Service standards review</a></li></ul>")
+
+
+def highlights(data: ReportData) -> str:
+    """The segments whose headline metrics changed significantly this quarter, one line each
+    (HTML list), so the summary says where to look first."""
+    current = data.current("metrics")
+    moved = current[current["metric"].isin(HEADLINE) & current["significant"].astype(bool)
+                    & (current["base_flag"] != "suppressed")
+                    & (current["segment"] != ALL_SEGMENT)]
+    if moved.empty:
+        return "<p class='vq-story'>No segment's headline metric changed significantly.</p>"
+    items = []
+    for segment in [s for s in _shown(data) if s in set(moved["segment"])]:
+        rows = moved[moved["segment"] == segment]
+        sentences = narrative.explain_changes(rows, n_compared=_n_compared(data),
+                                              **_thresholds(data))
+        link = f"<a href='segment-{segment}.html'>{html.escape(data.segment_label(segment))}</a>"
+        items.append(f"<li>{link}: {html.escape(' '.join(sentences))}</li>")
+    return "<ul class='vq-highlights'>" + "".join(items) + "</ul>"
 
 
 def segment_headline(data: ReportData, segment: str) -> go.Figure:
