@@ -145,8 +145,33 @@ def _stored_now(workspace: Workspace) -> set[str] | None:
         return None
 
 
+def _changed_quarters(workspace: Workspace) -> set[str]:
+    """Quarters whose raw files are not all in the ingest log (a new or corrected export was
+    dropped into the folder after the last import), compared by sha256."""
+    import csv
+    import hashlib
+
+    log = Path(workspace.store_path) / "ingest_log.csv"
+    if not log.exists():
+        return set()
+    with log.open(encoding="utf-8-sig", newline="") as fh:
+        seen = {(row.get("quarter"), row.get("sha256")) for row in csv.DictReader(fh)}
+    changed = set()
+    for quarter in workspace.quarters():
+        qdir = workspace.quarter_dir(quarter)
+        files = {p for patterns in workspace.quarter_files.values() for pat in patterns
+                 for p in qdir.glob(pat) if p.is_file()}
+        for path in files:
+            if (quarter, hashlib.sha256(path.read_bytes()).hexdigest()) not in seen:
+                changed.add(quarter)
+                break
+    return changed
+
+
 def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
-    """Ingest every quarter folder that the store does not hold yet; return those ingested.
+    """Ingest every quarter folder that the store does not hold yet, or whose raw files changed
+    since they were imported (idempotent: an unchanged file is never imported twice); return
+    the quarters ingested.
 
     Safe to call from several processes at once (notebooks run in parallel, test workers):
     callers take turns on ``<store>/.ensure.lock`` (waiting up to ``timeout`` seconds), and an
@@ -164,7 +189,9 @@ def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
     from .ingest import ingest_quarter
 
     have = _stored_now(workspace)
-    if have is not None and not [q for q in workspace.quarters() if q not in have]:
+    changed = _changed_quarters(workspace) if have else set()
+    if have is not None and not changed and not [q for q in workspace.quarters()
+                                                 if q not in have]:
         return []  # the usual case: nothing to do, no lock taken
 
     store = Path(workspace.store_path)
@@ -184,7 +211,8 @@ def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
         done: list[str] = []
         while True:
             have = _stored_now(workspace)
-            todo = [] if have is None else [q for q in workspace.quarters() if q not in have]
+            todo = [] if have is None else [q for q in workspace.quarters()
+                                            if (q not in have or q in changed) and q not in done]
             if have is not None and not todo:
                 return done
             try:
