@@ -93,6 +93,21 @@ def safe_csv(frame, path: Path) -> Path:
     return path
 
 
+def _relocated(run: RunResult, staging: Path, failed_dst: Path) -> RunResult:
+    """The run's results as they are after publication: kept notebooks under
+    ``reports/_failed/<quarter>/`` (absolute paths) and no reference to the removed staging
+    folder's shared tables."""
+    import dataclasses
+
+    results = []
+    for r in run.notebooks:
+        params = {k: ("<this run's shared tables>" if k == "data_dir" else v)
+                  for k, v in r.parameters.items()}
+        kept = (failed_dst / Path(r.failed_notebook).name) if r.failed_notebook else None
+        results.append(dataclasses.replace(r, parameters=params, failed_notebook=kept))
+    return dataclasses.replace(run, notebooks=tuple(results))
+
+
 def _executive_tables(data: ReportData, staging: Path) -> None:
     # primary and complementary suppression (pages.executive_table), as on the pages
     from .pages import executive_table
@@ -144,11 +159,12 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                                 timeout=timeout)
             shutil.rmtree(data_dir)
             failed_src = staging / "_failed"
+            failed_dst = out / "_failed" / data.quarter
             if failed_src.exists():
-                failed_dst = out / "_failed" / data.quarter
                 shutil.rmtree(failed_dst, ignore_errors=True)
                 failed_dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(str(failed_src), failed_dst)
+            run = _relocated(run, staging, failed_dst)
             _executive_tables(data, staging)
             from .store import fingerprint
 

@@ -34,6 +34,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+import nbformat
+
 from vipquality.errors import ReportError
 
 from ._export import check_html, count_charts, export_html, ship_plotly_js
@@ -150,9 +152,9 @@ class NotebookJob:
 class NotebookResult:
     """How one notebook of a run went. Paths are relative to :attr:`RunResult.out_dir`.
 
-    ``cell_index`` is the 0-based index of the failing cell in the executed notebook (the one
-    kept in ``_failed/``, which includes papermill's injected-parameters cell) and
-    ``exec_count`` its ``In [n]``; ``ename``/``evalue`` are the error's name and message.
+    ``cell_index`` is the 0-based index of the failing cell in the source notebook (the kept
+    executed copy in ``_failed/`` has papermill's injected-parameters cell and error banners
+    too: look for its ``In [n]``, ``exec_count``); ``ename``/``evalue`` are the error's name and message.
     ``warnings`` are papermill's warnings for the job (e.g. ``Passed unknown parameter: x``).
     """
 
@@ -247,6 +249,20 @@ def _validate_jobs(jobs: Sequence[NotebookJob]) -> None:
             problems.append(f"{job.name}: notebook {job.notebook} does not exist")
     if problems:
         raise ReportError("cannot start the run:\n  " + "\n  ".join(problems))
+
+
+def _source_cell(job: NotebookJob, executed_index: int | None) -> int | None:
+    """The failing cell's index in the *source* notebook: papermill counts the executed copy,
+    which has its injected-parameters cell after the ``parameters`` cell."""
+    if executed_index is None or not job.parameters:
+        return executed_index
+    try:
+        cells = nbformat.read(str(job.notebook), as_version=4).cells
+    except Exception:  # an unreadable source fails elsewhere; keep papermill's index
+        return executed_index
+    tagged = [i for i, c in enumerate(cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    injected_at = (tagged[0] + 1) if tagged else 0
+    return executed_index - 1 if executed_index > injected_at else executed_index
 
 
 def run_notebooks(
@@ -430,8 +446,8 @@ def _execute_and_export(job: NotebookJob, s: _Settings) -> NotebookResult:
             failure = None
             break
         except PapermillExecutionError as exc:
-            failure = dict(cell_index=exc.cell_index, exec_count=exc.exec_count,
-                           ename=exc.ename, evalue=exc.evalue)
+            failure = dict(cell_index=_source_cell(job, exc.cell_index),
+                           exec_count=exc.exec_count, ename=exc.ename, evalue=exc.evalue)
             break
         except Exception as exc:  # kernel died or never started, cell timeout, bad notebook...
             started = _cells_started(executed)

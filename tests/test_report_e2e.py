@@ -1,0 +1,588 @@
+"""End to end: ``build_report`` and ``vipquality report`` on a small generated workspace.
+
+Three real runs of nine notebooks, made once per module (two full ones, ~30 s each on an
+idle two-core machine):
+
+* ``report``: ``build_report`` into its own folder; most tests read its pages;
+* ``cli``: the command line re-running a copy of that folder (exit code, atomic replacement,
+  byte-identical CSVs);
+* ``failing``: a run whose segment notebook raises for all segments but ``all`` (failure
+  summary, the failed notebooks kept, the other pages still published); those notebooks fail
+  in their first cell, so this run costs about a third of a full one.
+
+The workspace (``report_workspace`` in conftest.py) carries one planted client with distinctive
+personal data that no file of any reports folder may contain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import browser
+import vipquality
+from vipquality import pages
+from vipquality.quarterly import NOTEBOOKS_DIR, ReportOutcome, build_report
+from vipquality.report import check_html, count_charts
+from vipquality.workspace import load_workspace
+
+EXECUTIVE_CSVS = ("metrics.csv", "metrics_by_branch.csv", "standards_compliance.csv")
+#: segment page: headline tiles, one trend per headline metric, NPS composition, drivers
+#: (importance-performance), CES distribution, compliance by standard, compliance by branch
+SEGMENT_CHARTS = 1 + len(pages.HEADLINE) + 5
+INDEX_CHARTS = 2        # overview trends: NPS and CSI
+#: pages whose charts depend on the data (the standards review grows with the standards work,
+#: the restricted staff view): at least one chart each, the count reported by the run
+OPEN_ENDED = {"standards_review.html": 1, "restricted/staff.html": 1}
+BROKEN_MESSAGE = "planted failure for the end-to-end test"
+
+
+def _reported_segments(ws_root: Path) -> list[str]:
+    ws = load_workspace(ws_root)
+    return ["all", *(s.id for s in ws.segments.segments if s.report)]
+
+
+def _expected_pages(segments) -> dict[str, int]:
+    """Executive pages (top level) -> number of charts (a minimum for OPEN_ENDED pages)."""
+    out = {"index.html": INDEX_CHARTS, "standards_review.html": OPEN_ENDED[
+        "standards_review.html"]}
+    out.update({f"segment-{s}.html": SEGMENT_CHARTS for s in segments})
+    return out
+
+
+def _all_pages(outcome: ReportOutcome) -> list[Path]:
+    """Every page of a run, executive and restricted, relative to its folder."""
+    return sorted(p.relative_to(outcome.folder) for p in outcome.folder.rglob("*.html"))
+
+
+# --------------------------------------------------------------------------------------------
+# the runs
+
+
+@pytest.fixture(scope="module")
+def report(report_workspace, tmp_path_factory) -> ReportOutcome:
+    out = tmp_path_factory.mktemp("e2e") / "reports"
+    return build_report(report_workspace.root, out=out, workers=2, progress=False)
+
+
+@dataclass
+class CliRun:
+    proc: subprocess.CompletedProcess
+    out: Path
+    stale_marker: Path  # a file put in the previously published folder the run replaces
+
+
+@pytest.fixture(scope="module")
+def cli(report, report_workspace, tmp_path_factory) -> CliRun:
+    """The command line, re-running a quarter already published (a copy of ``report``'s)."""
+    out = tmp_path_factory.mktemp("cli") / "reports"
+    previous = out / report_workspace.quarter
+    shutil.copytree(report.folder, previous)
+    marker = previous / "stale-marker.txt"
+    marker.write_text("left by the previous run")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vipquality.cli", "report", "--workspace",
+         str(report_workspace.root), "--out", str(out), "--workers", "2", "--no-progress"],
+        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    return CliRun(proc, out, marker)
+
+
+@dataclass
+class FailingRun:
+    outcome: ReportOutcome
+    out: Path
+    failing_cell: int        # index of the raising cell in the (broken) source notebook
+    broken: list[str]        # the segments whose notebook raised
+
+
+@pytest.fixture(scope="module")
+def failing(report_workspace, tmp_path_factory) -> FailingRun:
+    """A run whose segment notebook raises for every segment but ``all`` (before its set-up,
+    so the failures cost a kernel start only)."""
+    notebooks = tmp_path_factory.mktemp("broken") / "notebooks"
+    shutil.copytree(NOTEBOOKS_DIR, notebooks)
+    path = notebooks / "segment.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    params = next(i for i, c in enumerate(nb.cells)
+                  if "parameters" in c.metadata.get("tags", []))
+    nb.cells.insert(params + 1, nbformat.v4.new_code_cell(
+        f"if segment != 'all':\n    raise RuntimeError({BROKEN_MESSAGE!r} + ': ' + segment)"))
+    nbformat.write(nb, path)
+    out = tmp_path_factory.mktemp("failing") / "reports"
+    outcome = build_report(report_workspace.root, out=out, workers=2, progress=False,
+                           notebooks=notebooks)
+    broken = [s for s in _reported_segments(report_workspace.root) if s != "all"]
+    # reported as the index in the source notebook, not papermill's executed copy
+    return FailingRun(outcome, out, params + 1, broken)
+
+
+# --------------------------------------------------------------------------------------------
+# pages
+
+
+class _Page(HTMLParser):
+    """Chart div ids, table rows (cell texts) and inline script text of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chart_ids: list[str | None] = []
+        self.rows: list[list[str]] = []
+        self.scripts: list[str] = []
+        self.script_srcs: list[str] = []
+        self._cell: list[str] | None = None
+        self._script: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "div" and "plotly-graph-div" in (a.get("class") or "").split():
+            self.chart_ids.append(a.get("id"))
+        elif tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "script":
+            self._script = []
+            if a.get("src"):
+                self.script_srcs.append(a["src"])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            if self.rows:
+                self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "script" and self._script is not None:
+            self.scripts.append("".join(self._script))
+            self._script = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._script is not None:
+            self._script.append(data)
+
+
+def _parse(page: Path) -> _Page:
+    parser = _Page()
+    parser.feed(page.read_text(encoding="utf-8"))
+    parser.close()
+    return parser
+
+
+def test_report_runs_every_notebook(report, report_workspace):
+    assert report.ok, report.summary()
+    assert report.quarter == report_workspace.quarter
+    assert report.folder.name == report_workspace.quarter
+    names = [r.name for r in report.run.notebooks]
+    segments = _reported_segments(report_workspace.root)
+    expected = ["summary", *(f"segment-{s}" for s in segments), "standards"]
+    assert names[:len(expected)] == expected
+    assert set(names[len(expected):]) <= {"staff"}  # the restricted staff view
+
+
+def test_every_page_is_published_and_nothing_else(report, report_workspace):
+    expected = _expected_pages(_reported_segments(report_workspace.root))
+    files = {p.name for p in report.folder.iterdir() if p.is_file()}
+    folders = {p.name for p in report.folder.iterdir() if p.is_dir()}
+    assert folders <= {"restricted"}, "no _data, _failed or other folder in the pages"
+    assert sorted(f for f in files if f.endswith(".html")) == sorted(expected)
+    # every job's page, and nothing else; restricted pages only under restricted/
+    assert _all_pages(report) == sorted(r.html for r in report.run.notebooks)
+    for page in _all_pages(report):
+        assert len(page.parts) == 1 or page.parts[0] == "restricted", page
+    assert {*EXECUTIVE_CSVS, "plotly.min.js", "run.json"} <= files
+    # anything else is an executive table (e.g. the standards proposals): CSV or Markdown
+    others = files - {*expected, *EXECUTIVE_CSVS, "plotly.min.js", "run.json"}
+    assert all(f.endswith((".csv", ".md")) for f in others), others
+    from plotly.offline import get_plotlyjs
+
+    assert (report.folder / "plotly.min.js").read_text(encoding="utf-8") == get_plotlyjs()
+    # the run's scratch data, staging folders and failures stay out of what executives read
+    leftovers = [p.name for p in report.folder.parent.iterdir()
+                 if p.name not in (report.quarter, ".lock")]
+    assert leftovers == []
+
+
+def test_run_json_records_what_the_run_ran_on(report, report_workspace):
+    record = json.loads((report.folder / "run.json").read_text(encoding="utf-8"))
+    assert record["package_version"] == vipquality.__version__
+    assert re.fullmatch(r"[0-9a-f]{16,}", record["data_fingerprint"])
+    assert Path(record["workspace"]).resolve() == report_workspace.root.resolve()
+    params = record["parameters"]
+    assert params["quarter"] == report_workspace.quarter
+    assert params["quarters"] == list(report_workspace.quarters)
+    assert params["previous"] == report_workspace.quarters[-2]
+    assert params["segments"] == _reported_segments(report_workspace.root)
+    assert params["base_suppress"] == 30
+    assert [nb["status"] for nb in record["notebooks"]] == ["ok"] * len(report.run.notebooks)
+    assert record["started"] <= record["finished"]
+    for tool in ("papermill", "nbconvert", "plotly", "python"):
+        assert record["environment"][tool]
+
+
+def test_pages_show_no_code_and_need_no_network(report):
+    for page in (report.folder / p for p in _all_pages(report)):
+        assert check_html(page) == [], page.name
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", text, re.I), page
+        assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?\s*(https?:)?//", text, re.I), page
+        # nothing of the notebooks' source: set-up and parameter cells, calls, imports
+        for code in ("import vipquality", "report_data(", "vq.pages", ".show()", "display(HTML",
+                     "data_dir", "injected-parameters", "In&nbsp;[", "Traceback"):
+            assert code not in text, (page.name, code)
+        assert _parse(page).script_srcs == ["plotly.min.js"], page.name
+
+
+def test_each_page_has_its_charts_with_unique_ids(report, report_workspace):
+    expected = _expected_pages(_reported_segments(report_workspace.root))
+    results = {r.html.as_posix(): r for r in report.run.notebooks}
+    assert set(expected) <= set(results)
+    for name, result in results.items():
+        page = report.folder / name
+        n_charts = count_charts(page)
+        assert result.charts == n_charts, name
+        if name in OPEN_ENDED or name not in expected:
+            assert n_charts >= OPEN_ENDED.get(name, 0), name
+        else:
+            assert n_charts == expected[name], name
+        parsed = _parse(page)
+        ids = parsed.chart_ids
+        assert len(ids) == n_charts and all(ids), (name, ids)
+        assert len(set(ids)) == len(ids), f"{name}: chart ids repeat: {ids}"
+        scripts = "\n".join(parsed.scripts)
+        for ident in ids:  # each chart drawn once, into its own div
+            calls = re.findall(r"Plotly\.newPlot\(\s*[\"']" + re.escape(ident) + r"[\"']",
+                               scripts)
+            assert len(calls) == 1, (name, ident)
+
+
+def test_index_links_every_page(report, report_workspace):
+    text = (report.folder / "index.html").read_text(encoding="utf-8")
+    for name in _expected_pages(_reported_segments(report_workspace.root)):
+        if name != "index.html":
+            assert f"href='{name}'" in text or f'href="{name}"' in text, name
+
+
+# --------------------------------------------------------------------------------------------
+# small bases
+
+
+def _distinctive(value: float) -> str | None:
+    """The first 10 significant digits of a float as repr/JSON writes it, or None when the value
+    proves nothing: round values (50.0) and simple fractions (69.444... = 625/9, the share of a
+    small group) are found in any table of numbers."""
+    if value != value or abs(value) < 1e-6:
+        return None
+    if abs(Fraction(value).limit_denominator(10_000) - Fraction(value)) < 1e-9:
+        return None
+    text = repr(float(value))
+    if "e" in text:
+        return None
+    digits = 0
+    for i, ch in enumerate(text):
+        if ch.isdigit() and (digits or ch != "0"):
+            digits += 1
+            if digits == 10:
+                return text[:i + 1]
+    return None
+
+
+def _probes(frame: pd.DataFrame) -> list[str]:
+    """Distinctive strings of the values and intervals of ``frame`` (unredacted rows)."""
+    values = frame[["value", "ci_low", "ci_high", "se"]].to_numpy(dtype=float).ravel()
+    return sorted({p for p in map(_distinctive, values) if p})
+
+
+@pytest.fixture(scope="module")
+def unredacted(report_workspace) -> pd.DataFrame:
+    """The metrics of the report window with every value, as computed before redaction."""
+    from vipquality.summarise import summarise_workspace
+
+    ws = load_workspace(report_workspace.root)
+    return summarise_workspace(ws, quarters=list(report_workspace.quarters),
+                               by=["quarter", "segment"])
+
+
+def test_suppressed_groups_carry_no_value_in_metrics_csv(report, unredacted):
+    metrics = pd.read_csv(report.folder / "metrics.csv")
+    hidden = metrics[metrics["base_flag"] == "suppressed"]
+    assert len(hidden) > 0, "the test workspace must have a group under 30"
+    assert (hidden["n"] < 30).all()
+    for column in ("value", "ci_low", "ci_high", "se", "prev_value", "change", "p_value"):
+        assert hidden[column].isna().all(), column
+    shown = metrics[metrics["base_flag"] != "suppressed"]
+    assert shown["value"].notna().any() and (shown["n"] >= 30).all()
+
+    # every row published without a value (primary and complementary suppression)
+    blank = metrics[metrics["value"].isna() & (metrics["n"] > 0)]
+    assert len(blank) >= len(hidden)
+    raw = unredacted.merge(blank[["quarter", "segment", "metric"]],
+                           on=["quarter", "segment", "metric"])
+    probes = _probes(raw)
+    assert len(probes) >= 10, "too few suppressed values to check"
+    text = (report.folder / "metrics.csv").read_text(encoding="utf-8")
+    branches = (report.folder / "metrics_by_branch.csv").read_text(encoding="utf-8")
+    for probe in probes:
+        assert probe not in text and probe not in branches, probe
+
+
+def test_suppressed_groups_show_n_below_30_and_no_value_on_pages(report, unredacted,
+                                                               report_workspace):
+    metrics = pd.read_csv(report.folder / "metrics.csv")
+    now = metrics[(metrics["quarter"] == report.quarter) & (metrics["metric"] == "csi")]
+    small = now.loc[now["base_flag"] == "suppressed", "segment"].tolist()
+    assert small, "the test workspace must have a reported segment under 30 this quarter"
+    segment = small[0]  # le_corporate in the test workspace
+    raw = unredacted[(unredacted["quarter"] == report.quarter)
+                     & (unredacted["segment"] == segment)].set_index("metric")
+
+    # index.html: the segment's row says n<30 and shows none of its values
+    labels = {s.id: s.label for s in load_workspace(report_workspace.root).segments.segments}
+    label = labels[segment]
+    rows = [r for r in _parse(report.folder / "index.html").rows if r and r[0] == label]
+    assert len(rows) == 1, f"no single row for {label!r} in index.html"
+    cells = rows[0][1:]
+    assert sum(c == "n<30" for c in cells) >= len(pages.HEADLINE), cells
+    for metric in ("csi", "ces_mean"):
+        formatted = f"{raw.loc[metric, 'value']:.1f}"
+        assert all(formatted not in c for c in cells), (metric, formatted, cells)
+
+    # the segment's page: tiles say n<30; no unredacted value anywhere in the page
+    page = report.folder / f"segment-{segment}.html"
+    text = page.read_text(encoding="utf-8")
+    assert "n&lt;30" in text or "n<30" in text
+    tiles = next(s for s in _parse(page).scripts if f"tiles-{segment}" in s)
+    assert "n<30" in tiles or "n\\u003c30" in tiles
+    for metric in ("csi", "ces_mean"):
+        assert f"{raw.loc[metric, 'value']:.1f}" not in tiles, metric
+    probes = _probes(raw)
+    assert len(probes) >= 5
+    for html_page in report.folder.rglob("*.html"):
+        body = html_page.read_text(encoding="utf-8")
+        for probe in probes:
+            assert probe not in body, (html_page.name, probe)
+
+
+# --------------------------------------------------------------------------------------------
+# personal data
+
+
+def _personal_problems(folder: Path, strings: list[str], extract: pd.DataFrame) -> list[str]:
+    """Planted strings, and any e-mail, full name or client id of the CRM extract, in any file
+    under ``folder``. The restricted staff view names personal managers: a client whose name is
+    also a manager's (staff.csv) is not looked for."""
+    staff_file = Path(extract.attrs.get("workspace", "")) / "staff.csv"
+    staff = (set(pd.read_csv(staff_file)["manager_name"].astype(str))
+             if staff_file.is_file() else set())
+    emails = set(extract["email"].dropna().astype(str).str.lower())
+    word_re = re.compile(r"[^\W\d_]+")
+    # full names as words (legal entities: 'JSC "Zolotoy Alyans Farm"' -> JSC Zolotoy Alyans Farm)
+    names = {" ".join(word_re.findall(n)) for n in extract["full_name"].dropna().astype(str)
+             if n not in staff}
+    by_first: dict[str, set[tuple[str, ...]]] = {}
+    for n in names:
+        by_first.setdefault(n.split()[0], set()).add(tuple(n.split()))
+    ids = set(extract["client_id"].dropna().astype(str))
+    # starts only where a run of address characters starts: linear, not quadratic, on long runs
+    email_re = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+    id_re = re.compile(r"(?<![A-Za-z0-9])C\d{7}(?![0-9])")
+    problems = []
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        where = path.relative_to(folder)
+        data = path.read_bytes()
+        lowered = data.lower()
+        problems += [f"{where}: {s!r}" for s in strings
+                     if s.encode("utf-8") in data or s.lower().encode("utf-8") in lowered]
+        if path.name == "plotly.min.js":
+            continue  # the library, checked against the planted strings only
+        text = data.decode("utf-8", errors="replace")
+        words = word_re.findall(text)
+        found = {" ".join(name) for i, w in enumerate(words) if w in by_first
+                 for name in by_first[w] if tuple(words[i:i + len(name)]) == name}
+        problems += [f"{where}: e-mail {e!r}" for e in sorted(set(email_re.findall(text)))
+                     if e.lower() in emails]
+        problems += [f"{where}: name {n!r}" for n in sorted(found)]
+        problems += [f"{where}: client id {i!r}" for i in sorted(set(id_re.findall(text)) & ids)]
+    return problems
+
+
+@pytest.fixture(scope="module")
+def crm_extract(report_workspace) -> pd.DataFrame:
+    ws = load_workspace(report_workspace.root)
+    folder = ws.quarter_dir(report_workspace.quarter)
+    (path,) = [p for pattern in ws.quarter_files["clients"] for p in folder.glob(pattern)]
+    extract = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
+    extract.attrs["workspace"] = str(report_workspace.root)
+    planted = report_workspace.planted
+    assert (extract["client_id"] == planted.client_id).sum() == 1
+    assert planted.full_name in set(extract["full_name"])
+    return extract
+
+
+def test_the_planted_client_is_in_the_data_the_report_used(report_workspace):
+    from vipquality.store import load_memberships, load_responses
+
+    ws = load_workspace(report_workspace.root)
+    planted = report_workspace.planted
+    responses = load_responses(ws, quarters=[report_workspace.quarter])
+    assert (responses["client_id"] == planted.client_id).any()
+    members = load_memberships(ws, quarters=[report_workspace.quarter])
+    assert (members["client_id"] == planted.client_id).any()
+
+
+def test_no_personal_data_in_any_report_file(report, report_workspace, crm_extract):
+    assert _personal_problems(report.folder.parent, report_workspace.planted.strings(),
+                              crm_extract) == []
+
+
+def test_no_personal_data_in_the_cli_and_failed_runs(cli, failing, report_workspace,
+                                                    crm_extract):
+    # including the executed notebooks kept in reports/_failed/<quarter>/
+    assert (failing.out / "_failed").is_dir()
+    for folder in (cli.out, failing.out):
+        assert _personal_problems(folder, report_workspace.planted.strings(), crm_extract) == []
+
+
+def test_the_personal_data_check_finds_a_leak(tmp_path, report_workspace, crm_extract):
+    leak = tmp_path / "page.html"
+    other = crm_extract[crm_extract["client_id"] != report_workspace.planted.client_id].iloc[0]
+    leak.write_text(f"<p>{other['full_name']} &lt;{other['email']}&gt; {other['client_id']}</p>")
+    found = _personal_problems(tmp_path, report_workspace.planted.strings(), crm_extract)
+    assert len(found) == 3, found
+    leak.write_text(f"<p>{report_workspace.planted.phone}</p>")
+    assert _personal_problems(tmp_path, report_workspace.planted.strings(), crm_extract)
+
+
+# --------------------------------------------------------------------------------------------
+# reproducibility, atomic publication, failures, the command line
+
+
+def test_the_command_line_runs_the_report(cli, report_workspace):
+    assert cli.proc.returncode == 0, cli.proc.stderr[-3000:]
+    assert "Traceback" not in cli.proc.stderr
+    assert f"{report_workspace.quarter}: complete" in cli.proc.stdout
+    n = re.search(r"^(\d+) of (\d+) notebook\(s\) ok$", cli.proc.stdout, re.M)
+    assert n and n[1] == n[2] and int(n[1]) >= len(_reported_segments(report_workspace.root)) + 2
+
+
+def test_executive_tables_are_byte_identical_across_runs(report, cli, failing):
+    folder = cli.out / report.quarter
+    names = sorted(p.name for p in report.folder.glob("*.csv"))
+    assert set(EXECUTIVE_CSVS) <= set(names)
+    for name in names:
+        first = (report.folder / name).read_bytes()
+        assert first == (folder / name).read_bytes(), name
+        # the failing run writes the same tables: they do not depend on the notebooks
+        assert first == (failing.outcome.folder / name).read_bytes(), name
+
+
+def test_rerun_replaces_the_quarter_atomically(cli, report):
+    folder = cli.out / report.quarter
+    assert folder.is_dir() and (folder / "index.html").is_file()
+    assert not cli.stale_marker.exists(), "the old folder was not replaced"
+    hidden = sorted(p.name for p in cli.out.iterdir() if p.name.startswith("."))
+    assert hidden == [".lock"], f"staging or set-aside folders left: {hidden}"
+    assert sorted(p.name for p in cli.out.iterdir()) == [".lock", report.quarter]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        p.name for p in report.folder.iterdir())
+
+
+def test_failing_notebooks_are_named_and_the_others_are_published(failing, report_workspace):
+    outcome = failing.outcome
+    assert not outcome.ok
+    names = [f"segment-{s}" for s in failing.broken]
+    assert [r.name for r in outcome.run.failed] == names
+    summary = outcome.summary()
+    assert "published WITH FAILURES" in summary
+    lines = [ln for ln in summary.splitlines() if ln.startswith("FAILED")]
+    assert len(lines) == len(names)
+    for bad, line, segment in zip(outcome.run.failed, lines, failing.broken):
+        message = f"{BROKEN_MESSAGE}: {segment}"
+        assert (bad.ename, bad.evalue) == ("RuntimeError", message)
+        assert bad.cell_index == failing.failing_cell
+        assert bad.name in line and f"cell {failing.failing_cell}" in line
+        assert f"RuntimeError: {message}" in line
+
+    folder = outcome.folder
+    assert not (folder / "_failed").exists() and not (folder / "_data").exists()
+    published = sorted(p.name for p in folder.glob("*.html"))
+    assert published == ["index.html", "segment-all.html", "standards_review.html"]
+    kept_dir = failing.out / "_failed" / report_workspace.quarter
+    assert sorted(p.name for p in kept_dir.iterdir()) == sorted(f"{n}.ipynb" for n in names)
+    for bad in outcome.run.failed:
+        nb = nbformat.read(kept_dir / f"{bad.name}.ipynb", as_version=4)
+        raised = [c for c in nb.cells if any(o.get("output_type") == "error"
+                                             for o in c.get("outputs", []))]
+        assert len(raised) == 1 and BROKEN_MESSAGE in raised[0].source
+        assert raised[0].execution_count == bad.exec_count
+        assert bad.failed_notebook == kept_dir / f"{bad.name}.ipynb"   # where it really is
+        assert str(kept_dir) in outcome.summary()
+    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert [nb["name"] for nb in record["notebooks"] if nb["status"] == "failed"] == names
+    assert ".staging-" not in json.dumps(record)   # no path to the removed staging folder
+    hidden = sorted(p.name for p in failing.out.iterdir() if p.name.startswith("."))
+    assert hidden == [".lock"]
+
+
+def test_a_broken_workspace_is_one_line_and_exit_code_2(report_workspace, tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for config in report_workspace.root.glob("*.yaml"):
+        shutil.copy2(config, ws / config.name)
+    text = (ws / "workspace.yaml").read_text(encoding="utf-8")
+    (ws / "workspace.yaml").write_text(
+        text.replace("  base_suppress: 30", "  base_supress: 30"), encoding="utf-8")
+    assert "base_supress" in (ws / "workspace.yaml").read_text(encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vipquality.cli", "report", "--workspace", str(ws),
+         "--out", str(tmp_path / "reports"), "--no-progress"],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and "workspace.yaml" in lines[0]
+    assert "base_supress" in lines[0]
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+# --------------------------------------------------------------------------------------------
+# in a browser
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return browser.chromium()
+
+
+def test_the_browser_check_sees_errors_and_blank_charts(chromium, tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text('<html><body><div id="c1" class="plotly-graph-div"></div>'
+                    "<script>undefinedFunction();</script></body></html>")
+    load = browser.open_page(page, binary=chromium, budget_ms=2000)
+    assert any("undefinedFunction" in e for e in load.js_errors), load.console
+    assert browser.chart_render_problems(load.dom) == (1, ["c1: not rendered (no plotly svg "
+                                                           "inside)"])
+
+
+def test_pages_render_every_chart_in_chromium_without_errors(chromium, report):
+    segments = sorted(report.folder.glob("segment-*.html"), key=lambda p: p.stat().st_size)
+    for page in (report.folder / "index.html", segments[-1]):
+        load = browser.open_page(page, binary=chromium)
+        assert load.returncode == 0, load.stderr[-2000:]
+        assert load.js_errors == [], (page.name, load.js_errors)
+        n, problems = browser.chart_render_problems(load.dom)
+        assert n == count_charts(page) > 0, page.name
+        assert problems == [], (page.name, problems)
