@@ -8,7 +8,7 @@ QUARTER ?=
 OUT ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help env report test lab sample clean
+.PHONY: help env report test lab sample bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ report: env  ## Run the full quarterly report on the sample workspace (WORKSPACE
 	$(BIN)/vipquality report --workspace $(WORKSPACE) --out $(OUT) $(if $(QUARTER),--quarter $(QUARTER))
 
 test: env  ## Run the whole test suite (library, notebooks, end to end)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests vipquality --nbval-lax notebooks
 
 lab: env  ## Open JupyterLab on the notebooks (sample workspace)
 	$(BIN)/vipquality ingest --workspace $(WORKSPACE) --all
@@ -35,6 +35,9 @@ lab: env  ## Open JupyterLab on the notebooks (sample workspace)
 
 sample: env  ## Regenerate the bundled sample workspace (seeded, deterministic)
 	$(BIN)/vipquality sample --workspace $(WORKSPACE)
+
+bench: env  ## Run the benchmarks and write benchmarks/RESULTS.md
+	$(BIN)/python -m benchmarks
 
 clean:  ## Remove the environment, the store and the reports
 	rm -rf $(VENV) $(WORKSPACE)/store reports/*/ .pytest_cache

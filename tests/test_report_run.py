@@ -99,8 +99,9 @@ def test_parameters_are_injected(run):
 
 def test_failures_name_cell_and_error_and_keep_the_executed_notebook(run):
     failing = run["failing"]
-    # cells: title, parameters, injected parameters, `x = 1`, the raise
-    assert (failing.cell_index, failing.exec_count) == (4, 4)
+    # source cells: title, parameters, `x = 1`, the raise (index 3); executed, papermill's
+    # injected-parameters cell comes before it, so it ran as In [4]
+    assert (failing.cell_index, failing.exec_count) == (3, 4)
     assert (failing.ename, failing.evalue) == ("ValueError", "broken on purpose for Retail")
     assert failing.failed_notebook == Path("_failed/failing.ipynb")
     kept = nbformat.read(run.out_dir / failing.failed_notebook, as_version=4)
@@ -109,8 +110,8 @@ def test_failures_name_cell_and_error_and_keep_the_executed_notebook(run):
 
     exits = run["exits"]
     assert exits.ename == "DeadKernelError"
-    kept = nbformat.read(run.out_dir / exits.failed_notebook, as_version=4)
-    assert "os._exit" in kept.cells[exits.cell_index].source
+    source = nbformat.read(NOTEBOOKS / "exits.ipynb", as_version=4)
+    assert "os._exit" in source.cells[exits.cell_index].source
     assert not (run.out_dir / "exits.html").exists()
     assert sorted(p.name for p in (run.out_dir / "_failed").iterdir()) == [
         "exits.ipynb", "failing.ipynb"]

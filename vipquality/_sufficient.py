@@ -9,8 +9,9 @@ streamed in chunks, and a Spark engine only has to run the same SQL.
 The SQL is generated in one place (:func:`response_stats_sql`, :func:`visit_stats_sql`) from the
 list of attributes; it uses only ``COUNT``, ``SUM``, ``CASE``, ``CAST … AS DOUBLE``, ``BETWEEN``,
 ``COALESCE`` and ``GROUP BY``, which DuckDB and Spark SQL share, and takes the identifier quoting
-as a parameter (double quotes for DuckDB, backticks for Spark). The ``pandas`` engine computes the
-same columns with ``groupby().sum()`` and exists as an independent cross-check.
+as a parameter (double quotes for DuckDB, backticks for Spark). The ``spark`` engine
+(:mod:`vipquality._spark`, optional pyspark) runs that same SQL on Spark. The ``pandas`` engine
+computes the same columns with ``groupby().sum()`` and exists as an independent cross-check.
 
 Statistics columns (``a``, ``b`` are attribute ids)
 -----------------------------------------------------
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 NPS_COLUMN, CES_COLUMN, WEIGHT_COLUMN = "nps", "ces", "weight"
+ENGINES = ("duckdb", "pandas", "spark")
 RESULTS = ("yes", "no", "na")
 
 
@@ -444,9 +446,12 @@ def sufficient_stats(
         Canonical visits (one row per visit × item) for the compliance statistics.
     critical_fails_visit : bool, default True
         A critical item answered "no" scores the visit 0.
-    engine : {"duckdb", "pandas"}
+    engine : {"duckdb", "pandas", "spark"}
         ``duckdb`` runs :func:`response_stats_sql` / :func:`visit_stats_sql` over the frames;
-        ``pandas`` computes the same columns with ``groupby().sum()`` (a cross-check).
+        ``spark`` runs the same SQL (:func:`spark_quote`) on the active or a new Spark session
+        (:func:`vipquality._spark.spark_session`: ``$SPARK_MASTER`` or local; needs pyspark
+        and Java); ``pandas`` computes the same columns with ``groupby().sum()`` (a
+        cross-check).
 
     Returns
     -------
@@ -464,8 +469,8 @@ def sufficient_stats(
     """
     if responses is None and visits is None:
         raise ValueError("give responses, visits or both")
-    if engine not in ("duckdb", "pandas"):
-        raise ValueError(f"engine must be one of 'duckdb', 'pandas', got {engine!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of 'duckdb', 'pandas', 'spark', got {engine!r}")
     by = tuple(by)
     if len(set(by)) != len(by):
         raise ValueError(f"grouping columns must be unique, got {list(by)}")
@@ -502,6 +507,10 @@ def _run(engine: str, spec: StatsSpec, table: str, frame: pd.DataFrame,
     if engine == "pandas":
         return (_pandas_response_stats(spec, frame, memberships) if table == "responses"
                 else _pandas_visit_stats(spec, frame))
+    if engine == "spark":
+        from vipquality._spark import spark_stats  # lazy: pyspark is optional
+
+        return spark_stats(spec, table, frame, memberships)
     con = _duckdb_cursor()
     try:
         con.register("_vq_data", frame)

@@ -110,8 +110,10 @@ def summarise(
         Change against the previous quarter of the same group (needs ``"quarter"`` in ``by``).
     critical_fails_visit : bool, default True
         A critical checklist item answered "no" scores the visit 0.
-    engine : {"duckdb", "pandas"}
-        Engine of the sufficient-statistics step (both give the same sums).
+    engine : {"duckdb", "pandas", "spark"}
+        Engine of the sufficient-statistics step (all give the same sums). ``spark`` runs the
+        same SQL on Spark (:mod:`vipquality._spark`; needs pyspark and Java; ``$SPARK_MASTER``
+        names a cluster).
 
     Returns
     -------
@@ -506,20 +508,43 @@ def adjust_p(p_values: pd.Series | np.ndarray, families: pd.DataFrame | None = N
 
 # --- executive outputs -------------------------------------------------------------------------
 
-def redact(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy of a tidy table with value, interval and change blanked on suppressed rows.
+def redact(table: pd.DataFrame, families: Mapping[str, Mapping[str, str] | None] | None = None,
+           *, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """A copy of a tidy table with value, interval and change blanked on suppressed rows, and, with
+    ``families``, on the rows that would reveal them by difference (complementary suppression).
 
     ``n`` and ``base_flag`` stay, so a report can show "n<30". ``significant`` becomes False.
 
+    Parameters
+    ----------
+    table : DataFrame
+        Tidy rows (grouping columns, then :data:`RESULT_COLUMNS`; ``metric`` may be absent).
+    families : mapping, optional
+        Grouping columns whose groups are published side by side, each mapped to the family of
+        each of its values (``{"segment": {"premium": "tier", "luxury": "tier", ...}}``: rows of
+        one family are *siblings*) or to ``None`` (every value is a sibling of every other, e.g.
+        ``{"branch": None}``). Values missing from a mapping are nobody's sibling.
+    by : sequence of str, optional
+        The grouping columns (default: every column not in :data:`RESULT_COLUMNS`).
+
     Notes
     -----
-    This is primary suppression only. A suppressed group can still be recovered by
-    difference when published figures overlap it: e.g. a total (or a parent segment) shown next
-    to all its parts but one, two overlapping segments whose difference is exactly the hidden
-    group, or consecutive quarters of a cumulative figure. Full complementary suppression
-    (also hiding a second cell so that no difference isolates the first) is **not** done here;
-    whoever publishes a set of groups that partition or nest must check it, and may need to
-    suppress a complementary group. Keeping ``n`` public also narrows such differences.
+    Primary suppression blanks every row flagged ``suppressed`` (n under the base threshold).
+
+    Complementary suppression: siblings are rows equal in every other grouping column and in
+    ``metric`` whose values in the ``families`` column belong to one family. When the family
+    partitions a published total (the tiers partition all clients, branches partition a
+    segment), the total minus the shown siblings would give a lone suppressed sibling's value
+    (for NPS, shares and means exactly, through ``n``). So whenever exactly one sibling with a
+    base (``n > 0``) is hidden, the shown sibling with the smallest ``n`` is hidden too (ties:
+    the first value in sort order); this is repeated over every ``families`` column until every
+    sibling set has no hidden row or at least two, which leaves only sums of two or more hidden
+    groups derivable. It is applied to every family given, whether or not it covers a published
+    total, so it may hide one group more than strictly needed. A row hidden this way keeps its
+    ``base_flag`` (``ok``/``small``) and ``n``; the next quarter's row of the same group loses
+    ``prev_value`` and the change columns (they would give the hidden value back). Not covered:
+    sums over groups of different tables that nest in other ways (a parent segment shown next
+    to its parts under another family name), and quarters outside ``table``.
 
     Examples
     --------
@@ -530,15 +555,84 @@ def redact(table: pd.DataFrame) -> pd.DataFrame:
     ...                   "significant": False})
     >>> redact(t)[["value", "n", "base_flag"]].to_dict("list")
     {'value': [nan, 40.0], 'n': [20.0, 200.0], 'base_flag': ['suppressed', 'ok']}
+    >>> tiers = t.assign(segment=["private", "premium"])
+    >>> redact(tiers, {"segment": {"private": "tier", "premium": "tier"}})["value"].tolist()
+    [nan, nan]
     """
     out = table.copy()
-    hidden = (out["base_flag"] == "suppressed").to_numpy()
+    hidden = (out["base_flag"] == "suppressed").to_numpy(dtype=bool)
+    if families and len(out):
+        keys = list(by) if by is not None else [c for c in out.columns
+                                                if c not in RESULT_COLUMNS]
+        extra = _complementary(out, hidden, families, keys)
+        if extra.any():
+            hidden = hidden | extra
+            _blank_next_quarter(out, extra, keys)
     for c in _BLANKED:
         if c in out.columns:
             out[c] = out[c].astype(float).where(~hidden)
     if "significant" in out.columns:
         out["significant"] = out["significant"].astype(bool) & ~hidden
     return out
+
+
+def _complementary(table: pd.DataFrame, primary: np.ndarray,
+                   families: Mapping[str, Mapping[str, str] | None], keys: list[str]) -> np.ndarray:
+    """Rows to hide so that no sibling set has exactly one hidden row (see :func:`redact`)."""
+    n = pd.to_numeric(table["n"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    has_value = table["value"].notna().to_numpy() if "value" in table.columns else \
+        np.ones(len(table), dtype=bool)
+    extra = np.zeros(len(table), dtype=bool)
+    sets = []  # index arrays of sibling sets, each with the order to pick a complement in
+    for column, mapping in families.items():
+        if column not in table.columns:
+            continue
+        values = table[column].astype(str)
+        family = values.map(mapping) if mapping is not None else pd.Series("*", table.index)
+        frame = pd.DataFrame({"_family": family.to_numpy(), "_value": values.to_numpy(),
+                              "_i": np.arange(len(table))})
+        others = [k for k in keys if k != column and k in table.columns]
+        others += ["metric"] if "metric" in table.columns and "metric" not in others else []
+        for k in others:
+            frame[k] = table[k].astype(str).to_numpy()
+        frame = frame[frame["_family"].notna()]
+        for _, group in frame.groupby([*others, "_family"], sort=False):
+            if len(group) > 1:
+                sets.append((group["_i"].to_numpy(), group["_value"].to_numpy()))
+    changed = True
+    while changed:
+        changed = False
+        for idx, names in sets:
+            gone = primary[idx] | extra[idx]
+            if int((gone & (n[idx] > 0)).sum()) != 1:
+                continue
+            candidates = np.flatnonzero(~gone & has_value[idx])
+            if not len(candidates):
+                continue
+            order = np.lexsort((names[candidates], n[idx][candidates]))
+            extra[idx[candidates[order[0]]]] = True
+            changed = True
+    return extra & ~primary
+
+
+def _blank_next_quarter(table: pd.DataFrame, extra: np.ndarray, keys: list[str]) -> None:
+    """Blank prev_value and the change columns of the rows whose previous quarter is hidden by
+    complementary suppression (in place)."""
+    if "quarter" not in table.columns or not table["quarter"].astype(str).str.fullmatch(
+            _QUARTER).all():
+        return
+    others = [k for k in keys if k != "quarter" and k in table.columns]
+    others += ["metric"] if "metric" in table.columns and "metric" not in others else []
+    ident = table[others].astype(str).agg("\x1f".join, axis=1) if others else \
+        pd.Series("", index=table.index)
+    gone = set(zip(ident[extra], table["quarter"].astype(str)[extra]))
+    prev = _previous_quarter(table["quarter"].astype(str))
+    hit = np.array([(i, q) in gone for i, q in zip(ident, prev)], dtype=bool)
+    for c in ("prev_value", "change", "change_se", "p_value", "p_adjusted"):
+        if c in table.columns:
+            table[c] = table[c].astype(float).where(~hit)
+    if "significant" in table.columns:
+        table["significant"] = table["significant"].astype(bool) & ~hit
 
 
 # --- from the workspace --------------------------------------------------------------------------

@@ -25,6 +25,11 @@ __all__ = ["RawTable", "read_table", "REJECT_COLUMNS"]
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
 
 _DELIMITERS = (",", ";", "\t")
+# A giant free-text comment (a pasted letter) is a value, not a broken file: the csv module's
+# default field limit (128 KiB) would stop the whole import at it. Process-wide, and only raised.
+_FIELD_LIMIT = 64 * 2**20
+if csv.field_size_limit() < _FIELD_LIMIT:
+    csv.field_size_limit(_FIELD_LIMIT)
 _SNIFF_RECORDS = 50
 # Tried in this order when the bytes are not UTF-8: charset-normalizer chooses among them, and the
 # last one (latin-1) decodes anything, so reading never fails on an unusual byte.

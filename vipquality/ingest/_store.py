@@ -100,7 +100,9 @@ def csv_bytes(header: list[str], rows: list[list[object]]) -> bytes:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([neutralise(v) for v in row])
+        # a lone carriage return is not quoted by the csv module (it would split the row)
+        writer.writerow([neutralise(v.replace("\r\n", "\n").replace("\r", "\n")
+                                    if isinstance(v, str) else v) for v in row])
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import IngestError
+from ..privacy import Scrubber
 from ..store import from_pandas, table_schema, to_pandas
 from ._readers import REJECT_COLUMNS, RawTable
 
@@ -48,11 +49,8 @@ _CLIENT_KINDS = {
     "purchases_12m": "count", "lines": "count", "last_transaction": "date",
 }
 _SCALE_WARNING_MIN = 10  # values needed before "all within 1–5" is worth a warning
-# Respondents' own contact details written into free-text comments are masked at ingest.
-_EMAIL_RE = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-_PHONE_RE = (r"(?<![\w+])(?:\+\d{1,3}[\s-]?|8[\s-]?)\(?\d{3}\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}"
-             r"(?!\d)|(?<![\w+])\+\d[\d\s().-]{8,}\d(?!\d)")
-EMAIL_MASK, PHONE_MASK = "[e-mail]", "[phone]"
+# Personal data written into free-text comments is scrubbed at ingest (one implementation:
+# vipquality.privacy).
 
 
 @dataclass(frozen=True)
@@ -349,8 +347,7 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
             f"checklist item {v!r} is not in the standards catalogue (standards.yaml)"))
     if kind == "comment":
         blank = _blank(s)
-        masked = s.str.replace(_EMAIL_RE, EMAIL_MASK, regex=True) \
-                  .str.replace(_PHONE_RE, PHONE_MASK, regex=True)
+        masked = ctx["scrubber"].series(s)
         return _Parsed(masked.where(~blank, None), [])
     # id, client, text
     blank = _blank(s)
@@ -368,11 +365,13 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
 
 # ----------------------------------------------------------------------------------- validation
 def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
-                known_clients: set[str] | None = None) -> Checked:
+                known_clients: set[str] | None = None, scrubber=None) -> Checked:
     """Validate one raw file of ``table`` for ``quarter``.
 
     Returns the typed rows that passed every per-cell check (canonical columns and dtypes, see
-    :func:`vipquality.store.table_schema`) and one reject row per failing cell.
+    :func:`vipquality.store.table_schema`) and one reject row per failing cell. Comments are
+    scrubbed by ``scrubber`` (a :class:`vipquality.privacy.Scrubber`; default: contact details
+    and account numbers only, no names).
 
     Raises
     ------
@@ -393,6 +392,7 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
         "segment_ids": list(workspace.segments.ids),
         "items": workspace.standards.items,
         "known_clients": known_clients or set(),
+        "scrubber": scrubber if scrubber is not None else Scrubber(),
     }
     data = raw.data
     n = len(data)
@@ -452,8 +452,9 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
         if "comment" in parsed:
             n_masked = int((parsed["comment"].fillna("") != trimmed["comment"])[keep].sum())
             if n_masked:
-                warnings.append(f"{raw.source_file}: contact details (e-mail, phone) removed from "
-                                f"{n_masked} comment(s) before storing")
+                warnings.append(f"{raw.source_file}: personal data (contact details, account "
+                                f"numbers, names) removed from {n_masked} comment(s) before "
+                                "storing")
     return Checked(table, raw.source_file, raw.sha256, frame, rejects, raw.n_read,
                    int((~keep).sum()) + len(raw.ragged), mapping, warnings)
 

@@ -452,7 +452,7 @@ def _execute_and_export(job: NotebookJob, s: _Settings) -> NotebookResult:
         except Exception as exc:  # kernel died or never started, cell timeout, bad notebook...
             started = _cells_started(executed)
             failure = dict(
-                cell_index=started[-1] if started else None,
+                cell_index=_source_cell(job, started[-1]) if started else None,
                 exec_count=_execution_count(executed, started[-1] if started else None),
                 ename=type(exc).__name__,
                 evalue=str(exc).strip() or repr(exc),

@@ -1,0 +1,126 @@
+"""The Spark engine gives the same sufficient statistics and metrics as the DuckDB engine.
+
+Starts one local Spark session (``local[1]``, small memory, no UI) for the module; skipped with
+the reason when pyspark or a Java runtime is missing. Both engines run the same SQL
+(``vipquality._sufficient.response_stats_sql``), so the sums must be bit-identical: the weights
+are put on a 1/64 grid so that even their sums are exact whatever the order of addition (visit
+scores are not on a grid, so their sums are compared to 1e-13).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vipquality.sample import generate_responses
+from vipquality.summarise import summarise, sufficient_stats
+
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark)")
+
+# pyspark 4.3 warns once that it does not fully support pandas 3; the engine hands it Arrow tables
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas:FutureWarning")
+
+
+def _java_ok() -> str | None:
+    java = shutil.which("java")
+    if java is None:
+        return "no Java runtime on PATH (Spark needs Java 17+)"
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"java -version failed: {err}"
+    if out.returncode:
+        return f"java -version failed: {out.stderr.strip()[:200]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark():
+    problem = _java_ok()
+    if problem:
+        pytest.skip(problem)
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is not None:  # pragma: no cover - another test's session
+        yield SparkSession.getActiveSession()
+        return
+    session = (SparkSession.builder.master("local[1]").appName("vipquality-test")
+               .config("spark.ui.enabled", "false")
+               .config("spark.driver.memory", "512m")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.driver.extraJavaOptions", "-Xss4m")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def responses() -> pd.DataFrame:
+    r = generate_responses(3000, seed=7, quarters=2)
+    r["weight"] = np.round(r["weight"].to_numpy() * 64) / 64     # exact sums in any order
+    return r
+
+
+def _attributes(r: pd.DataFrame) -> list[str]:
+    return [c.removeprefix("sat__") for c in r.columns if c.startswith("sat__")]
+
+
+def _visits(r: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    k, items = 400, 5
+    visit = np.repeat(np.arange(k), items)
+    return pd.DataFrame({
+        "quarter": np.repeat(rng.choice(r["quarter"].unique(), k), items),
+        "segment": np.repeat(rng.choice(r["segment"].unique(), k), items),
+        "visit_id": [f"V{v:04d}" for v in visit],
+        "item_id": np.tile([f"i{j}" for j in range(items)], k),
+        "result": rng.choice(["yes", "no", "na"], k * items, p=[0.8, 0.15, 0.05]),
+        "weight": np.tile([1.0, 2.0, 1.0, 0.5, 1.0], k),
+        "critical": np.tile([True, False, False, False, False], k),
+    })
+
+
+def test_spark_and_duckdb_engines_give_identical_sums_and_metrics(spark, responses):
+    r = responses
+    kw = dict(by=["quarter", "segment", "branch"], attributes=_attributes(r))
+    duck = sufficient_stats(r, engine="duckdb", **kw)
+    sprk = sufficient_stats(r, engine="spark", **kw)
+    assert len(duck) > 20
+    pd.testing.assert_frame_equal(sprk, duck, check_exact=True)
+    bases = dict(base_suppress=5, base_small=10)
+    pd.testing.assert_frame_equal(summarise(r, engine="spark", **bases, **kw),
+                                  summarise(r, engine="duckdb", **bases, **kw), check_exact=True)
+
+
+def test_spark_engine_with_memberships_and_visits(spark, responses):
+    r = responses
+    members = (r[["quarter", "client_id", "segment"]].drop_duplicates()
+               .assign(segment=lambda d: np.where(d["client_id"].str[-1].isin(list("02468")),
+                                                  "even", "odd")))
+    members = pd.concat([members, members.assign(segment="all")], ignore_index=True)
+    kw = dict(by=["quarter", "segment"], attributes=_attributes(r),
+              memberships=members, visits=_visits(r.assign(segment="all")))
+    data = r.drop(columns=["segment"])
+    duck = sufficient_stats(data, engine="duckdb", **kw)
+    sprk = sufficient_stats(data, engine="spark", **kw)
+    assert duck["cmp_n"].sum() > 0 and duck["nps_n"].sum() > len(r)
+    # visit scores are not integers: their sums may differ in the last bits with the order
+    scores = ["cmp_sx", "cmp_sx2"]
+    pd.testing.assert_frame_equal(sprk.drop(columns=scores), duck.drop(columns=scores),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(sprk[scores], duck[scores], check_exact=False, rtol=1e-13)
+    pd.testing.assert_frame_equal(summarise(data, engine="spark", **kw),
+                                  summarise(data, engine="duckdb", **kw), check_exact=False,
+                                  rtol=1e-12)
+
+
+def test_unknown_engine_names_spark_among_the_choices(responses):
+    with pytest.raises(ValueError, match="'spark'"):
+        sufficient_stats(responses, attributes=[], engine="polars")
