@@ -36,7 +36,8 @@ lab: env  ## Open JupyterLab on the notebooks (sample workspace)
 sample: env  ## Regenerate the bundled sample workspace (seeded, deterministic)
 	$(BIN)/vipquality sample --workspace $(WORKSPACE)
 
-bench: env  ## Run the benchmarks and write benchmarks/RESULTS.md
+bench: env  ## Run the benchmarks and write benchmarks/RESULTS.md (about 25 min)
+	$(BIN)/python -m pip install --quiet -r requirements-extra.txt
 	$(BIN)/python -m benchmarks
 
 clean:  ## Remove the environment, the store and the reports

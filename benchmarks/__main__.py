@@ -54,20 +54,24 @@ PLANS = {
   groups to ~3–4 s on this loaded machine and under 2 s on an idle one; the target may need
   (3) as well.""",
     "Quarterly run and pages": """\
-- The run is: a fresh process, the shared aggregation (`compute_report_data`, serial: its time
-  is a figure above), then the notebooks two at a time. On 2 cores the notebooks alone cannot
-  beat 0.5× the sum of their times, so the serial shared step decides the 0.6× target and the
-  60 s limit.
-- The profile of the shared step puts the largest part in the proportional-odds check of the
-  key drivers (`proposals.key_drivers` → `drivers.ordinal_check`, statsmodels `OrderedModel.fit`
-  per segment), then the `summarise` calls (whose per-group tail dominates at 2,500 responses a
-  quarter), the standards review (statsmodels imports, OLS per attribute) and `_standards`.
-- Plan: (1) run the ordinal check only for the segments shown, with a cap on rows (a sample
-  of ≤ 20 k is plenty for a check) or move it to the standards-review notebook that shows it,
-  so it runs in parallel with the others; (2) compute the three `summarise` groupings from one
-  statistics pass (`merge_stats` of the finest grouping rolled up) instead of three; (3) start
-  the notebook kernels while the shared step runs (papermill jobs wait for the data folder).
-  Owners: `vipquality/reportdata.py`, `proposals.py`, `report/`.""",
+- The run is: a fresh process (imports), the shared aggregation (`compute_report_data`, serial;
+  its time in a fresh process is a figure above), then the notebooks two at a time in spawned
+  worker processes, then the executive CSVs, `run.json` and the publish. The notebook times in
+  `run.json` cover execution and HTML export inside a worker; on 2 cores the notebook phase
+  cannot beat 0.5× their sum. Here wall − shared step leaves ≈ 0.7× the sum for the notebook
+  phase, so the 0.6× target is lost to the serial parts around the notebooks: process start-up
+  and imports, the shared step, starting two spawned workers (each imports papermill,
+  nbconvert and the kernel machinery before its first job) and the tail when one notebook
+  runs alone.
+- Plan (owners of `vipquality/report/_run.py`, `quarterly.py`, `reportdata.py`): (1) start the
+  worker pool (and the kernels) before the shared aggregation and submit the jobs when the
+  data folder is saved, so the start-up overlaps it; (2) order the jobs longest first from the
+  previous run's `run.json` (the segment pages vary 4–12 s), shrinking the tail; (3) the
+  shared step's profile puts the proportional-odds check of the key drivers
+  (`drivers.ordinal_check`, statsmodels `OrderedModel.fit` per segment) first: run it on a
+  capped sample or in the standards-review notebook that shows it, in parallel with the
+  others; (4) compute the three `summarise` groupings from one statistics pass (`merge_stats`
+  of the finest grouping rolled up). Re-measure with `python -m benchmarks --only quarterly`.""",
     "Ingest": """\
 - Ingest holds the whole export in memory (`_read_csv` reads the file with the `csv` module
   into Python lists), so it is neither chunked nor bounded; the profile shows where the time
@@ -80,6 +84,21 @@ PLANS = {
   vectorised checks and append accepted rows to a Parquet writer, keeping only the ids needed
   for de-duplication in memory; (3) re-measure the 2-million-row export, target < 60 s.""",
 }
+
+
+METHOD = [
+    "- Times are wall-clock medians of interleaved runs (contender and baseline alternate, so a "
+    "change of load hits both); the naive baseline runs once and is compared with the "
+    "`summarise` runs just before and after it.",
+    "- Memory of `summarise`: peak resident memory above the level at the call (psutil, sampled "
+    "every 2 ms: it sees DuckDB's and Arrow's allocations, which tracemalloc does not), against "
+    "`memory_usage(deep=True)` of the responses and visits frames. Ingest memory: `ru_maxrss` "
+    "of the ingest process.",
+    "- Data: `vipquality.sample.generate_responses`, generated in chunks of one million "
+    "(seed + chunk) and cached as Parquet; checklist checks drawn over the same groups, one per "
+    "five responses (2 million at 10 million responses). The 10 million case ran in full.",
+    "- Not measured: the quarterly run on a 1-million-response workspace (see its section).",
+]
 
 
 def _table(sections: list[Section]) -> list[str]:
@@ -106,6 +125,10 @@ def write_results(path: Path, sections: list[Section], started: datetime, wall: 
         "## Machine",
         "",
         *machine_lines,
+        "",
+        "## Method",
+        "",
+        *METHOD,
         "",
         "## Figures against baselines and targets",
         "",

@@ -152,3 +152,17 @@ def report_workspace(tmp_path_factory) -> ReportWorkspace:
         info = json.loads(ready.read_text())
     return ReportWorkspace(root, tuple(info["quarters"]),
                            PlantedClient(replaced_id=info["replaced_id"]))
+
+
+@pytest.fixture(scope="session")
+def sample_workspace(tmp_path_factory) -> Path:
+    """The committed sample workspace (surveys/), copied without its store and ingested once
+    per test process: tests that check the planted structure end to end read it."""
+    from vipquality.paths import SAMPLE_WORKSPACE
+    from vipquality.reportdata import ensure_store
+    from vipquality.workspace import load_workspace
+
+    root = tmp_path_factory.mktemp("sample") / "surveys"
+    shutil.copytree(SAMPLE_WORKSPACE, root, ignore=shutil.ignore_patterns("store", ".lock"))
+    ensure_store(load_workspace(root))
+    return root

@@ -27,7 +27,6 @@ from vipquality.proposals import (
 from vipquality.reportdata import ReportData
 from vipquality.workspace import ChecklistItem, Standard, StandardVersion, Standards
 
-WS = Path("/tmp/ws")
 Q, PREV = "2026Q3", "2026Q2"
 
 # attribute: (driver weight %, performance 0-100); mean weight 25, mean performance 70
@@ -410,8 +409,8 @@ def test_scorecard_columns_trend_performance_weight_and_suppression():
     assert sc.set_index(["segment", "standard_id"]).loc[("vip", "S2"), "suppressed"]
 
 
-@pytest.mark.skipif(not (WS / "store").is_dir(), reason="the ingested sample copy /tmp/ws")
-def test_sample_workspace_scorecard_and_proposals():
+def test_sample_workspace_scorecard_and_proposals(sample_workspace):
+    WS = sample_workspace  # the committed sample, copied and ingested once
     import vipquality as vq
 
     data = vq.compute_report_data(WS, n_boot=50)
@@ -426,6 +425,14 @@ def test_sample_workspace_scorecard_and_proposals():
     # the declining luxury speed of response is named against the standards serving it
     luxury = p[(p["segment"] == "luxury") & (p["attribute"] == "response_speed")]
     assert len(luxury)
+    # ... and the declining segment itself is found: luxury's NPS fell significantly this
+    # quarter (after Holm adjustment), with speed of response falling with it, and only luxury
+    now = data.current("metrics").set_index(["segment", "metric"])
+    assert now.loc[("luxury", "nps"), "significant"] and now.loc[("luxury", "nps"), "change"] < -8
+    assert now.loc[("luxury", "attr:response_speed"), "change"] < -5
+    others = [s for s in ("premium", "private") if (s, "nps") in now.index]
+    assert not any(now.loc[(s, "nps"), "significant"] for s in others)
+    assert "Luxury" in vq.pages.highlights(data) and "NPS fell" in vq.pages.highlights(data)
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def test_run_reports_every_notebook_in_job_order(run):
     assert all(r.duration > 0 for r in run.notebooks)
     summary = run.summary()
     assert summary.startswith("2 of 4 notebook(s) ok, 2 failed")
-    assert "FAILED  failing" in summary and "at cell 4 (In [4])" in summary
+    assert "FAILED  failing" in summary and "at cell 3 (In [4])" in summary
 
 
 def test_pages_are_offline_code_free_and_draw_their_chart(run):

@@ -20,7 +20,6 @@ from scipy import stats
 from vipquality.revisions import REVISION_COLUMNS, revision_effects
 from vipquality.workspace import ChecklistItem, Quarter, Standard, StandardVersion, Standards
 
-WS = Path("/tmp/ws")
 REVISED = dt.date(2025, 1, 1)
 QUARTERS = ["2024Q3", "2024Q4", "2025Q1", "2025Q2"]
 
@@ -160,8 +159,8 @@ def test_no_estimate_without_checks_on_one_side():
     assert r["n_treated_before"] == 0
 
 
-@pytest.mark.skipif(not (WS / "store").is_dir(), reason="the ingested sample copy /tmp/ws")
-def test_sample_workspace_revised_standard_effect_is_positive_and_significant():
+def test_sample_workspace_revised_standard_effect_is_positive_and_significant(sample_workspace):
+    WS = sample_workspace  # the committed sample, copied and ingested once
     from vipquality.store import load_visits
     from vipquality.workspace import load_workspace
 
@@ -359,8 +358,8 @@ def test_robustness_without_branches_or_revisions():
     assert none.empty and list(none.columns) == ROBUSTNESS_COLUMNS
 
 
-@pytest.mark.skipif(not (WS / "store").is_dir(), reason="the ingested sample copy /tmp/ws")
-def test_sample_workspace_revision_with_attributes_and_robustness():
+def test_sample_workspace_revision_with_attributes_and_robustness(sample_workspace):
+    WS = sample_workspace  # the committed sample, copied and ingested once
     from vipquality.store import load_responses, load_visits
     from vipquality.workspace import load_workspace
 
