@@ -8,7 +8,7 @@ QUARTER ?=
 OUT ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help env report test lab sample bench clean
+.PHONY: help env report test lab sample bench snapshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ sample: env  ## Regenerate the bundled sample workspace (seeded, deterministic)
 bench: env  ## Run the benchmarks and write benchmarks/RESULTS.md (about 25 min)
 	$(BIN)/python -m pip install --quiet -r requirements-extra.txt
 	$(BIN)/python -m benchmarks
+
+snapshots: env  ## Regenerate the snapshot tables in tests/snapshots/ (review the diff)
+	VQ_UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q tests/test_snapshots.py
 
 clean:  ## Remove the environment, the store and the reports
 	rm -rf $(VENV) $(WORKSPACE)/store reports/*/ .pytest_cache
