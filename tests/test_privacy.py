@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vipquality.privacy import (EMAIL_RE, PHONE_RE, Scrubber, find_personal_data,
+from vipquality.privacy import (Scrubber, find_personal_data,
                                 scrub_comment)
 from vipquality.summarise import redact
 from vipquality.workspace import load_workspace

@@ -24,7 +24,7 @@ from ._version import __version__
 from .paths import PROJECT_ROOT, SAMPLE_WORKSPACE
 from .report import NotebookJob, RunResult, new_staging, publish, report_lock, run_notebooks
 from .report import write_manifest
-from .reportdata import ALL_SEGMENT, ReportData, compute_report_data, ensure_store
+from .reportdata import ReportData, compute_report_data, ensure_store
 from .workspace import Workspace, load_workspace
 
 __all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "safe_csv"]

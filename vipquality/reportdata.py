@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from .compliance import standard_compliance
-from .drivers import relative_weights
 from .errors import DataError, StoreError
 from .summarise import summarise_workspace
 from .workspace import Quarter, Workspace, load_workspace
@@ -286,43 +285,12 @@ def _ces_counts(by_segment: pd.DataFrame, quarter: str, scale: tuple[int, int]) 
 
 
 def _drivers(by_segment: pd.DataFrame, workspace: Workspace, quarter: str,
-             metrics: pd.DataFrame, n_boot: int) -> pd.DataFrame:
-    inst = workspace.instrument
-    columns = [f"sat__{a}" for a in inst.attribute_ids]
-    labels = {a.id: a.label for a in inst.attributes}
-    current = by_segment[by_segment["quarter"] == quarter]
-    perf = metrics[(metrics["quarter"] == quarter) & metrics["metric"].str.startswith("attr:")]
-    frames = []
-    # One small regression per segment (about ten), not per response: the loop is over a handful
-    # of groups of an already-aggregated report, which summarise's no-loop rule does not cover.
-    for segment, group in current.groupby("segment", observed=True):
-        complete = group.dropna(subset=[*columns, "nps"])
-        if len(complete) < max(workspace.reporting.base_suppress, len(columns) + 2):
-            continue
-        try:
-            rw = relative_weights(complete[columns].astype(float), complete["nps"].astype(float),
-                                  n_boot=n_boot, seed=0)
-        except DataError:
-            continue
-        rw["attribute"] = rw["attribute"].str.removeprefix("sat__")
-        rw.insert(0, "segment", segment)
-        rw["label"] = rw["attribute"].map(labels)
-        rw["n"] = len(complete)
-        rw["r_squared"] = rw.attrs.get("r_squared", np.nan)
-        seg_perf = perf[perf["segment"] == segment].assign(
-            attribute=lambda f: f["metric"].str.removeprefix("attr:"))
-        rw = rw.merge(seg_perf[["attribute", "value"]].rename(columns={"value": "performance"}),
-                      on="attribute", how="left")
-        frames.append(rw)
-    cols = ["segment", "attribute", "label", "raw_weight", "rescaled", "ci_low", "ci_high",
-            "performance", "n", "r_squared"]
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(frames, ignore_index=True)
-    for c in cols:
-        if c not in out:
-            out[c] = np.nan
-    return out[cols]
+             n_boot: int) -> pd.DataFrame:
+    """Key drivers of NPS per segment: :func:`vipquality.proposals.key_drivers` (relative
+    weights with bootstrap intervals and the ordinal cross-check)."""
+    from .proposals import key_drivers
+
+    return key_drivers(by_segment, workspace, outcome="nps", quarter=quarter, n_boot=n_boot)
 
 
 def _standards(workspace: Workspace, quarters: list[str], segments: list[str]) -> pd.DataFrame:
@@ -424,8 +392,7 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         composition=_composition(by_segment[by_segment["segment"].isin(shown)]),
         ces_counts=_ces_counts(by_segment[by_segment["segment"].isin(shown)], quarter,
                                ces_scale),
-        drivers=_drivers(by_segment[by_segment["segment"].isin(shown)], ws, quarter, metrics,
-                         n_boot),
+        drivers=_drivers(by_segment[by_segment["segment"].isin(shown)], ws, quarter, n_boot),
         standards=_standards(ws, window, shown),
         settings=settings,
     )
