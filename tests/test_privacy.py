@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +29,7 @@ from vipquality.privacy import (Scrubber, find_personal_data,
                                 scrub_comment)
 from vipquality.summarise import redact
 from vipquality.workspace import load_workspace
+from scan import distinctive
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -377,22 +377,6 @@ def test_complementary_suppression_blanks_the_next_quarters_change():
     assert t["value"].notna().all(), "redact must not change its input"
 
 
-def _distinctive(value: float) -> str | None:
-    """10 significant digits of a float as repr/JSON writes it (None for round values)."""
-    if value != value or abs(value) < 1e-6:
-        return None
-    if abs(Fraction(value).limit_denominator(10_000) - Fraction(value)) < 1e-9:
-        return None
-    text = repr(float(value))
-    if "e" in text:
-        return None
-    digits = 0
-    for i, ch in enumerate(text):
-        if ch.isdigit() and (digits or ch != "0"):
-            digits += 1
-            if digits == 10:
-                return text[:i + 1]
-    return None
 
 
 def test_no_hidden_value_in_any_page_chart_hover_or_csv(run):
@@ -407,7 +391,7 @@ def test_no_hidden_value_in_any_page_chart_hover_or_csv(run):
     keys = ["quarter", "segment", "metric"]
     hidden = published.loc[published["value"].isna() & (published["n"] > 0), keys]
     values = raw.merge(hidden, on=keys)[["value", "ci_low", "ci_high", "se"]]
-    probes = sorted({p for p in map(_distinctive, values.to_numpy(float).ravel()) if p})
+    probes = sorted({p for p in map(distinctive, values.to_numpy(float).ravel()) if p})
     assert len(probes) >= 10
     for page in folder.iterdir():
         if page.suffix in (".html", ".csv", ".json"):

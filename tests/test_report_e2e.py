@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from fractions import Fraction
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pandas as pd
 import pytest
 
 import browser
+from scan import distinctive
 import vipquality
 from vipquality import pages
 from vipquality.quarterly import NOTEBOOKS_DIR, ReportOutcome, build_report
@@ -277,30 +277,12 @@ def test_index_links_every_page(report, report_workspace):
 # small bases
 
 
-def _distinctive(value: float) -> str | None:
-    """The first 10 significant digits of a float as repr/JSON writes it, or None when the value
-    proves nothing: round values (50.0) and simple fractions (69.444... = 625/9, the share of a
-    small group) are found in any table of numbers."""
-    if value != value or abs(value) < 1e-6:
-        return None
-    if abs(Fraction(value).limit_denominator(10_000) - Fraction(value)) < 1e-9:
-        return None
-    text = repr(float(value))
-    if "e" in text:
-        return None
-    digits = 0
-    for i, ch in enumerate(text):
-        if ch.isdigit() and (digits or ch != "0"):
-            digits += 1
-            if digits == 10:
-                return text[:i + 1]
-    return None
 
 
 def _probes(frame: pd.DataFrame) -> list[str]:
     """Distinctive strings of the values and intervals of ``frame`` (unredacted rows)."""
     values = frame[["value", "ci_low", "ci_high", "se"]].to_numpy(dtype=float).ravel()
-    return sorted({p for p in map(_distinctive, values) if p})
+    return sorted({p for p in map(distinctive, values) if p})
 
 
 @pytest.fixture(scope="module")

@@ -650,6 +650,20 @@ def ces_distribution(
 
 
 # --------------------------------------------------------------------------- compliance
+def _compliance_bar(row, heading: str, hidden: bool, base_suppress: int,
+                    base_small: int) -> tuple:
+    """One compliance bar: (value, error up, error down, label, hover); all empty when the
+    group is hidden, so a suppressed value never reaches the figure."""
+    if hidden:
+        return None, None, None, "", ""
+    up, down = _errors(row)
+    small = _flag(row, base_suppress, base_small) == "small"
+    hover = (f"{heading}<br>Compliance: "
+             + format_estimate(row["value"], row["ci_low"], row["ci_high"], 1, "%")
+             + f"<br>n={format_base(row['n'])}" + (", small base" if small else ""))
+    return float(row["value"]), up, down, f"{format_number(row['value'], 1)}%", hover
+
+
 def compliance_by_standard(
     frame: pd.DataFrame,
     targets: Mapping[str, float] | pd.Series,
@@ -692,17 +706,10 @@ def compliance_by_standard(
         cat = f"<b>{sid}</b>" + (f"<br>{_wrap(name)}" if name else "") + \
             f"<br>{_n_text(row, base_suppress, base_small)}"
         cats.append(cat)
-        if _hidden(row, base_suppress, base_small):
-            ys.append(None), plus.append(None), minus.append(None)
-            text.append(""), hover.append("")
-        else:
-            up, down = _errors(row)
-            ys.append(float(row["value"])), plus.append(up), minus.append(down)
-            text.append(f"{format_number(row['value'], 1)}%")
-            small = _flag(row, base_suppress, base_small) == "small"
-            hover.append(f"<b>{sid}</b>{' ' + name if name else ''}<br>Compliance: "
-                         + format_estimate(row["value"], row["ci_low"], row["ci_high"], 1, "%")
-                         + f"<br>n={format_base(row['n'])}" + (", small base" if small else ""))
+        bar = _compliance_bar(row, f"<b>{sid}</b>{' ' + name if name else ''}",
+                              _hidden(row, base_suppress, base_small), base_suppress, base_small)
+        for column, item in zip((ys, plus, minus, text, hover), bar):
+            column.append(item)
         if sid in target_map:
             tgt_x.append(cat), tgt_y.append(target_map[sid])
     pct = f"{confidence:.0%}"
@@ -776,17 +783,10 @@ def compliance_by_branch(
     for i, (key, row) in enumerate(shown + hidden):
         cat = f"{names.get(key, key)} \u00b7 {_n_text(row, base_suppress, base_small)}"
         cats.append(cat)
-        if i >= len(shown):
-            xs.append(None), plus.append(None), minus.append(None)
-            text.append(""), hover.append("")
-            continue
-        up, down = _errors(row)
-        xs.append(float(row["value"])), plus.append(up), minus.append(down)
-        text.append(f"{format_number(row['value'], 1)}%")
-        small = _flag(row, base_suppress, base_small) == "small"
-        hover.append(f"<b>{names.get(key, key)}</b><br>Compliance: "
-                     + format_estimate(row["value"], row["ci_low"], row["ci_high"], 1, "%")
-                     + f"<br>n={format_base(row['n'])}" + (", small base" if small else ""))
+        bar = _compliance_bar(row, f"<b>{names.get(key, key)}</b>", i >= len(shown),
+                              base_suppress, base_small)
+        for column, item in zip((xs, plus, minus, text, hover), bar):
+            column.append(item)
     pct = f"{confidence:.0%}"
     sub = f"Bars: compliance with {pct} confidence interval"
     sub += f"; line: target {format_number(target, 0)}%. " if target is not None else ". "
