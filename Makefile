@@ -8,7 +8,7 @@ QUARTER ?=
 OUT ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help env report test lab sample bench snapshots clean
+.PHONY: help env extras report test test-spark lab sample bench snapshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,15 @@ report: env  ## Run the full quarterly report on the sample workspace (WORKSPACE
 test: env  ## Run the whole test suite (library, notebooks, end to end)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests vipquality --nbval-lax notebooks
 
+$(BIN)/.extras: $(BIN)/.installed requirements-extra.txt
+	$(BIN)/python -m pip install --quiet -r requirements-extra.txt
+	touch $@
+
+extras: $(BIN)/.extras  ## Install the optional extras (pyspark, psutil, pyinstrument)
+
+test-spark: extras  ## Run the Spark engine tests on a local Spark session (needs Java 17+)
+	VQ_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q tests/test_spark.py $(wildcard tests/test_report_engine.py)
+
 lab: env  ## Open JupyterLab on the notebooks (sample workspace)
 	$(BIN)/vipquality ingest --workspace $(WORKSPACE) --all
 	cd notebooks && ../$(BIN)/jupyter lab
@@ -36,8 +45,7 @@ lab: env  ## Open JupyterLab on the notebooks (sample workspace)
 sample: env  ## Regenerate the bundled sample workspace (seeded, deterministic)
 	$(BIN)/vipquality sample --workspace $(WORKSPACE)
 
-bench: env  ## Run the benchmarks and write benchmarks/RESULTS.md (about 25 min)
-	$(BIN)/python -m pip install --quiet -r requirements-extra.txt
+bench: extras  ## Run the benchmarks and write benchmarks/RESULTS.md (about 25 min)
 	$(BIN)/python -m benchmarks
 
 snapshots: env  ## Regenerate the snapshot tables in tests/snapshots/ (review the diff)

@@ -166,3 +166,22 @@ def sample_workspace(tmp_path_factory) -> Path:
     shutil.copytree(SAMPLE_WORKSPACE, root, ignore=shutil.ignore_patterns("store", ".lock"))
     ensure_store(load_workspace(root))
     return root
+
+
+# --------------------------------------------------------------------------------------------
+# `make test-spark` (run by CI) sets VQ_REQUIRE_SPARK=1: there a skipped Spark test is a failure,
+# so a missing pyspark or Java runtime cannot pass unnoticed.
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("VQ_REQUIRE_SPARK") and report.skipped and "spark" in item.nodeid.lower():
+        report.outcome = "failed"
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"VQ_REQUIRE_SPARK is set but the Spark test was skipped: {reason}"
+
+
+if os.environ.get("VQ_REQUIRE_SPARK"):
+    import pyspark  # noqa: F401  (fails loudly here instead of skipping the Spark module)
