@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vipquality.csi import csi
+from vipquality.csi import csi, csi_by_group
 from vipquality.drivers import relative_weights
 from vipquality.errors import DataError
 
@@ -105,12 +105,13 @@ def test_bootstrap_reproducible_contains_estimate_and_equals_naive_loop():
     assert est.ci_low < est.value < est.ci_high
     assert est.method == "bootstrap-percentile" and est.details["n_boot_failed"] == 0
     # Same draws (one index matrix from the seeded generator over the respondents who rated
-    # something; the survey has one who rated nothing), computed one resample at a time with
-    # the stated weights re-estimated in each: identical percentiles.
+    # something, drawn as the smallest unsigned integers holding the row numbers; the survey
+    # has one who rated nothing), computed one resample at a time with the stated weights
+    # re-estimated in each: identical percentiles.
     kept = sat.notna().any(axis=1).to_numpy()
     assert est.n == kept.sum() == len(sat) - 1
     S, I = sat.to_numpy()[kept], imp.to_numpy()[kept]
-    idx = np.random.default_rng(3).integers(0, len(S), size=(400, len(S)))
+    idx = np.random.default_rng(3).integers(0, len(S), size=(400, len(S)), dtype=np.uint16)
     reps = [naive_csi(S[i], I[i]) for i in idx]
     assert est.ci_low == pytest.approx(np.quantile(reps, 0.025), rel=1e-12)
     assert est.ci_high == pytest.approx(np.quantile(reps, 0.975), rel=1e-12)
@@ -127,7 +128,7 @@ def test_derived_weights_and_their_bootstrap():
     # reference: re-estimate the relative weights on each explicitly resampled table
     kept = sat.notna().any(axis=1).to_numpy()
     sat, outcome = sat[kept], outcome[kept]
-    idx = np.random.default_rng(1).integers(0, len(sat), size=(60, len(sat)))
+    idx = np.random.default_rng(1).integers(0, len(sat), size=(60, len(sat)), dtype=np.uint16)
     reps = []
     for i in idx:
         s, y = sat.iloc[i].reset_index(drop=True), outcome.iloc[i].reset_index(drop=True)
@@ -151,3 +152,37 @@ def test_inputs_not_mutated():
     pd.testing.assert_frame_equal(sat, copies[0])
     pd.testing.assert_frame_equal(imp, copies[1])
     pd.testing.assert_series_equal(outcome, copies[2])
+
+
+def test_non_integer_ratings_use_float64_and_match_the_loop():
+    # half-points are not integers: the resample sums stay in float64 (no float32 shortcut)
+    sat, imp, _ = survey(60, seed=9)
+    sat = sat + 0.25
+    est = csi(sat, imp, n_boot=100, seed=2, scale=(1, 10.25))
+    kept = sat.notna().any(axis=1).to_numpy()
+    S, I = sat.to_numpy()[kept], imp.to_numpy()[kept]
+    idx = np.random.default_rng(2).integers(0, len(S), size=(100, len(S)), dtype=np.uint16)
+    reps = [float((np.nanmean(I[i], axis=0) * 100 * (np.nanmean(S[i], axis=0) - 1) / 9.25).sum()
+                  / np.nanmean(I[i], axis=0).sum()) for i in idx]
+    assert est.ci_low == pytest.approx(np.quantile(reps, 0.025), rel=1e-12)
+    assert est.se == pytest.approx(np.std(reps, ddof=1), rel=1e-10)
+
+
+def test_csi_by_group_equals_csi_per_group_with_spawned_seeds_and_any_workers():
+    sat, imp, outcome = survey(120, seed=7)
+    groups = pd.Series(np.where(np.arange(120) % 3 == 0, "b", "a"))
+    groups[5] = None  # a row without a group is left out
+    out = csi_by_group(sat, groups, imp, n_boot=150, seed=4, workers=2)
+    assert list(out) == ["a", "b"]
+    children = np.random.SeedSequence(4).spawn(2)
+    for child, (g, est) in zip(children, out.items()):
+        rows = (groups == g).to_numpy()
+        ref = csi(sat[rows], imp[rows], n_boot=150, seed=child)
+        assert (est.value, est.ci_low, est.ci_high, est.se) == \
+            (ref.value, ref.ci_low, ref.ci_high, ref.se)
+    serial = csi_by_group(sat, groups, imp, n_boot=150, seed=4, workers=1)
+    assert all(serial[g].ci_low == out[g].ci_low for g in out)
+    derived = csi_by_group(sat, groups, weights="derived", outcome=outcome, n_boot=30)
+    assert set(derived) == {"a", "b"}
+    with pytest.raises(DataError, match="one value per row"):
+        csi_by_group(sat, groups[:-1], imp)

@@ -138,3 +138,20 @@ def test_input_not_mutated():
     relative_weights(X, y, n_boot=50)
     pd.testing.assert_frame_equal(X, X0)
     pd.testing.assert_series_equal(y, y0)
+
+
+def test_bootstrap_counts_are_the_multinomial_resamples_of_the_seeded_index_draws():
+    from vipquality.drivers import _bootstrap_counts
+
+    n, b = 300, 50
+    blocks = list(_bootstrap_counts(np.random.default_rng(8), n, b))
+    counts = np.vstack(blocks)
+    assert counts.dtype == np.float32 and counts.shape == (b, n)
+    idx = np.random.default_rng(8).integers(0, n, size=(b, n), dtype=np.uint16)
+    expected = np.stack([np.bincount(row, minlength=n) for row in idx])
+    np.testing.assert_array_equal(counts, expected)
+    assert (counts.sum(axis=1) == n).all()
+    # moments of the multinomial(n, 1/n) cell: mean 1, variance (1 - 1/n)
+    big = np.vstack(list(_bootstrap_counts(np.random.default_rng(1), 2000, 500)))
+    assert big.mean() == pytest.approx(1.0)
+    assert big.var() == pytest.approx(1 - 1 / 2000, rel=0.01)

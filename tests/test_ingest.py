@@ -776,3 +776,66 @@ def test_spss_survey_export_goes_through_ingest(root: Path):
     r = load_responses(ws, Q).set_index("response_id")
     assert r.loc["R001", "nps"] == 10 and r.loc["R004", "nps"] == 0
     assert np.isnan(r.loc["R002", "sat__promises_kept"])    # missing code 99 still missing
+
+
+# ------------------------------------------------------------------------- blocks (large exports)
+@pytest.mark.parametrize("block_rows", [1, 2, 3, 1000])
+def test_blocks_give_the_same_store_counts_and_rejects_as_one_read(root: Path, tmp_path: Path,
+                                                                   block_rows: int):
+    """Duplicates and conflicts straddling block boundaries, a bad row in a later block (its
+    true line), a comment with a line break (later lines shift): whatever the block size, the
+    result is that of reading the file whole."""
+    path = root / Q / "survey.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        first = next(csv.DictReader(fh))
+    append_rows(path, [dict(first, Q1_recommend="10"),                  # duplicate of R001
+                       survey_row("R010", Q5_comment="line one\nline two"),
+                       dict(first, Q1_recommend="3"),                   # conflict with R001
+                       survey_row("R011", Q1_recommend="11"),           # bad cell
+                       survey_row("R010", Q5_comment="line one\nline two"),  # duplicate
+                       survey_row("R012")])
+    other = tmp_path / "whole"
+    shutil.copytree(root, other)
+    whole = ingest_quarter(load_workspace(other), Q, block_rows=None)
+    ws = load_workspace(root)
+    result = ingest_quarter(ws, Q, block_rows=block_rows)
+    assert counts(result, "responses") == counts(whole, "responses") == (10, 6, 2, 2)
+    assert reject_rows(result) == reject_rows(whole)
+    lines = {r[1] for r in reject_rows(result) if r[0].endswith("survey.csv")}
+    assert lines == {9, 10}                        # after the two-line comment on lines 7-8
+    assert result.warnings == whole.warnings
+    a, b = snapshot(ws.store_path), snapshot(load_workspace(other).store_path)
+    a.pop("ingest_log.csv"), b.pop("ingest_log.csv")
+    assert a == b
+    again = ingest_quarter(ws, Q, block_rows=block_rows)
+    assert not again.changed and counts(again, "responses") == (10, 0, 8, 2)
+
+
+def test_a_blank_or_ragged_line_falls_back_to_the_whole_file_reader(root: Path):
+    path = root / Q / "survey.csv"
+    rows = append_rows(path, [survey_row("R020")])
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\nR021,C004\n")
+    result = ingest_quarter(load_workspace(root), Q, block_rows=2)
+    assert counts(result, "responses") == (6, 5, 0, 1)
+    ((file, line, col, val, why),) = reject_rows(result)
+    assert line == rows[0] + 2 and "fields" in why
+
+
+def test_rows_of_a_large_partition_are_written_sorted_in_pieces(root: Path, monkeypatch):
+    from vipquality.ingest import _stream
+
+    real = _stream.write_sorted
+    monkeypatch.setattr(_stream, "SORT_CHUNK_ROWS", 2)
+    import vipquality.ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "write_sorted",
+                        lambda *a, **k: real(*a, **{**k, "chunk_rows": 2}))
+    append_rows(root / Q / "survey.csv", [survey_row(r) for r in ("R000", "R999", "R005")])
+    ws = load_workspace(root)
+    ingest_quarter(ws, Q, block_rows=2)
+    import pyarrow.parquet as pq
+
+    ids = pq.read_table(ws.store_path / "responses" / f"quarter={Q}" / "part-0.parquet",
+                        columns=["response_id"]).column(0).to_pylist()
+    assert ids == sorted(ids) and len(ids) == 7

@@ -438,3 +438,59 @@ def test_staff_level_views_are_only_in_the_restricted_folder(run):
         text = page.read_text(encoding="utf-8")
         assert not set(re.findall(r"(?<![A-Za-z0-9])M\d{3}(?![0-9])", text)) & codes, page.name
         assert not [n for n in names if n in text], page.name
+
+
+# --------------------------------------------------------------------------------------------
+# the fast Scrubber against the reference (every step on every comment, as before the gates)
+def _reference(s: Scrubber, text: str, addresses: list[str]) -> str:
+    import vipquality.privacy as pv
+
+    if not isinstance(text, str) or not text:
+        return text
+    sub = s._sub_outside_placeholders
+    text = sub(pv.EMAIL_RE, pv.EMAIL_MASK, text)
+    phrases = sorted({pv._norm(a) for a in addresses if a.strip()}, key=lambda p: (-len(p), p))
+    if phrases:
+        every = re.compile("|".join(r"\s+".join(map(re.escape, p.split())) for p in phrases),
+                           re.IGNORECASE)
+        text = sub(every, pv.ADDRESS_MASK, text)
+    text = sub(pv._IBAN_RE, lambda m: pv.ACCOUNT_MASK if sum(c.isdigit() for c in m.group(0))
+               >= 10 else m.group(0), text)
+    text = sub(pv.PHONE_RE, pv.PHONE_MASK, text)
+    text = sub(pv._ACCOUNT_RE, pv.ACCOUNT_MASK, text)
+    if s._ids:
+        text = sub(pv._ID_TOKEN_RE, lambda m: pv.ID_MASK if m.group(0) in s._ids
+                   else m.group(0), text)
+    if s._names:
+        pieces = re.split(f"({pv._PLACEHOLDER_RE.pattern})", text)
+        text = "".join(p if i % 2 else s._words(p) for i, p in enumerate(pieces))
+    return text
+
+
+_NAMES = ["Анна Смирнова", "Пётр Иванов-Петров", "Bill Gates", "Jo-Ann O'Neil", "Σίσυφος Ιωάννου",
+          'ООО «Ромашка»', "İlkay Şahin"]
+_IDS = ["C0987123", "C-17"]
+_ADDRESSES = ["Москва, ул. Тверская, д. 12, кв. 5", "12 Baker Street, London", "Lenina 5",
+              "Straße 7", "Ισιδώρου οδός 4"]
+_PIECES = st.sampled_from(
+    [w for n in _NAMES + _ADDRESSES for w in n.split()] + _IDS + _ADDRESSES
+    + ["Анне", "Иванову", "анна", "BILL", "bill", "ANNA", "мОСКВА,", "УЛ.", "ТВЕРСКАЯ,",
+       "baker", "STREET,", "+7 (999) 123-45-67", "a@b.ru", "4276 1234 5678 9012", "ı", "ſ",
+       "İ", "ς", "Σ", "ᲀ", "  ", "\n", "[name]", "[id]", "-", "'", "ё", "Ё", "8", "@", "x"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=12), st.lists(st.sampled_from([" ", "", "\t"]),
+                                                            min_size=12, max_size=12))
+def test_the_fast_scrubber_equals_the_reference(words, gaps):
+    text = "".join(w + g for w, g in zip(words, gaps))
+    s = Scrubber(_NAMES, ids=_IDS, addresses=_ADDRESSES)
+    assert s(text) == _reference(s, text, _ADDRESSES)
+
+
+def test_series_scrubs_each_distinct_comment_once_and_keeps_missing():
+    s = Scrubber(["Анна Смирнова"])
+    col = pd.Series(["Спасибо Анне", None, "", "Спасибо Анне", "ok"], dtype="str")
+    out = s.series(col)
+    assert out.iloc[0] == out.iloc[3] == "Спасибо [name]"
+    assert pd.isna(out.iloc[1]) and out.iloc[2] == "" and out.iloc[4] == "ok"

@@ -578,6 +578,99 @@ def test_invalid_inputs_are_reported():
             "quarter": ["2025Q1"], "segment": ["A"], "visit_id": ["v"], "result": ["maybe"]}))
 
 
+def _error(engine: str, *args, **kwargs) -> DataError:
+    with pytest.raises(DataError) as info:
+        sufficient_stats(*args, engine=engine, **kwargs)
+    return info.value
+
+
+def _same_error(*args, **kwargs) -> DataError:
+    """DuckDB checks inside its aggregation pass, pandas before it: the same error either way."""
+    duck, pand = _error("duckdb", *args, **kwargs), _error("pandas", *args, **kwargs)
+    assert (str(duck), duck.row, duck.file, duck.column) == \
+        (str(pand), pand.row, pand.file, pand.column)
+    return duck
+
+
+@pytest.mark.parametrize("column, value, problem", [
+    ("sat__respect", 11.0, "sat__respect must be a number from 1 to 10"),
+    ("sat__speed", 0.0, "sat__speed must be a number from 1 to 10"),
+    ("imp__speed", -1.0, "imp__speed must be a number from 1 to 10"),
+    ("nps", 7.5, "nps must be an integer from 0 to 10"),
+    ("ces", 8.0, "ces must be an integer from 1 to 7"),
+    ("weight", -0.5, "weight must be a number from 0 to inf"),
+    ("weight", NAN, "weight is missing"),
+    ("sat__speed", np.inf, "sat__speed must be a number from 1 to 10"),
+])
+def test_a_bad_answer_is_named_by_row_and_column_whatever_the_engine(column, value, problem):
+    r = tiny().assign(weight=1.0, source_file="survey.csv", source_row=np.arange(2, 18))
+    r["nps"] = r["nps"].astype("float64")  # a float column can hold a non-integer NPS
+    r.loc[[6, 11], column] = value         # rows 6 and 11 are bad: the first is named
+    err = _same_error(r, attributes=ATTRS)
+    assert err.problem == problem and err.column == column
+    assert (err.file, err.row) == ("survey.csv", 8)
+    # without source rows, the position in the frame
+    err = _same_error(r.drop(columns=["source_file", "source_row"]), attributes=ATTRS)
+    assert "(row 6 of the frame)" in err.problem
+
+
+def test_bad_answers_are_found_in_rows_left_out_of_every_group():
+    r = tiny()
+    r.loc[3, "segment"] = None            # no group: not counted, but still checked
+    r.loc[3, "sat__speed"] = 12.0
+    err = _same_error(r, attributes=ATTRS)
+    assert err.column == "sat__speed" and "(row 3 of the frame)" in err.problem
+    # a response whose client has no segment membership is checked as well
+    m = r[["quarter", "client_id"]].drop_duplicates().iloc[1:].assign(segment="all")
+    err = _same_error(r.drop(columns="segment").assign(client_id=[f"c{i}" for i in range(16)]),
+                      attributes=ATTRS, memberships=m.assign(client_id="c1"))
+    assert err.column == "sat__speed"
+    # good data: the rows without a group are left out, as before
+    ok = sufficient_stats(tiny().assign(segment=lambda f: f["segment"].where(f.index != 3)),
+                          attributes=ATTRS)
+    assert ok.loc[("2025Q1", "A"), "nps_n"] == 3
+
+
+def _checklist() -> pd.DataFrame:
+    return pd.DataFrame({
+        "quarter": "2025Q1", "segment": "A",
+        "visit_id": ["v1", "v1", "v1", "v2", "v2", "v3"],
+        "item_id": ["i1", "i2", "i3", "i1", "i2", "i1"],
+        "result": ["yes", "no", None, "yes", "no", "na"],
+        "weight": [3.0, 1.0, 1.0, NAN, 1.0, 1.0],
+        "critical": [False, False, False, False, True, False],
+        "source_file": "shopper.xlsx", "source_row": np.arange(2, 8),
+    })
+
+
+def test_visit_checks_name_the_row_whatever_the_engine():
+    v = _checklist()
+    err = _same_error(None, visits=v.assign(item_id=["i1", "i2", "i1", "i1", "i2", "i1"]))
+    assert err.problem == "the same item is checked twice in one visit"
+    assert (err.column, err.row, err.value) == ("item_id", 4, "i1")
+    err = _same_error(None, visits=v.assign(result=["yes", "no", "na", "maybe", "no", "na"]))
+    assert (err.column, err.row, err.value) == ("result", 5, "maybe")
+    err = _same_error(None, visits=v.assign(weight=[1.0, 1.0, -2.0, 1.0, 1.0, 1.0]))
+    assert err.column == "weight" and err.row == 4
+    # a visit without a group is still checked
+    bad = v.assign(segment=[None] * 3 + ["A"] * 3, item_id=["i1", "i1", "i2"] + ["i1", "i2", "i1"])
+    assert _same_error(None, visits=bad).row == 3
+    # missing item ids: two in one visit are a duplicate, as pandas' duplicated() says
+    two_missing = v.assign(item_id=["i1", None, None, "i1", "i2", "i1"])
+    assert _same_error(None, visits=two_missing).row == 4
+
+
+def test_raw_visits_read_in_sql_equal_the_prepared_ones():
+    # missing result = n.a., missing weight = 1, no weight / critical column: all as in pandas
+    v = _checklist()
+    for frame in (v, v.drop(columns="weight"), v.drop(columns="critical"),
+                  v.drop(columns="item_id"), v.assign(result=v["result"].astype("category"))):
+        duck = sufficient_stats(None, visits=frame, engine="duckdb")
+        pand = sufficient_stats(None, visits=frame, engine="pandas")
+        assert_same_stats(duck, pand)
+        assert duck["cmp_n"].iloc[0] == 2  # v3 has nothing applicable
+
+
 def test_compliance_visit_scores():
     v = pd.DataFrame({
         "quarter": "2025Q1", "segment": "A",
@@ -635,3 +728,15 @@ def test_summarise_workspace_wires_store_and_settings(monkeypatch):
     # a grouping column the responses lack comes from the clients table; visits lack it
     by_branch = summarise_workspace(ws, by=["quarter", "branch"])
     assert set(by_branch["branch"]) == {"north"} and "compliance" not in set(by_branch["metric"])
+
+
+def test_nan_that_duckdb_reads_as_a_number_counts_as_missing_as_before():
+    # An Arrow-backed float column can hold NaN (not null); DuckDB then sees a number that is
+    # off every scale. The pandas checks treat it as missing, and so do the sums.
+    pa = pytest.importorskip("pyarrow")
+    r = tiny()
+    values = r["sat__speed"].to_numpy(dtype="float64")
+    r["sat__speed"] = pd.arrays.ArrowExtensionArray(pa.array(values, from_pandas=False))
+    duck = sufficient_stats(r, attributes=ATTRS, engine="duckdb")
+    pand = sufficient_stats(tiny(), attributes=ATTRS, engine="pandas")
+    assert_same_stats(duck, pand)

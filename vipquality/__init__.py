@@ -14,7 +14,7 @@ Examples
 from ._version import __version__
 from .ces import ces
 from .compliance import compliance, standard_compliance, visit_scores
-from .csi import csi
+from .csi import csi, csi_by_group
 from .drivers import relative_weights
 from .errors import (
     ConfigError,
@@ -53,6 +53,7 @@ __all__ = [
     "compliance",
     "compute_report_data",
     "csi",
+    "csi_by_group",
     "ingest_quarter",
     "load_workspace",
     "narrative",

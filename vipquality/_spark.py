@@ -16,8 +16,9 @@ cluster, or one the caller configured), else builds one for ``master``: the argu
 
 How the data gets there
 -----------------------
-The frames given to :func:`spark_stats` are validated in pandas first (as for every engine),
-converted to Arrow and shipped to Spark; only the group statistics (one row per group) come back.
+The frames given to :func:`spark_stats` are validated in pandas first (the DuckDB engine checks
+inside its aggregation pass instead; both raise the same errors), converted to Arrow and shipped
+to Spark; only the group statistics (one row per group) come back.
 For data that already sits in Parquet on object storage, :func:`spark_stats_sql` runs the same
 aggregation over any Spark table or view without passing through pandas.
 

@@ -13,6 +13,16 @@ as a parameter (double quotes for DuckDB, backticks for Spark). The ``spark`` en
 (:mod:`vipquality._spark`, optional pyspark) runs that same SQL on Spark. The ``pandas`` engine
 computes the same columns with ``groupby().sum()`` and exists as an independent cross-check.
 
+Input checks. The ``duckdb`` engine checks the values in the aggregation pass itself
+(``checks=True``: one extra count per group of the rows a check rejects, with ``ROUND`` for
+integrality and the distinct hashes of each visit's items for duplicate checklist items) and
+reads the caller's frames without copying them; only when that count is not zero does it run
+the pandas checks, which raise the error naming the first bad row and column (if they find
+nothing — a NaN that DuckDB reads as a number, a hash collision — the pandas-checked path
+computes the statistics instead). The ``pandas`` and ``spark`` engines,
+and columns of unusual dtypes (text ratings, object ``critical`` flags), go through the pandas
+checks first, as before. Either way the same data raise the same error.
+
 Statistics columns (``a``, ``b`` are attribute ids)
 -----------------------------------------------------
 ========================  =====================================================================
@@ -164,7 +174,8 @@ def _is_count(column: str) -> bool:
 # --- SQL generation (shared by every SQL engine) ---------------------------------------------
 
 def response_stats_sql(spec: StatsSpec, source: str,
-                       quote: Callable[[str], str] = duckdb_quote) -> str:
+                       quote: Callable[[str], str] = duckdb_quote, *,
+                       checks: bool = False, integer_typed: Sequence[str] = ()) -> str:
     """One ``SELECT … GROUP BY`` computing every response statistic of ``spec``.
 
     ``source`` is a FROM-clause fragment (a table name, or a join such as
@@ -173,6 +184,15 @@ def response_stats_sql(spec: StatsSpec, source: str,
     (and NaN, which sorts above every number in DuckDB and Spark) count as missing; check the
     data before (``summarise`` does). Cross-products are computed inside the aggregates, so
     nothing of size k² is materialised.
+
+    With ``checks=True`` the same pass also counts, per group, the rows that the checks of
+    :func:`sufficient_stats` reject (an answer off its scale, a non-integer NPS/CES answer, a
+    missing or negative weight) in an extra column ``_vq_bad``, and rows with a missing
+    grouping value are kept as their own groups (so that they are checked too; the caller
+    drops them). The source must then hold numeric columns with NULL for missing (DuckDB reads
+    pandas NaN as NULL). ``integer_typed`` names columns of an integer type, whose integrality
+    test is left out (it is true by type, and ``ROUND`` over them costs about as much as all
+    the other checks together).
     """
     q = quote
     by = [q(c) for c in spec.by]
@@ -196,15 +216,45 @@ def response_stats_sql(spec: StatsSpec, source: str,
         if a in spec.importance:
             proj.append(rated(f"imp__{a}", spec.imp_scale, imp[a]))
 
+    bad = []  # row conditions the checks reject (NULL never matches: missing is allowed)
+    if checks:
+        # An answer is off its scale exactly when it is present but its in-scale projection
+        # above is NULL: testing that reuses the projected CASE instead of comparing every
+        # column with both bounds again (about half the cost of the checks, measured at 1 M).
+        raw: list[str] = []
+
+        def off_scale(column: str, rated_alias: str, integer: bool) -> str:
+            raw.append(f"{q(column)} AS _vq_raw{len(raw)}")
+            cond = f"_vq_raw{len(raw) - 1} IS NOT NULL AND {rated_alias} IS NULL"
+            if integer and column not in integer_typed:
+                cond += f" OR {rated_alias} <> ROUND({rated_alias})"
+            return f"({cond})"
+
+        if spec.nps_scale is not None:
+            bad.append(off_scale(NPS_COLUMN, "_vq_nps", True))
+        if spec.ces_scale is not None:
+            bad.append(off_scale(CES_COLUMN, "_vq_ces", True))
+        bad += [off_scale(f"sat__{a}", sat[a], False) for a in spec.attributes]
+        bad += [off_scale(f"imp__{a}", imp[a], False) for a in spec.importance]
+        if spec.weighted:
+            bad.append("(_vq_w IS NULL OR _vq_w < 0)")
+        proj += raw
+
     def s(expr: str) -> str:
         return f"COALESCE(SUM({expr}), 0)"
+
+    def where(value: str, present: str) -> str:
+        """``value`` where ``present`` is not NULL, else NULL: ``value + 0 * present`` gives
+        the same bits as ``CASE WHEN present IS NOT NULL THEN value END`` for finite
+        ``present`` (x + 0 = x, also x + (−0)) and is cheaper to evaluate in bulk."""
+        return f"{value} + 0 * {present}"
 
     agg: list[tuple[str, str]] = []
     if spec.nps_scale is not None:
         agg += [
             ("nps_n", "COUNT(_vq_nps)"),
-            ("nps_sw", s("CASE WHEN _vq_nps IS NOT NULL THEN _vq_w END")),
-            ("nps_sw2", s("CASE WHEN _vq_nps IS NOT NULL THEN _vq_w * _vq_w END")),
+            ("nps_sw", s(where("_vq_w", "_vq_nps"))),
+            ("nps_sw2", s(where("_vq_w * _vq_w", "_vq_nps"))),
             ("nps_swp", s("CASE WHEN _vq_nps >= 9 THEN _vq_w END")),
             ("nps_swd", s("CASE WHEN _vq_nps <= 6 THEN _vq_w END")),
         ]
@@ -212,8 +262,8 @@ def response_stats_sql(spec: StatsSpec, source: str,
         easy, difficult = spec.ces_cuts
         agg += [
             ("ces_n", "COUNT(_vq_ces)"),
-            ("ces_sw", s("CASE WHEN _vq_ces IS NOT NULL THEN _vq_w END")),
-            ("ces_sw2", s("CASE WHEN _vq_ces IS NOT NULL THEN _vq_w * _vq_w END")),
+            ("ces_sw", s(where("_vq_w", "_vq_ces"))),
+            ("ces_sw2", s(where("_vq_w * _vq_w", "_vq_ces"))),
             ("ces_swx", s("_vq_w * _vq_ces")),
             ("ces_swx2", s("_vq_w * _vq_ces * _vq_ces")),
             ("ces_swe", s(f"CASE WHEN _vq_ces > {_num(easy)} THEN _vq_w END")),
@@ -236,10 +286,19 @@ def response_stats_sql(spec: StatsSpec, source: str,
         agg += [
             (f"pair_n:{a}:{b}", f"COUNT({x} * {y})"),
             (f"pair_sxy:{a}:{b}", s(f"{x} * {y}")),
-            (f"pair_sx:{a}:{b}", s(f"CASE WHEN {y} IS NOT NULL THEN {x} END")),
-            (f"pair_sy:{a}:{b}", s(f"CASE WHEN {x} IS NOT NULL THEN {y} END")),
+            (f"pair_sx:{a}:{b}", s(where(x, y))),
+            (f"pair_sy:{a}:{b}", s(where(y, x))),
         ]
     not_null = " AND ".join(f"{c} IS NOT NULL" for c in by) or "TRUE"
+    if checks:
+        agg.append(("_vq_bad", "COUNT(_vq_bad)"))
+        flag = f"CASE WHEN {' OR '.join(bad)} THEN 1 END" if bad else "CAST(NULL AS INTEGER)"
+        return (
+            "WITH _vq_p AS (\n  SELECT " + ",\n         ".join(proj)
+            + f"\n  FROM {source}\n),\n_vq_r AS (\n  SELECT *, {flag} AS _vq_bad FROM _vq_p\n)\n"
+            + "SELECT " + ",\n       ".join(by + [f"{e} AS {q(n)}" for n, e in agg])
+            + "\nFROM _vq_r" + (f"\nGROUP BY {', '.join(by)}" if by else "")
+        )
     return (
         "WITH _vq_r AS (\n  SELECT " + ",\n         ".join(proj)
         + f"\n  FROM {source}\n  WHERE {not_null}\n)\n"
@@ -249,7 +308,8 @@ def response_stats_sql(spec: StatsSpec, source: str,
 
 
 def visit_stats_sql(spec: StatsSpec, source: str,
-                    quote: Callable[[str], str] = duckdb_quote) -> str:
+                    quote: Callable[[str], str] = duckdb_quote, *,
+                    checks: bool = False, columns: Sequence[str] | None = None) -> str:
     """Compliance statistics: visit scores first, then n, Σscore, Σscore² per group.
 
     ``source`` holds one row per visit × checklist item with the grouping columns,
@@ -257,32 +317,67 @@ def visit_stats_sql(spec: StatsSpec, source: str,
     identified by the grouping columns, ``quarter`` (when present) and ``visit_id``.
     Visit score = 100·Σw[yes]/Σw over applicable (yes/no) items; no applicable item → no score;
     a critical item answered "no" → 0 when ``spec.critical_fails_visit``.
+
+    With ``columns`` (the columns ``source`` has), the raw visits table can be read as it
+    is: a missing ``result`` counts as n.a. (it is neither yes nor no), a missing ``weight``
+    as 1 (no ``weight`` column: every item 1), a missing ``critical`` as not critical.
+    With ``checks=True`` (DuckDB SQL) the same pass also counts, per group, the rows that the
+    checks of :func:`sufficient_stats` reject (a result other than yes / no / na, a negative
+    weight, an item checked twice in one visit when ``columns`` has ``item_id``) in an extra
+    column ``_vq_bad``, and visits with a missing grouping value are kept as their own groups
+    (so that they are checked too; the caller drops them).
     """
     q = quote
     by = [q(c) for c in spec.by]
     keys = by + [q(c) for c in _visit_key_extra(spec)]
-    crit = (f"CASE WHEN COUNT(CASE WHEN {q('critical')} AND {q('result')} = 'no' THEN 1 END) > 0 "
-            "THEN 1 ELSE 0 END" if spec.critical_fails_visit else "0")
-    w = f"CAST({q('weight')} AS DOUBLE)"
+    have = None if columns is None else set(columns)
+    result = q("result")
+    if have is None or "weight" in have:
+        w = f"CAST({q('weight')} AS DOUBLE)"
+        w = w if have is None else f"COALESCE({w}, 1.0)"
+    else:
+        w = "1.0"
+    critical = q("critical") if have is None or "critical" in have else None
+    crit = (f"CASE WHEN COUNT(CASE WHEN {critical} AND {result} = 'no' THEN 1 END) > 0 "
+            "THEN 1 ELSE 0 END" if spec.critical_fails_visit and critical is not None else "0")
+    bad = ""
+    if checks:
+        counts = [f"COUNT(CASE WHEN {result} NOT IN ('yes', 'no', 'na') THEN 1 END)"]
+        if have is None or "weight" in have:
+            counts.append(f"COUNT(CASE WHEN {q('weight')} < 0 THEN 1 END)")
+        if have is not None and "item_id" in have:
+            # items checked more than once: rows − distinct item hashes. COUNT(DISTINCT
+            # item_id) costs 3× the whole visits query in DuckDB (measured at 1 M checks); the
+            # distinct 64-bit hashes of a visit's list cost a fifth of that. hash(NULL) is a
+            # value, so missing ids are one item, as in pandas' duplicated(); a collision can
+            # only raise a false alarm, which the pandas checks then clear.
+            item = q("item_id")
+            counts.append(f"COUNT(*) - list_unique(list(hash({item})))")
+        bad = f",\n         {' + '.join(counts)} AS _vq_bad"
     not_null = " AND ".join(f"{c} IS NOT NULL" for c in by) or "TRUE"
+    outer = [
+        f"COUNT(_vq_score) AS {q('cmp_n')}",
+        f"COALESCE(SUM(_vq_score), 0) AS {q('cmp_sx')}",
+        f"COALESCE(SUM(_vq_score * _vq_score), 0) AS {q('cmp_sx2')}",
+    ]
+    if checks:
+        outer.append(f"SUM(_vq_bad) AS {q('_vq_bad')}")
     return (
         "WITH _vq_v AS (\n"
         f"  SELECT {', '.join(keys)},\n"
-        f"         COALESCE(SUM(CASE WHEN {q('result')} = 'yes' THEN {w} END), 0) AS _vq_yes,\n"
-        f"         COALESCE(SUM(CASE WHEN {q('result')} IN ('yes', 'no') THEN {w} END), 0)"
+        f"         COALESCE(SUM(CASE WHEN {result} = 'yes' THEN {w} END), 0) AS _vq_yes,\n"
+        f"         COALESCE(SUM(CASE WHEN {result} IN ('yes', 'no') THEN {w} END), 0)"
         " AS _vq_app,\n"
-        f"         {crit} AS _vq_crit\n"
-        f"  FROM {source}\n  WHERE {not_null}\n"
+        f"         {crit} AS _vq_crit{bad}\n"
+        f"  FROM {source}" + ("" if checks else f"\n  WHERE {not_null}") + "\n"
         f"  GROUP BY {', '.join(keys)}\n"
         "), _vq_s AS (\n"
         f"  SELECT {', '.join(by + [''])}CASE WHEN _vq_crit = 1 THEN CAST(0 AS DOUBLE) "
-        "WHEN _vq_app > 0 THEN 100 * _vq_yes / _vq_app END AS _vq_score\n"
+        "WHEN _vq_app > 0 THEN 100 * _vq_yes / _vq_app END AS _vq_score"
+        + (", _vq_bad" if checks else "") + "\n"
         "  FROM _vq_v\n)\n"
-        "SELECT " + ", ".join(by + [
-            f"COUNT(_vq_score) AS {q('cmp_n')}",
-            f"COALESCE(SUM(_vq_score), 0) AS {q('cmp_sx')}",
-            f"COALESCE(SUM(_vq_score * _vq_score), 0) AS {q('cmp_sx2')}",
-        ]) + "\nFROM _vq_s" + (f"\nGROUP BY {', '.join(by)}" if by else "")
+        "SELECT " + ", ".join(by + outer) + "\nFROM _vq_s"
+        + (f"\nGROUP BY {', '.join(by)}" if by else "")
     )
 
 
@@ -342,9 +437,14 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str, hint: str = ""
 
 
 def _prepare_responses(
-    spec: StatsSpec, responses: pd.DataFrame, memberships: pd.DataFrame | None
+    spec: StatsSpec, responses: pd.DataFrame, memberships: pd.DataFrame | None, *,
+    check: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Check the responses (and memberships) and keep only the columns ``spec`` reads."""
+    """Check the responses (and memberships) and keep only the columns ``spec`` reads.
+
+    ``check=False`` leaves the value checks to the DuckDB pass (``checks=True`` of
+    :func:`response_stats_sql`) and returns the responses as they are, without a copy.
+    """
     needed = []
     if spec.nps_scale is not None:
         needed.append(NPS_COLUMN)
@@ -353,6 +453,65 @@ def _prepare_responses(
     needed += [f"sat__{a}" for a in spec.attributes] + [f"imp__{a}" for a in spec.importance]
     _require(responses, needed, "responses",
              " (pass nps_scale=None / ces_scale=None to leave a metric out)")
+    if check:
+        _check_responses(spec, responses)
+
+    from_members = memberships is not None
+    if from_members:
+        _require(memberships, ["quarter", "client_id", "segment"], "memberships")
+        _require(responses, ["quarter", "client_id"], "responses",
+                 " (needed to join the segment memberships)")
+        memberships = memberships[["quarter", "client_id", "segment"]].drop_duplicates()
+    keys = [c for c in spec.by if not (from_members and c == "segment")]
+    _require(responses, keys, "responses")
+    if not check:
+        return responses, memberships
+    extra = ["client_id"] if from_members and "client_id" not in keys else []
+    keep = list(dict.fromkeys(keys + extra + needed + ([WEIGHT_COLUMN] if spec.weighted else [])))
+    return responses[keep], memberships
+
+
+def _checked_columns(spec: StatsSpec) -> list[tuple[str, tuple[float, float], bool]]:
+    """(column, scale, integer) of every response column the checks read, in check order."""
+    out = []
+    if spec.nps_scale is not None:
+        out.append((NPS_COLUMN, spec.nps_scale, True))
+    if spec.ces_scale is not None:
+        out.append((CES_COLUMN, spec.ces_scale, True))
+    out += [(f"sat__{a}", spec.csi_scale, False) for a in spec.attributes]
+    out += [(f"imp__{a}", spec.imp_scale, False) for a in spec.importance]
+    if spec.weighted:
+        out.append((WEIGHT_COLUMN, (0, np.inf), False))
+    return out
+
+
+def _plain_numeric(series: pd.Series) -> bool:
+    return (pd.api.types.is_numeric_dtype(series.dtype)
+            and not pd.api.types.is_bool_dtype(series.dtype))
+
+
+def _sql_checkable_responses(spec: StatsSpec, responses: pd.DataFrame) -> bool:
+    """Whether the checks can run inside the DuckDB pass: every checked column is numeric
+    (booleans and text go through the pandas checks, which convert or reject them)."""
+    return all(c in responses.columns and _plain_numeric(responses[c])
+               for c, _, _ in _checked_columns(spec))
+
+
+def _sql_checkable_visits(visits: pd.DataFrame) -> bool:
+    """Whether the DuckDB pass can read and check the visits as they are: text results,
+    numeric weights and boolean critical flags (anything else is converted in pandas)."""
+    result = visits["result"].dtype
+    if not (result == object or pd.api.types.is_string_dtype(result)
+            or isinstance(result, pd.CategoricalDtype)):
+        return False
+    if "weight" in visits.columns and not _plain_numeric(visits["weight"]):
+        return False
+    return "critical" not in visits.columns or pd.api.types.is_bool_dtype(
+        visits["critical"].dtype)
+
+
+def _check_responses(spec: StatsSpec, responses: pd.DataFrame) -> None:
+    """The pandas checks of every response column (raise at the first bad row)."""
     if spec.nps_scale is not None:
         _check_numeric(responses, NPS_COLUMN, spec.nps_scale, integer=True)
     if spec.ces_scale is not None:
@@ -367,22 +526,16 @@ def _prepare_responses(
             pos = int(np.flatnonzero(np.isnan(w))[0])
             _raise_at(responses, pos, WEIGHT_COLUMN, "weight is missing", None)
 
-    from_members = memberships is not None
-    if from_members:
-        _require(memberships, ["quarter", "client_id", "segment"], "memberships")
-        _require(responses, ["quarter", "client_id"], "responses",
-                 " (needed to join the segment memberships)")
-        memberships = memberships[["quarter", "client_id", "segment"]].drop_duplicates()
-    keys = [c for c in spec.by if not (from_members and c == "segment")]
-    _require(responses, keys, "responses")
-    extra = ["client_id"] if from_members and "client_id" not in keys else []
-    keep = list(dict.fromkeys(keys + extra + needed + ([WEIGHT_COLUMN] if spec.weighted else [])))
-    return responses[keep], memberships
+
+def _require_visits(spec: StatsSpec, visits: pd.DataFrame) -> None:
+    _require(visits, [*spec.by, "visit_id", "result"], "visits",
+             " (compliance needs every grouping column in the visits table)")
 
 
 def _prepare_visits(spec: StatsSpec, visits: pd.DataFrame) -> pd.DataFrame:
-    _require(visits, [*spec.by, "visit_id", "result"], "visits",
-             " (compliance needs every grouping column in the visits table)")
+    """The checked visits (result, weight, critical as the SQL reads them); raise at the first
+    bad row."""
+    _require_visits(spec, visits)
     keys = [*spec.by, *_visit_key_extra(spec)]
     out = visits[list(dict.fromkeys([*keys, "result"]))].copy()
     result = out["result"].astype(object)
@@ -494,11 +647,42 @@ def sufficient_stats(
                         if visits is not None and c in visits.columns),
     )
     parts = []
+    # DuckDB checks the values in the aggregation pass itself (one extra count per group) and
+    # reads the caller's frames without copies; the pandas checks run only when that count
+    # is not zero, to raise the same error naming the first bad row and column. The other
+    # engines (and unusual dtypes) check in pandas first.
     if responses is not None:
-        r, m = _prepare_responses(spec, responses, memberships)
-        parts.append(_run(engine, spec, "responses", r, m))
+        if engine == "duckdb" and _sql_checkable_responses(spec, responses):
+            r, m = _prepare_responses(spec, responses, memberships, check=False)
+            stats, bad = _run_checked(spec, "responses", r, m)
+            if bad:
+                _check_responses(spec, responses)  # raises, naming the first bad row
+                # not reproduced in pandas (a NaN that DuckDB reads as a number, e.g. from an
+                # Arrow-backed column): the checked pandas path decides, as before
+                r, m = _prepare_responses(spec, responses, memberships)
+                stats = _run(engine, spec, "responses", r, m)
+            parts.append(stats)
+        else:
+            r, m = _prepare_responses(spec, responses, memberships)
+            parts.append(_run(engine, spec, "responses", r, m))
     if visits is not None:
-        parts.append(_run(engine, spec, "visits", _prepare_visits(spec, visits), None))
+        _require_visits(spec, visits)
+        if engine == "duckdb" and _sql_checkable_visits(visits):
+            try:
+                stats, bad = _run_checked(spec, "visits", visits, None)
+            except Exception as exc:
+                if type(exc).__module__.split(".")[0] != "duckdb":
+                    raise
+                # values DuckDB cannot read as text (an object column of mixed types): the
+                # pandas checks name the row; anything else is DuckDB's own error
+                _prepare_visits(spec, visits)
+                raise
+            if bad:
+                prepared = _prepare_visits(spec, visits)  # raises, naming the first bad row
+                stats = _run(engine, spec, "visits", prepared, None)  # see the responses
+            parts.append(stats)
+        else:
+            parts.append(_run(engine, spec, "visits", _prepare_visits(spec, visits), None))
     return _finish(spec, parts)
 
 
@@ -511,15 +695,39 @@ def _run(engine: str, spec: StatsSpec, table: str, frame: pd.DataFrame,
         from vipquality._spark import spark_stats  # lazy: pyspark is optional
 
         return spark_stats(spec, table, frame, memberships)
+    return _duckdb_query(spec, table, frame, memberships)
+
+
+def _run_checked(spec: StatsSpec, table: str, frame: pd.DataFrame,
+                 memberships: pd.DataFrame | None) -> tuple[pd.DataFrame, int]:
+    """The DuckDB pass with the checks: group statistics and the number of rejected rows."""
+    out = _duckdb_query(spec, table, frame, memberships, checks=True)
+    bad = int(out.pop("_vq_bad").fillna(0).sum())
+    if spec.by:
+        # rows with a missing grouping value were only kept to be checked
+        out = out.dropna(subset=list(spec.by), ignore_index=True)
+    return out, bad
+
+
+def _duckdb_query(spec: StatsSpec, table: str, frame: pd.DataFrame,
+                  memberships: pd.DataFrame | None, checks: bool = False) -> pd.DataFrame:
     con = _duckdb_cursor()
     try:
         con.register("_vq_data", frame)
         source = "_vq_data"
         if memberships is not None:
             con.register("_vq_members", memberships)
-            source = "_vq_data JOIN _vq_members USING (quarter, client_id)"
-        sql = (response_stats_sql(spec, source) if table == "responses"
-               else visit_stats_sql(spec, source))
+            # with the checks, responses of clients without a membership stay (segment NULL,
+            # dropped afterwards) so that they are checked as before
+            join = "LEFT JOIN" if checks else "JOIN"
+            source = f"_vq_data {join} _vq_members USING (quarter, client_id)"
+        if table == "responses":
+            integer_typed = [c for c in (NPS_COLUMN, CES_COLUMN) if c in frame.columns
+                             and pd.api.types.is_integer_dtype(frame[c].dtype)]
+            sql = response_stats_sql(spec, source, checks=checks, integer_typed=integer_typed)
+        else:
+            sql = visit_stats_sql(spec, source, checks=checks,
+                                  columns=list(frame.columns) if checks else None)
         return con.execute(sql).df()
     finally:
         con.close()

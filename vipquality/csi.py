@@ -1,21 +1,29 @@
-"""Customer Satisfaction Index of one group: weighted attribute performance, bootstrap interval."""
+"""Customer Satisfaction Index of one group (:func:`csi`) or of every group of a table
+(:func:`csi_by_group`): weighted attribute performance, bootstrap interval."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Hashable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from vipquality.drivers import _bootstrap_counts, _design, _johnson, _percentile_interval
-from vipquality.drivers import relative_weights
+from vipquality.drivers import (
+    _bootstrap_counts,
+    _design,
+    _johnson,
+    _percentile_interval,
+    relative_weights,
+)
 from vipquality.errors import DataError
 from vipquality.estimate import Estimate
 from vipquality.intervals import z_value
 from vipquality.nps import _scores_array
 
-__all__ = ["csi"]
+__all__ = ["csi", "csi_by_group"]
 
 
 def csi(
@@ -26,7 +34,7 @@ def csi(
     outcome: pd.Series | None = None,
     confidence: float = 0.95,
     n_boot: int = 2000,
-    seed: int = 0,
+    seed: int | np.random.SeedSequence = 0,
 ) -> Estimate:
     """Customer Satisfaction Index (0–100) with a percentile bootstrap interval.
 
@@ -52,7 +60,7 @@ def csi(
         Confidence level of the interval.
     n_boot : int, default 2000
         Bootstrap resamples of respondents; 0 = no interval.
-    seed : int, default 0
+    seed : int or numpy.random.SeedSequence, default 0
         Seed of the bootstrap: the same data and seed give the same interval.
 
     Returns
@@ -95,8 +103,10 @@ def csi(
     attribute means — and the weights when they are estimated from the data (stated, derived) —
     are recomputed, and the interval is the (α/2, 1 − α/2) percentiles of the replicate CSIs.
     All resamples are computed at once from a matrix of draw counts (resamples × respondents)
-    with matrix products; derived weights use a batched eigen-decomposition, so there is no
-    Python loop over resamples (only over memory-bounded blocks for very large groups).
+    with one matrix product (in float32 when that is exact: integer ratings and fewer than
+    2**24 / (highest rating) respondents); derived weights use a batched eigen-decomposition,
+    so there is no Python loop over resamples (only over memory-bounded blocks for very large
+    groups).
 
     Examples
     --------
@@ -133,7 +143,10 @@ def csi(
     R = rated.astype(float)
 
     details: dict = {"weights": rule}
-    boot_weights = None  # (b × n counts) -> (b × k) unnormalised weights, for data-driven rules
+    # resample sums come from one product of the count matrix with the columns below (b × n
+    # @ n × 2k or 4k); derived weights also need the counts of the complete rows
+    columns = [S0, R]
+    boot_derived = None  # (b × n counts) -> (b × k) unnormalised weights
     if rule == "equal":
         w = np.full(k, 1.0 / k)
     elif rule == "fixed":
@@ -143,12 +156,12 @@ def csi(
         imp_rated = ~np.isnan(imp)
         I0, RI = np.where(imp_rated, imp, 0.0), imp_rated.astype(float)
         w = _ratio(I0.sum(axis=0), RI.sum(axis=0))
-        boot_weights = lambda C: _ratio(C @ I0, C @ RI)  # noqa: E731
+        columns += [I0, RI]
     else:
         table, Zc, complete = _derived(satisfaction, outcome, kept)
         details["relative_weights"] = table
         w = table["raw_weight"].to_numpy()
-        boot_weights = lambda C: _johnson(C[:, complete], Zc)  # noqa: E731
+        boot_derived = lambda C: _johnson(C[:, complete], Zc)  # noqa: E731
 
     count = rated.sum(axis=0)
     perf = 100 * (_ratio(S0.sum(axis=0), R.sum(axis=0)) - lo) / (hi - lo)
@@ -169,10 +182,19 @@ def csi(
     details["n_boot_failed"] = 0
     if n_boot and n > 0:
         rng = np.random.default_rng(seed)
+        M = np.hstack(columns)
+        dtype = _exact_dtype(M, n)
+        M = M.astype(dtype)
         reps = []
-        for C in _bootstrap_counts(rng, n, n_boot):
-            perf_b = 100 * (_ratio(C @ S0, C @ R) - lo) / (hi - lo)
-            w_b = boot_weights(C) if boot_weights is not None else np.broadcast_to(w, perf_b.shape)
+        for C in _bootstrap_counts(rng, n, n_boot, dtype=dtype):
+            P = (C @ M).astype(float)          # resample sums, one column per block × attribute
+            perf_b = 100 * (_ratio(P[:, :k], P[:, k:2 * k]) - lo) / (hi - lo)
+            if rule == "stated":
+                w_b = _ratio(P[:, 2 * k:3 * k], P[:, 3 * k:])
+            elif boot_derived is not None:
+                w_b = boot_derived(C)
+            else:
+                w_b = np.broadcast_to(w, perf_b.shape)
             reps.append(_combine(perf_b, w_b)[0])
         reps = np.concatenate(reps)
         low, high = _percentile_interval(reps, confidence)
@@ -184,6 +206,105 @@ def csi(
         metric="csi", method="bootstrap-percentile" if n_boot else "none",
         confidence=confidence, details=details,
     )
+
+
+def csi_by_group(
+    satisfaction: pd.DataFrame,
+    groups: pd.Series | np.ndarray,
+    importance: pd.DataFrame | None = None,
+    weights: Literal["stated", "equal", "derived"] | Mapping[str, float] = "stated",
+    scale: tuple[float, float] = (1, 10),
+    outcome: pd.Series | None = None,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    workers: int | None = None,
+) -> dict[Hashable, Estimate]:
+    """:func:`csi` with its bootstrap interval for every group (e.g. segment) of one table.
+
+    Parameters
+    ----------
+    satisfaction, importance, outcome
+        As for :func:`csi`, for all groups together (same index).
+    groups : Series or array
+        The group of each row (same length as ``satisfaction``); rows whose group is missing
+        are left out.
+    weights, scale, confidence, n_boot
+        As for :func:`csi`, applied within each group.
+    seed : int, default 0
+        One seed for the whole call: group i (in sorted group order) gets the i-th child of
+        ``numpy.random.SeedSequence(seed)``, so the result does not depend on ``workers``
+        or on the order the groups finish in, and each group equals
+        ``csi(<its rows>, …, seed=numpy.random.SeedSequence(seed).spawn(G)[i])``.
+    workers : int, optional
+        Threads computing groups side by side (default: the CPUs available, at most the
+        number of groups). The draws and the count-matrix products run in numpy without the
+        GIL, so threads use several cores without copying the data into processes.
+
+    Returns
+    -------
+    dict
+        Group value → :class:`~vipquality.estimate.Estimate`, in sorted group order.
+
+    Raises
+    ------
+    DataError
+        As :func:`csi`, or when ``groups`` does not have one value per row.
+
+    Examples
+    --------
+    >>> sat = pd.DataFrame({"speed": [10, 7, 8, 6], "respect": [9, 8, 10, 5]})
+    >>> est = csi_by_group(sat, pd.Series(["a", "a", "b", "b"]), weights="equal", n_boot=50)
+    >>> {g: round(e.value, 2) for g, e in est.items()}
+    {'a': 83.33, 'b': 69.44}
+    """
+    if not isinstance(satisfaction, pd.DataFrame):
+        raise DataError("satisfaction must be a DataFrame with one column per attribute")
+    keys = pd.Series(np.asarray(groups, dtype=object) if not isinstance(groups, pd.Series)
+                     else groups.to_numpy(dtype=object))
+    if len(keys) != len(satisfaction):
+        raise DataError(f"groups must give one value per row: {len(keys)} values for "
+                        f"{len(satisfaction)} rows")
+    present = keys.notna().to_numpy()
+    codes, uniques = pd.factorize(keys[present], sort=True)
+    rows = np.flatnonzero(present)
+    members = [rows[codes == g] for g in range(len(uniques))]
+    children = np.random.SeedSequence(seed).spawn(len(uniques))
+
+    def one(g: int) -> Estimate:
+        take = members[g]
+        return csi(satisfaction.iloc[take],
+                   None if importance is None else importance.iloc[take],
+                   weights=weights, scale=scale,
+                   outcome=None if outcome is None else outcome.iloc[take],
+                   confidence=confidence, n_boot=n_boot, seed=children[g])
+
+    if workers is None:
+        workers = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else os.cpu_count() or 1)
+    n_workers = min(len(uniques), max(1, int(workers)))
+    if n_workers <= 1:
+        results = [one(g) for g in range(len(uniques))]
+    else:
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            results = list(pool.map(one, range(len(uniques))))
+    return dict(zip(uniques.tolist(), results))
+
+
+def _exact_dtype(M: np.ndarray, n: int) -> type:
+    """float32 when every resample sum of ``M`` is exact in it, else float64.
+
+    A resample sum is Σ c_i m_i with counts c_i summing to n; with integer m_i every partial
+    sum is an integer of magnitude ≤ n·max|m|, exact in float32 below 2**24 (ratings of
+    a few thousand respondents). float32 halves the memory the count matrix and its product
+    move, and gives the same bits as float64 here; non-integer ratings keep float64.
+    """
+    if M.size == 0:
+        return np.float64
+    top = float(np.abs(M).max())
+    if n * top < 2**24 and bool((M == np.round(M)).all()):
+        return np.float32
+    return np.float64
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ Examples
 from __future__ import annotations
 
 import re
+import re._casefix as _casefix
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,9 @@ _SCAN_PHONE_RE = _phone_re(r"[ -]?")
 _ACCOUNT_RE = re.compile(r"(?<![\w+])\d(?:[ -]?\d){11,}(?!\d)")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _ID_TOKEN_RE = re.compile(r"[\w-]+")
+_LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
+_DIGIT_RE = re.compile(r"\d")
+_PATTERN_CACHE = 4096
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _PLACEHOLDER_RE = re.compile(r"\[(?:e-mail|phone|account|name|id|address)\]")
 _MERGE_NAMES = re.compile(re.escape(NAME_MASK) + r"(?:[\s,]+" + re.escape(NAME_MASK) + r")+")
@@ -113,6 +117,15 @@ class Scrubber:
         Identifiers (client ids) masked as ``[id]`` where a comment word equals one.
     addresses : iterable of str
         Addresses masked as ``[address]`` where a comment contains one whole.
+
+    Notes
+    -----
+    Each step first asks a cheap question that every comment it would change answers "yes" to,
+    and runs its (costly) substitution only then: contact and account patterns need a digit or an
+    ``@``; ids a word-and-hyphen token of the id set; names a letter run of the name set (or of its
+    Cyrillic stems); addresses a whitespace-delimited token of one of them (below). The
+    substitutions themselves are unchanged, so the output is the same as running every step on
+    every comment (``tests/test_privacy.py`` checks it against that reference).
     """
 
     def __init__(self, names: Iterable[str] = (), *, ids: Iterable[str] = (),
@@ -131,12 +144,9 @@ class Scrubber:
                     self._stems.add(key)
                     if key[-1] in _CYRILLIC_NAME_ENDINGS and len(key) - 1 >= _MIN_NAME:
                         self._stems.add(key[:-1])
+        self._gate = _name_gate(self._names, self._stems)
         self._ids = {str(i).strip() for i in ids if isinstance(i, str) and str(i).strip()}
-        phrases = sorted({_norm(a) for a in addresses if isinstance(a, str) and a.strip()},
-                         key=len, reverse=True)
-        self._addresses = (re.compile("|".join(r"\s+".join(map(re.escape, p.split()))
-                                                for p in phrases), re.IGNORECASE)
-                           if phrases else None)
+        self._addresses = _AddressIndex(addresses)
 
     # one word ------------------------------------------------------------------------------
     def _is_name(self, word: str) -> bool:
@@ -148,6 +158,17 @@ class Scrubber:
         if self._stems and _CYRILLIC.search(key):  # inflected: Анне, Иванову, Ивановым
             return any(key[:-k] in self._stems for k in (1, 2, 3) if len(key) - k >= _MIN_NAME)
         return False
+
+    def _may_name(self, text: str) -> bool:
+        """Whether a word of ``text`` could be a name: one of its letter runs (case-folded) is a
+        name word, a part of one, or a stem plus up to three letters. Every word
+        :meth:`_is_name` accepts passes, so a ``False`` lets :meth:`_words` be skipped."""
+        runs = _key(" ".join(_LETTER_RUN_RE.findall(text))).split(" ")
+        gate = self._gate
+        if self._stems:
+            return any(r in gate or r[:-1] in gate or r[:-2] in gate or r[:-3] in gate
+                       for r in runs)
+        return any(r in gate for r in runs)
 
     def _words(self, text: str) -> str:
         def one(m: re.Match) -> str:
@@ -173,24 +194,121 @@ class Scrubber:
         if not isinstance(text, str) or not text:
             return text
         sub = self._sub_outside_placeholders
-        text = sub(EMAIL_RE, EMAIL_MASK, text)
-        if self._addresses is not None:
-            text = sub(self._addresses, ADDRESS_MASK, text)
-        text = sub(_IBAN_RE, lambda m: ACCOUNT_MASK if sum(c.isdigit() for c in m.group(0)) >= 10
-                   else m.group(0), text)
-        text = sub(PHONE_RE, PHONE_MASK, text)
-        text = sub(_ACCOUNT_RE, ACCOUNT_MASK, text)
-        if self._ids:
+        if "@" in text:
+            text = sub(EMAIL_RE, EMAIL_MASK, text)
+        address = self._addresses.pattern_for(text)
+        if address is not None:
+            text = sub(address, ADDRESS_MASK, text)
+        if _DIGIT_RE.search(text):  # IBANs, phones and accounts all hold digits
+            text = sub(_IBAN_RE, lambda m: ACCOUNT_MASK if sum(c.isdigit() for c in m.group(0))
+                       >= 10 else m.group(0), text)
+            text = sub(PHONE_RE, PHONE_MASK, text)
+            text = sub(_ACCOUNT_RE, ACCOUNT_MASK, text)
+        if self._ids and not self._ids.isdisjoint(_ID_TOKEN_RE.findall(text)):
             text = sub(_ID_TOKEN_RE, lambda m: ID_MASK if m.group(0) in self._ids
                        else m.group(0), text)
-        if self._names:
+        if self._names and self._may_name(text):
             pieces = re.split(f"({_PLACEHOLDER_RE.pattern})", text)
             text = "".join(p if i % 2 else self._words(p) for i, p in enumerate(pieces))
         return text
 
     def series(self, comments: pd.Series) -> pd.Series:
-        """:meth:`__call__` over a column of text (missing values stay missing)."""
-        return comments.map(lambda v: self(v) if isinstance(v, str) else v)
+        """:meth:`__call__` over a column of text (missing values stay missing).
+
+        Each distinct non-empty comment is scrubbed once (answers such as "Всё устраивает,
+        спасибо." repeat), and empty ones not at all.
+        """
+        values = comments.to_numpy(dtype=object)
+        todo = [v for v in dict.fromkeys(values.tolist()) if isinstance(v, str) and v]
+        if not todo:
+            return comments.copy()
+        done = {v: self(v) for v in todo}
+        out = [done.get(v, v) if isinstance(v, str) else v for v in values.tolist()]
+        return pd.Series(out, index=comments.index, dtype=comments.dtype, name=comments.name)
+
+
+# The candidates of the address step. Python's IGNORECASE compares characters by their simple
+# lower case, and a few by small equivalence classes besides (i/ı, s/ſ, σ/ς, в/ᲀ, …: re._casefix);
+# folding both sides to one member of the class makes "the pattern matches" imply "the folded
+# tokens are equal", so a set lookup can only find too many candidates, never too few.
+_FOLD = {}
+for _a, _others in _casefix._EXTRA_CASES.items():
+    _first = min((_a, *_others))
+    for _c in (_a, *_others):
+        _FOLD[_c] = _first
+
+
+def _fold(text: str) -> str | None:
+    """``text`` lowered and folded as above; ``None`` when lowering changes its length (the
+    full lower case of ``İ``, which the per-character matching does not use)."""
+    low = text.lower()
+    if len(low) != len(text):
+        return None
+    return low.translate(_FOLD)
+
+
+class _AddressIndex:
+    """Which addresses a comment may contain, by a set lookup, and the regex of just those.
+
+    An address of three or more words can only match where its inner words stand whole between
+    whitespace, so it is indexed by its longest inner word; shorter ones (a word may match inside
+    a longer one) are always candidates. The regex of a candidate set keeps the order of the full
+    alternation (longest first), so it finds exactly what that would.
+    """
+
+    def __init__(self, addresses: Iterable[str]) -> None:
+        phrases = sorted({_norm(a) for a in addresses if isinstance(a, str) and a.strip()},
+                         key=lambda p: (-len(p), p))
+        self._phrases = phrases
+        self._by_word: dict[str, list[int]] = {}
+        always = []
+        for i, phrase in enumerate(phrases):
+            words = phrase.split()
+            inner = sorted(words[1:-1], key=len, reverse=True)
+            folded = _fold(inner[0]) if inner else None
+            if folded is None:
+                always.append(i)
+            else:
+                self._by_word.setdefault(folded, []).append(i)
+        self._always = tuple(always)
+        self._compiled: dict[tuple[int, ...], re.Pattern] = {}
+
+    def pattern_for(self, text: str) -> re.Pattern | None:
+        """The alternation of the addresses ``text`` may contain (``None``: none)."""
+        if not self._phrases:
+            return None
+        folded = _fold(text)
+        if folded is None:
+            chosen = tuple(range(len(self._phrases)))
+        else:
+            hits = set(self._always)
+            by_word = self._by_word
+            for word in set(folded.split()):
+                if word in by_word:
+                    hits.update(by_word[word])
+            if not hits:
+                return None
+            chosen = tuple(sorted(hits))
+        pattern = self._compiled.get(chosen)
+        if pattern is None:
+            pattern = re.compile("|".join(r"\s+".join(map(re.escape, self._phrases[i].split()))
+                                          for i in chosen), re.IGNORECASE)
+            if len(self._compiled) < _PATTERN_CACHE:
+                self._compiled[chosen] = pattern
+        return pattern
+
+
+def _name_gate(names: set[str], stems: set[str]) -> frozenset[str]:
+    """Name words and stems, and their letter runs (a hyphenated name's parts) with the stems
+    of those: what :meth:`Scrubber._may_name` looks letter runs up in."""
+    gate = set(names) | set(stems)
+    for key in list(gate):
+        for part in _LETTER_RUN_RE.findall(key):
+            gate.add(part)
+            if part[-1:] in _CYRILLIC_NAME_ENDINGS:
+                gate.add(part[:-1])
+    gate.discard("")
+    return frozenset(gate)
 
 
 def scrub_comment(text: str, names: Iterable[str] = (), *, ids: Iterable[str] = (),

@@ -410,14 +410,21 @@ def _csi(col, attributes, importance, perf, means, scale, csi_weights, confidenc
 # --- step 3: change against the previous quarter, multiplicity adjustment ----------------------
 
 def _previous_quarter(quarters: pd.Series) -> np.ndarray:
-    parts = quarters.astype(str).str.extract(_QUARTER)
-    bad = parts[0].isna().to_numpy()
-    if bad.any():
-        raise DataError("quarter must look like YYYYQn", column="quarter",
-                        value=quarters[bad].iloc[0])
-    year, q = parts[0].astype(int).to_numpy(), parts[1].astype(int).to_numpy()
-    prev_year, prev_q = np.where(q == 1, year - 1, year), np.where(q == 1, 4, q - 1)
-    return np.char.add(np.char.add(prev_year.astype(str), "Q"), prev_q.astype(str))
+    """The quarter before each one (``"2025Q1"`` → ``"2024Q4"``), as an array of str.
+
+    A table has a handful of distinct quarters over tens of thousands of rows: they are
+    parsed once each (a regex per distinct value), then spread back by their codes.
+    """
+    codes, uniques = pd.factorize(pd.Series(quarters).astype(str), sort=False,
+                                  use_na_sentinel=False)
+    prev = []
+    for value in uniques:
+        match = _QUARTER.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise DataError("quarter must look like YYYYQn", column="quarter", value=value)
+        year, q = int(match.group(1)), int(match.group(2))
+        prev.append(f"{year - 1}Q4" if q == 1 else f"{year}Q{q - 1}")
+    return np.asarray(prev, dtype=str)[codes]
 
 
 def _compare(table: pd.DataFrame, by: list[str], *, adjustment: str,

@@ -36,10 +36,12 @@ import pyarrow as pa
 from ..errors import DataError, IngestError, StoreError
 from ..privacy import Scrubber
 from ..store import (SORT_KEYS, from_pandas, partition_path, table_schema, to_pandas)
-from ._readers import REJECT_COLUMNS, RawTable, read_table
+from ._readers import (DEFAULT_BLOCK_ROWS, REJECT_COLUMNS, CsvStream, NeedsExactRead, RawTable,
+                       open_csv_stream, read_table)
 from ._store import StoreLock, Transaction, csv_bytes, parquet_bytes, read_csv_rows, recover
+from ._stream import merge_blocks, write_sorted
 from ._validate import (KEYS, Checked, check_table, deduplicate, empty_rejects, fields_for,
-                        resolve_columns)
+                        file_warnings, resolve_columns)
 
 __all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTable"]
 
@@ -248,17 +250,49 @@ def _roster_names(workspace) -> list[str]:
 
 
 def _read_file(workspace, table: str, path: Path, survey_format: str | None,
-               keep_test_responses: bool) -> RawTable:
+               keep_test_responses: bool, block_rows: int | None = DEFAULT_BLOCK_ROWS
+               ) -> RawTable | CsvStream:
     """One quarter file as text. Survey files may be survey-tool exports (Qualtrics,
     SurveyMonkey, …): :func:`vipquality.importers.read_survey` recognises them and maps them
-    onto the instrument; a canonical file is read by :func:`read_table` as before."""
+    onto the instrument; a canonical file is read by :func:`read_table` as before, except a plain
+    UTF-8 CSV export, which is read in blocks of ``block_rows`` rows (:func:`open_csv_stream`;
+    ``None``: whole)."""
     source = _source_name(workspace, path)
     if table != "responses":
         return read_table(path, source_file=source)
     from ..importers import read_survey
 
+    if block_rows is not None and survey_format in (None, "canonical") and \
+            path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        if survey_format == "canonical" or _format_of_head(path, source) == "canonical":
+            stream = open_csv_stream(path, source_file=source, block_rows=block_rows)
+            if stream is not None:
+                return stream
+
     return read_survey(path, workspace, source_file=source, format=survey_format,
                        keep_test_responses=keep_test_responses)
+
+
+def _format_of_head(path: Path, source: str) -> str:
+    """:func:`vipquality.importers._detect.detect` on the first megabytes of a CSV file (cut at a
+    line break): the detection reads the first records only, and the whole file would be held in
+    memory twice (bytes and text) by the detector."""
+    from ..importers._common import read_sheet
+    from ..importers._detect import _SNIFF_RECORDS, _refuse_non_responses, sniff
+
+    with path.open("rb") as fh:
+        head = fh.read(_DETECT_BYTES)
+        complete = not fh.read(1)
+    if not complete:
+        cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
+        head = head[:cut + 1] if cut > 0 else head
+    special = _refuse_non_responses(head, source)
+    if special:
+        return special
+    return sniff(read_sheet(path, source, head, limit=_SNIFF_RECORDS))
+
+
+_DETECT_BYTES = 4 * 2**20
 
 
 # ------------------------------------------------------------------------------------ store reads
@@ -300,7 +334,8 @@ def _sorted(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------- ingest
 def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False,
-                   format: str | None = None, keep_test_responses: bool = False) -> IngestResult:
+                   format: str | None = None, keep_test_responses: bool = False,
+                   block_rows: int | None = DEFAULT_BLOCK_ROWS) -> IngestResult:
     """Validate a quarter's raw files and add them to the workspace store.
 
     Parameters
@@ -322,6 +357,9 @@ def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False,
         canonical layout as before.
     keep_test_responses : bool
         Keep Qualtrics test/preview responses (left out by default).
+    block_rows : int or None
+        Rows per block when a plain CSV survey export is read in blocks (memory stays bounded
+        whatever its size); ``None`` reads every file whole.
 
     Returns
     -------
@@ -345,23 +383,53 @@ def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False,
     plan = _plan(workspace, qs, files)
     store = Path(workspace.store_path)
     if dry_run:
-        return _run(workspace, qs, plan, store, dry_run=True,
-                    survey=(format, keep_test_responses))
+        return _run_exactly(workspace, qs, plan, store, True, (format, keep_test_responses),
+                            block_rows)
     with StoreLock(store):
         recover(store)
-        return _run(workspace, qs, plan, store, dry_run=False,
-                    survey=(format, keep_test_responses))
+        return _run_exactly(workspace, qs, plan, store, False, (format, keep_test_responses),
+                            block_rows)
+
+
+def _run_exactly(workspace, quarter: str, plan, store: Path, dry_run: bool, survey,
+                 block_rows: int | None) -> IngestResult:
+    """:func:`_run`, again with the whole-file reader for a file the block reader cannot read
+    exactly (nothing is written before the end of a run, so starting over is safe)."""
+    whole: set[Path] = set()
+    while True:
+        try:
+            return _run(workspace, quarter, plan, store, dry_run=dry_run, survey=survey,
+                        block_rows=block_rows, whole=whole)
+        except NeedsExactRead as err:
+            if err.path in whole:  # pragma: no cover - the whole-file reader never raises it
+                raise
+            whole.add(err.path)
 
 
 def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
-         dry_run: bool, survey: tuple[str | None, bool] = (None, False)) -> IngestResult:
+         dry_run: bool, survey: tuple[str | None, bool] = (None, False),
+         block_rows: int | None = DEFAULT_BLOCK_ROWS, whole: set[Path] = frozenset()
+         ) -> IngestResult:
+    txn = Transaction(store)
+    try:
+        return _run_in(txn, workspace, quarter, plan, store, dry_run, survey, block_rows, whole)
+    finally:
+        if not dry_run:
+            txn.discard_work()
+
+
+def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path]],
+            store: Path, dry_run: bool, survey: tuple[str | None, bool], block_rows: int | None,
+            whole: set[Path]) -> IngestResult:
     # 1. read everything first: a file that cannot be read stops the import before any check
-    raws: dict[str, list[RawTable]] = {}
+    #    (a plain CSV survey export is only opened here: its rows are read block by block)
+    raws: dict[str, list[RawTable | CsvStream]] = {}
     names, addresses = _roster_names(workspace), []
     for table in _ORDER:
         raws[table] = []
         for path in plan.get(table, []):
-            raw = _read_file(workspace, table, path, *survey)
+            raw = _read_file(workspace, table, path, *survey,
+                             block_rows=None if path in whole else block_rows)
             if table == "clients":
                 names += _personal_values(raw, workspace.personal_columns, "name")
                 addresses += _personal_values(raw, workspace.personal_columns, "address")
@@ -374,7 +442,6 @@ def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
             for raw in raws[table]:
                 resolve_columns(raw, fields, mode)
 
-    txn = Transaction(store)
     counts: dict[str, TableCounts] = {}
     file_counts: list[TableCounts] = []
     rejects: list[pd.DataFrame] = []
@@ -401,6 +468,17 @@ def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
             continue
         scrubber = (Scrubber(names, ids=known_clients, addresses=addresses)
                     if table == "responses" else None)
+        if table == "responses":
+            result = _merge_streamed(txn, workspace, quarter, store, raws[table], dry_run,
+                                     known_clients, scrubber)
+            counts[table] = result["counts"]
+            file_counts += result["files"]
+            rejects += result["rejects"]
+            warnings += result["warnings"]
+            if result["accepted"]:
+                to_write.add(table)
+                finals[table] = result["final"]
+            continue
         checked = [check_table(raw, table, workspace, quarter, known_clients=known_clients,
                                scrubber=scrubber) for raw in raws[table]]
         for c in checked:
@@ -446,6 +524,9 @@ def _run(workspace, quarter: str, plan: dict[str, list[Path]], store: Path,
     if not dry_run:
         for table in sorted(to_write):
             rel = partition_path(Path("."), table, quarter).as_posix()
+            if isinstance(finals[table], Path):  # written sorted already, in pieces
+                txn.put_file(rel, finals[table])
+                continue
             schema = table_schema(table, workspace)
             txn.put(rel, parquet_bytes(from_pandas(_sorted(finals[table], table), schema)))
         txn.put(f"rejects/{quarter}.csv", _rejects_bytes(store, quarter, all_rejects,
@@ -495,6 +576,70 @@ def _merge(table: str, workspace, quarter: str, store: Path, checked: list[Check
                           "as accepted; nothing was written. This is a bug: please report it.")
     return {"counts": total, "files": files, "rejects": conflicts, "final": final,
             "accepted": len(accepted)}
+
+
+def _merge_streamed(txn: Transaction, workspace, quarter: str, store: Path, sources: list,
+                    dry_run: bool, known_clients: set[str], scrubber) -> dict:
+    """:func:`_merge` block by block (:func:`merge_blocks`): accepted rows go to a staging file,
+    and the partition (stored rows of the quarter and the new ones, sorted) to a work file."""
+    import tempfile
+
+    table = "responses"
+    keys = KEYS[table]
+
+    def check(raw: RawTable) -> Checked:
+        return check_table(raw, table, workspace, quarter, known_clients=known_clients,
+                           scrubber=scrubber)
+
+    partitions = _partition_files(store, table)
+
+    def stored_rows(ids: list[str]) -> pd.DataFrame:
+        if not partitions:
+            return to_pandas(table_schema(table, workspace).empty_table())
+        return _read_stored(store, table, workspace, partitions, filter_ids=(keys[0], ids))
+
+    with tempfile.TemporaryDirectory(prefix="vq-ingest-") as scratch:
+        work = Path(scratch) if dry_run else txn.work_dir
+        stage = work / f"{table}.stage.parquet"
+        tallies, conflicts, accepted = merge_blocks(table, workspace, sources, check,
+                                                    stored_rows, stage, quarter)
+        files, rejects, warnings = [], [], []
+        for source, tally in zip(sources, tallies):
+            n_read = tally.read
+            if n_read and len(tally.outside) >= n_read and tally.checked:
+                first = pd.concat(tally.rejects, ignore_index=True)
+                _refuse_other_quarter(Checked(table, tally.source_file, tally.sha256,
+                                              first.iloc[:0], first, n_read, tally.rejected,
+                                              {}), quarter)
+            mapping = tally.checked[0].mapping if tally.checked else {}
+            warnings += list(getattr(source, "warnings", ()))
+            if isinstance(source, CsvStream):
+                warnings += file_warnings(tally.source_file,
+                                          [c.stats for c in tally.checked], mapping)
+            else:
+                for c in tally.checked:
+                    warnings += [w for w in c.warnings if w not in source.warnings]
+            rejects += tally.rejects
+        if len(conflicts):
+            mapping = {t.source_file: t.checked[0].mapping for t in tallies if t.checked}
+            conflicts["column"] = [mapping[f][keys[0]] for f in conflicts["file"]]
+        rejects.append(conflicts)
+        for t in tallies:
+            files.append(TableCounts(table, t.read, t.accepted, t.duplicates, t.rejected,
+                                     file=t.source_file, sha256=t.sha256))
+        final = None
+        if accepted and not dry_run:
+            own = partition_path(store, table, quarter)
+            final = work / f"{table}.parquet"
+            write_sorted(([own] if own.is_file() else []) + [stage], table, workspace, final)
+        stage.unlink(missing_ok=True)
+    total = TableCounts(table, *(int(np.sum([getattr(f, a) for f in files]))
+                                 for a in ("read", "accepted", "duplicates", "rejected")))
+    if total.accepted != accepted:
+        raise IngestError(f"{table}: {accepted} rows to store but {total.accepted} counted "
+                          "as accepted; nothing was written. This is a bug: please report it.")
+    return {"counts": total, "files": files, "rejects": rejects, "warnings": warnings,
+            "final": final, "accepted": accepted}
 
 
 def _memberships(workspace, quarter: str, clients: pd.DataFrame,

@@ -19,7 +19,8 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["RawTable", "read_table", "REJECT_COLUMNS"]
+__all__ = ["RawTable", "read_table", "REJECT_COLUMNS", "CsvStream", "open_csv_stream",
+           "NeedsExactRead", "DEFAULT_BLOCK_ROWS"]
 
 #: Columns of every reject table (and of ``store/rejects/<quarter>.csv``).
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -418,3 +419,174 @@ def _read_parquet(raw: bytes, path: Path, name: str, digest: str) -> RawTable:
     frame = pd.DataFrame(data, index=pd.RangeIndex(records_n))
     warnings = (f"{name}: no data rows",) if records_n == 0 else ()
     return RawTable(name, path, columns, frame, _ragged_frame([]), digest, warnings=warnings)
+
+
+# ------------------------------------------------------------------------------ CSV in blocks
+#: Rows per block of a streamed CSV export (tests set it small to force many blocks).
+DEFAULT_BLOCK_ROWS = 100_000
+_PREPASS_BYTES = 8 * 2**20
+_SNIFF_BYTES = 2**20
+
+
+class NeedsExactRead(Exception):
+    """The block reader met something only the whole-file reader reproduces exactly (a ragged or
+    blank line, a parse error): the import of ``path`` is to be redone with :func:`read_table`."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: {why}")
+        self.path = Path(path)
+        self.why = why
+
+
+@dataclass(frozen=True)
+class CsvStream:
+    """A UTF-8 CSV export read block by block (see :func:`open_csv_stream`).
+
+    ``columns``, ``source_file``, ``sha256``, ``encoding`` and ``delimiter`` are as in
+    :class:`RawTable`; :meth:`blocks` yields the rows as :class:`RawTable` blocks of at most
+    ``block_rows`` rows whose ``source_row`` is the true line of the file.
+    """
+
+    source_file: str
+    path: Path
+    columns: tuple[str, ...]
+    sha256: str
+    encoding: str
+    delimiter: str
+    lines: int
+    block_rows: int = DEFAULT_BLOCK_ROWS
+    warnings: tuple[str, ...] = field(default=())
+
+    def blocks(self):
+        """The data rows in blocks, in file order.
+
+        Raises
+        ------
+        NeedsExactRead
+            A row does not split into the header's fields, a line is blank, or the parser
+            fails: the whole-file reader (:func:`read_table`) reproduces the csv module's rules
+            for those (trailing empty fields, blank lines, ragged rows, error messages).
+        """
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        invalid: list[str] = []
+
+        def on_invalid(row) -> str:
+            invalid.append(row.text)
+            return "skip"
+
+        names = [f"c{i}" for i in range(len(self.columns))]
+        reader = pcsv.open_csv(
+            self.path,
+            read_options=pcsv.ReadOptions(skip_rows=1, column_names=names,
+                                          block_size=4 * 2**20),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                            ignore_empty_lines=True,
+                                            invalid_row_handler=on_invalid),
+            convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                strings_can_be_null=False,
+                                                quoted_strings_can_be_null=False))
+        next_line, pending, n_pending = 2, [], 0
+        try:
+            for batch in reader:
+                if invalid:
+                    raise NeedsExactRead(self.path, "a row does not split into the header's "
+                                         "fields")
+                pending.append(batch)
+                n_pending += batch.num_rows
+                while n_pending >= self.block_rows:
+                    table = pa.Table.from_batches(pending)
+                    block, rest = table.slice(0, self.block_rows), table.slice(self.block_rows)
+                    pending, n_pending = rest.to_batches(), rest.num_rows
+                    raw, next_line = self._block(block, next_line)
+                    yield raw
+        except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+            raise NeedsExactRead(self.path, f"the fast reader failed ({err})") from None
+        if invalid:
+            raise NeedsExactRead(self.path, "a row does not split into the header's fields")
+        if n_pending:
+            raw, next_line = self._block(pa.Table.from_batches(pending), next_line)
+            yield raw
+        if next_line - 1 != self.lines:  # the reader skipped blank lines: numbering is off
+            raise NeedsExactRead(self.path, "blank lines")
+
+    def _block(self, table, first_line: int) -> tuple[RawTable, int]:
+        """One block as a RawTable, and the line the next block starts on. A record spans one
+        line plus the line breaks inside its quoted values (``\\r\\n``, ``\\n`` or ``\\r``, as
+        the csv module counts lines)."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        n = table.num_rows
+        spans = np.ones(n, dtype=np.int64)
+        for col in table.columns:
+            breaks = (pc.count_substring(col, "\n").to_numpy()
+                      + pc.count_substring(col, "\r").to_numpy()
+                      - pc.count_substring(col, "\r\n").to_numpy())
+            spans += breaks
+        starts = first_line + np.concatenate(([0], np.cumsum(spans)[:-1])) if n else spans
+        data = {c: pd.array(col, dtype="str") for c, col in zip(self.columns, table.columns)}
+        data["source_file"] = pd.array([self.source_file] * n, dtype="str")
+        data["source_row"] = pd.array(starts, dtype="int64")
+        frame = pd.DataFrame(data, index=pd.RangeIndex(n))
+        raw = RawTable(self.source_file, self.path, self.columns, frame, _ragged_frame([]),
+                       self.sha256, encoding=self.encoding, delimiter=self.delimiter)
+        return raw, first_line + int(spans.sum())
+
+
+def open_csv_stream(path: str | Path, *, source_file: str | None = None,
+                    block_rows: int = DEFAULT_BLOCK_ROWS) -> CsvStream | None:
+    """A plain UTF-8 CSV export as a :class:`CsvStream`, or ``None`` when the file needs the
+    whole-file reader (:func:`read_table`): another encoding, a UTF-16 BOM, an empty file, a blank
+    first line or a header spanning lines.
+
+    One pass over the bytes (in pieces, never the whole file at once) gives the fingerprint, checks
+    that it is UTF-8 and counts its lines; the delimiter is sniffed on the first megabyte.
+    """
+    import codecs
+
+    path = Path(path)
+    name = source_file if source_file is not None else str(path)
+    if path.suffix.lower() not in (".csv", ".txt", ".tsv") or not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head = b""
+    breaks, last = 0, b""
+    with path.open("rb") as fh:
+        while piece := fh.read(_PREPASS_BYTES):
+            digest.update(piece)
+            if len(head) < _SNIFF_BYTES:
+                head += piece[:_SNIFF_BYTES - len(head)]
+            try:
+                decoder.decode(piece)
+            except UnicodeDecodeError:
+                return None
+            # \r\n counts once, a lone \r once (as the csv module's line numbers do)
+            breaks += piece.count(b"\n") + piece.count(b"\r") - piece.count(b"\r\n")
+            if last == b"\r" and piece[:1] == b"\n":
+                breaks -= 1
+            last = piece[-1:]
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    encoding = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else "utf-8"
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    if not text.strip() or text[:1] in ("\r", "\n"):
+        return None
+    cut = max(text.rfind("\n"), text.rfind("\r"))
+    sample = text[:cut + 1] if cut > 0 else text
+    delim = _sniff_delimiter(sample)
+    header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delim), None)
+    if not header or any("\n" in h or "\r" in h for h in header) or \
+            (len(header) == 1 and not header[0].strip()):
+        return None
+    columns = _header(header, name, 1)
+    lines = breaks + (0 if last in (b"\n", b"\r") else 1)
+    warnings = (f"{name}: header only, no data rows",) if lines <= 1 else ()
+    return CsvStream(name, path, columns, digest.hexdigest(), encoding, delim, lines,
+                     block_rows, warnings)

@@ -123,6 +123,11 @@ def _fsync_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def _fsync_path(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -171,19 +176,48 @@ class Transaction:
 
     def __init__(self, store: Path) -> None:
         self.store = Path(store)
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, bytes | Path] = {}
+
+    @property
+    def work_dir(self) -> Path:
+        """Where large new files are written before :meth:`put_file` (``.txn/work``): inside the
+        staging area, so an interrupted import leaves nothing that :func:`recover` does not
+        remove."""
+        work = self.store / TXN_NAME / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        return work
 
     def put(self, relpath: str, data: bytes) -> None:
         self.files[relpath] = data
 
-    def changes(self) -> dict[str, bytes]:
+    def put_file(self, relpath: str, path: Path) -> None:
+        """Like :meth:`put`, with the new bytes in a file of :attr:`work_dir` (moved, not copied,
+        at commit), so a large table is never held in memory."""
+        self.files[relpath] = Path(path)
+
+    def changes(self) -> dict[str, bytes | Path]:
         """The files whose bytes differ from the store's (new files included)."""
+        import filecmp
+
         out = {}
         for rel, data in sorted(self.files.items()):
             target = self.store / rel
-            if not (target.is_file() and target.read_bytes() == data):
+            if isinstance(data, Path):
+                same = target.is_file() and filecmp.cmp(data, target, shallow=False)
+            else:
+                same = target.is_file() and target.read_bytes() == data
+            if not same:
                 out[rel] = data
         return out
+
+    def discard_work(self) -> None:
+        """Remove :attr:`work_dir` (and the staging area when no commit is under way)."""
+        txn = self.store / TXN_NAME
+        if (txn / "plan.json").exists():
+            return
+        shutil.rmtree(txn / "work", ignore_errors=True)
+        if txn.is_dir() and not any(txn.iterdir()):
+            txn.rmdir()
 
     def commit(self) -> list[str]:
         """Write the changed files; return their store-relative paths (``[]``: nothing changed).
@@ -197,14 +231,21 @@ class Transaction:
         if not changes:
             return []
         txn = self.store / TXN_NAME
-        if txn.exists():
-            shutil.rmtree(txn)
+        for left in ("new", "old", "plan.json", "plan.json.tmp"):  # keep work/
+            if (txn / left).is_dir():
+                shutil.rmtree(txn / left)
+            elif (txn / left).exists():
+                (txn / left).unlink()
         (txn / "new").mkdir(parents=True)
         (txn / "old").mkdir()
         moves = []
         try:
             for i, (rel, data) in enumerate(changes.items()):
-                _fsync_file(txn / "new" / str(i), data)
+                if isinstance(data, Path):
+                    _fsync_path(data)
+                    os.replace(data, txn / "new" / str(i))
+                else:
+                    _fsync_file(txn / "new" / str(i), data)
                 moves.append((f"new/{i}", rel, (self.store / rel).exists()))
             _fsync_dir(txn / "new")
             plan_tmp = txn / "plan.json.tmp"

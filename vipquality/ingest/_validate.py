@@ -27,7 +27,7 @@ from ..store import from_pandas, table_schema, to_pandas
 from ._readers import REJECT_COLUMNS, RawTable
 
 __all__ = ["Field", "Checked", "fields_for", "resolve_columns", "check_table", "deduplicate",
-           "empty_rejects", "KEYS"]
+           "empty_rejects", "file_warnings", "KEYS"]
 
 #: Identity of a row in each table (duplicate detection).
 KEYS = {"responses": ["response_id"], "visits": ["visit_id", "item_id"], "clients": ["client_id"]}
@@ -84,6 +84,9 @@ class Checked:
     n_rejected: int
     mapping: dict[str, str] = field(default_factory=dict)  # canonical -> header in the file
     warnings: list[str] = field(default_factory=list)
+    #: what the file-level warnings are computed from, summable over blocks of one file:
+    #: ``masked`` (comments changed by scrubbing), ``scale`` (group -> (n, min, max, fields))
+    stats: dict = field(default_factory=dict)
 
 
 def empty_rejects() -> pd.DataFrame:
@@ -447,16 +450,15 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
         keep[sorted(bad_index)] = False
     frame = _typed_frame(table, workspace, str(q), parsed, data, keep)
     warnings = list(raw.warnings)
+    stats: dict = {}
     if table == "responses":
-        warnings += _scale_warnings(raw.source_file, fields, parsed, mapping, keep)
+        stats["scale"] = _scale_stats(fields, parsed, keep)
+        stats["masked"] = 0
         if "comment" in parsed:
-            n_masked = int((parsed["comment"].fillna("") != trimmed["comment"])[keep].sum())
-            if n_masked:
-                warnings.append(f"{raw.source_file}: personal data (contact details, account "
-                                f"numbers, names) removed from {n_masked} comment(s) before "
-                                "storing")
+            stats["masked"] = int((parsed["comment"].fillna("") != trimmed["comment"])[keep].sum())
+        warnings += file_warnings(raw.source_file, [stats], mapping)
     return Checked(table, raw.source_file, raw.sha256, frame, rejects, raw.n_read,
-                   int((~keep).sum()) + len(raw.ragged), mapping, warnings)
+                   int((~keep).sum()) + len(raw.ragged), mapping, warnings, stats)
 
 
 def _typed_frame(table: str, workspace, quarter: str, parsed: dict[str, pd.Series],
@@ -485,24 +487,46 @@ def _typed_frame(table: str, workspace, quarter: str, parsed: dict[str, pd.Serie
     return to_pandas(from_pandas(frame, schema))
 
 
-def _scale_warnings(file: str, fields: Sequence[Field], parsed, mapping, keep) -> list[str]:
-    """A file whose answers all sit in 1–5 when the scale goes to 7 or 10 was probably exported on
-    another scale: worth a warning, not a reject."""
-    out = []
+def _scale_stats(fields: Sequence[Field], parsed, keep) -> dict:
+    """Per rating group on a scale up to 7 or more: answers, lowest and highest (of kept rows)."""
     groups: dict[str, list[Field]] = {}
     for f in fields:
         if f.kind == "rating" and f.scale[1] >= 7:
             group = f.name.split("__")[0] if "__" in f.name else f.name
             groups.setdefault(group, []).append(f)
+    out = {}
     for group, fs in groups.items():
         vals = np.concatenate([parsed[f.name].to_numpy(dtype=float)[keep] for f in fs])
         vals = vals[~np.isnan(vals)]
+        out[group] = (len(vals), float(vals.min()) if len(vals) else np.inf,
+                      float(vals.max()) if len(vals) else -np.inf, fs)
+    return out
+
+
+def file_warnings(file: str, stats: Sequence[dict], mapping: dict[str, str]) -> list[str]:
+    """The warnings of one file from the ``stats`` of its blocks (:attr:`Checked.stats`).
+
+    A file whose answers all sit in 1–5 when the scale goes to 7 or 10 was probably exported on
+    another scale: worth a warning, not a reject. Comments that scrubbing changed are counted.
+    """
+    out = []
+    groups: dict[str, list] = {}
+    for st in stats:
+        for group, (n, lo_v, hi_v, fs) in st.get("scale", {}).items():
+            acc = groups.setdefault(group, [0, np.inf, -np.inf, fs])
+            acc[0] += n
+            acc[1], acc[2] = min(acc[1], lo_v), max(acc[2], hi_v)
+    for group, (n, lo_v, hi_v, fs) in groups.items():
         lo, hi = fs[0].scale
-        if len(vals) >= _SCALE_WARNING_MIN and vals.max() <= 5 < hi:
+        if n >= _SCALE_WARNING_MIN and hi_v <= 5 < hi:
             cols = ", ".join(mapping[f.name] for f in fs[:3]) + (" …" if len(fs) > 3 else "")
-            out.append(f"{file}: all {len(vals)} answers in {cols} lie within "
-                       f"{int(vals.min())}–{int(vals.max())} although the scale is {lo}–{hi}: "
+            out.append(f"{file}: all {n} answers in {cols} lie within "
+                       f"{int(lo_v)}–{int(hi_v)} although the scale is {lo}–{hi}: "
                        "was this export on a 1–5 scale? (imported as given)")
+    n_masked = sum(st.get("masked", 0) for st in stats)
+    if n_masked:
+        out.append(f"{file}: personal data (contact details, account numbers, names) removed "
+                   f"from {n_masked} comment(s) before storing")
     return out
 
 
