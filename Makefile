@@ -36,7 +36,7 @@ $(BIN)/.extras: $(BIN)/.installed requirements-extra.txt
 extras: $(BIN)/.extras  ## Install the optional extras (pyspark, psutil, pyinstrument)
 
 test-spark: extras  ## Run the Spark engine tests on a local Spark session (needs Java 17+)
-	VQ_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q tests/test_spark.py $(wildcard tests/test_report_engine.py)
+	VQ_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q -k spark tests/test_spark.py tests/test_report_engine.py
 
 lab: env  ## Open JupyterLab on the notebooks (sample workspace)
 	$(BIN)/vipquality ingest --workspace $(WORKSPACE) --all

@@ -20,69 +20,77 @@ SECTIONS = ("metrics", "bootstrap", "spark", "quarterly", "ingest")
 #: What to do about a missed target, per section (written only when that section misses one).
 PLANS = {
     "Metric engine (summarise)": """\
-- Where the time goes at 10 M (the profile above, and the same steps timed one by one in a
-  separate run: responses checks 4.8 s, responses query 12.4 s, visits checks 2.4 s, visits
-  query 0.5 s, estimates 0.7 s, against 9.9 s for the hand-written DuckDB sums): the
-  library's generated SQL costs about the same as the hand-written query (1.0–1.25× on the
-  same frames, measured at 1 M); the gap is the **pandas validation passes** before the query
-  (`_check_numeric` turns each of the 18 rating columns into a float64 array and checks scale
-  and integrality; `_prepare_visits` copies the visits, casts `result` through object and runs
-  `duplicated` over the keys and item) — about a third of the run — and they are also what
-  keeps the speed-up over the naive version under 10×.
-- Plan (owner of `vipquality/_sufficient.py`): compute the checks inside the same DuckDB
-  pass — per column, `COUNT(*) FILTER (WHERE x IS NOT NULL AND (x NOT BETWEEN lo AND hi OR
-  x <> ROUND(x)))` as extra aggregates, and the duplicate checklist items as
-  `COUNT(*) - COUNT(DISTINCT …)` in the visits query — and run the pandas pass only when a
-  count is non-zero, to name the first bad row in the error as today; keep `result` as it
-  comes (map "n.a."/missing in SQL). Expected: summarise ≈ 1.1–1.2× the DuckDB sums and
-  ≥ 10× the naive version at 10 M. Secondary levers measured at 1 M: NULL-propagating
-  arithmetic (`x + 0 * y`) instead of `CASE WHEN y IS NOT NULL THEN x END` for the pairwise
-  sums (same bits, ~10 %), one integer group id instead of four string keys (10–40 %).
-- Times at 100 k are dominated by the per-group tail (estimates, change, Holm over ~30 rows a
-  group), hence ratios above 1.5× there; the targets are set at 10 M.""",
+- Done (issue 5): the value checks run inside the DuckDB aggregation pass
+  (`vipquality/_sufficient.py`: one extra per-group count of rejected rows — off-scale or
+  non-integer answers, missing/negative weights, results other than yes/no/na, negative item
+  weights, `COUNT(*) − COUNT(DISTINCT item_id)` for items checked twice in a visit); the
+  pandas checks run only when that count is non-zero, so the error still names the first bad
+  row and column. The frames are registered as they are (no column subset copy, no `result`
+  cast, no `duplicated`); missing results/weights/critical flags are mapped in SQL. Pairwise
+  and "answered" sums use NULL-propagating arithmetic (`x + 0 * y`, same bits). The quarter
+  parsing of the change step works on the distinct quarters only.
+- Remaining if the ratio misses on a loaded machine: the checks cost ~10 % of the responses
+  query and the distinct count ~80 ms per 2 M checks (measured at 1 M); the per-group tail
+  (`summarise_stats`: estimates, change, Holm; `_finish`) is ~0.3 s whatever the rows. Next
+  levers: one integer group id instead of four string keys (10–40 % of the query, but the
+  factorisation must happen inside DuckDB to pay off), and skipping the integrality test for
+  integer-typed NPS/CES columns. The Spark engine still checks in pandas before shipping.
+- Times at 100 k are dominated by the per-group tail, hence ratios above 1.5× there; the
+  targets are set at 10 M.""",
     "CSI bootstrap": """\
-- The profile shows the cost is drawing the resamples: 2,000 × 5,000 indices per group
-  (200 million for the 20 groups), `bincount` into a float64 count matrix, then the count
-  matrix products (`vipquality.drivers._bootstrap_counts`, used by `vipquality.csi.csi`).
-- Plan (owner of `csi.py` / `drivers.py`): (1) draw Poisson(1) counts directly as small
-  integers from 16-bit uniforms with a 12-entry inverse-CDF table and keep the count matrix in
-  float32 (exact for counts < 2^24): measured 2.2× faster than the index draws + `bincount`
-  on this machine; (2) run the 20 groups on both cores (a process or thread pool over groups:
-  numpy releases the GIL in the matrix products); (3) for report tables, keep the
-  delta-method interval of `summarise` (already used for all groups at once) and reserve the
-  2,000-resample bootstrap for a single group's reference figure. (1)+(2) should bring the 20
-  groups to ~3–4 s on this loaded machine and under 2 s on an idle one; the target may need
-  (3) as well.""",
+- Done (issue 5): `vipquality.drivers._bootstrap_counts` draws the exact multinomial
+  (nonparametric) resamples as uint16 row indices counted per resample with `bincount`
+  straight into a float32 count matrix (no int64 index matrix, no flattened `bincount`, no
+  float64 copy); `csi` computes all resample sums with one float32 product of the count
+  matrix with [ratings | rated | importance | importance rated] (exact for integer ratings:
+  every partial sum is an integer below 2^24; non-integer ratings keep float64); the new
+  `vipquality.csi.csi_by_group` runs the groups of one table on a thread pool (numpy
+  releases the GIL in the draws and the products) with one seed spawned per group, and the
+  benchmark uses it. Poisson(1) counts from a 16-bit inverse-CDF table were tried: ~25 %
+  faster to draw in isolation, but the same CPU time end to end (2.8 s vs 3.0 s for the 20
+  groups, interleaved), and they would have changed the scheme (and fail for tiny groups,
+  where a resample can be empty), so the exact bootstrap was kept.
+- Measured 2026-11-23 on the shared machine: the 20 groups cost ~2.7–3.0 s of CPU in total
+  (was ~5.7 s); the same serial work took 1.36 s wall in a quiet moment and 2.6–5.3 s under
+  load (load average 3.5–4.5 on 2 cores), so the < 2 s target is met on an idle machine and
+  missed when other sessions hold the cores. Compare with the loop baseline of the same run
+  (0.17 s per 100 resamples when the target was set; 0.42–0.64 s in the loaded runs).
+- Remaining: the draws (index generation and per-resample `bincount`) are ~¾ of the CPU; a
+  compiled kernel drawing counts and accumulating the sums in one pass (numba or a C
+  extension) is the next step, or the delta-method interval of `summarise` for report tables
+  with the bootstrap kept for a single group's reference figure.""",
     "Quarterly run and pages": """\
-- The run is: a fresh process (imports), the shared aggregation (`compute_report_data`, serial;
-  its time in a fresh process is a figure above), then the notebooks two at a time in spawned
-  worker processes, then the executive CSVs, `run.json` and the publish. The notebook times in
-  `run.json` cover execution and HTML export inside a worker; on 2 cores the notebook phase
-  cannot beat 0.5× their sum. Here wall − shared step leaves ≈ 0.7× the sum for the notebook
-  phase, so the 0.6× target is lost to the serial parts around the notebooks: process start-up
-  and imports, the shared step, starting two spawned workers (each imports papermill,
-  nbconvert and the kernel machinery before its first job) and the tail when one notebook
-  runs alone.
-- Plan (owners of `vipquality/report/_run.py`, `quarterly.py`, `reportdata.py`): (1) start the
-  worker pool (and the kernels) before the shared aggregation and submit the jobs when the
-  data folder is saved, so the start-up overlaps it; (2) order the jobs longest first from the
-  previous run's `run.json` (the segment pages vary 4–12 s), shrinking the tail; (3) the
-  shared step's profile puts the proportional-odds check of the key drivers
-  (`drivers.ordinal_check`, statsmodels `OrderedModel.fit` per segment) first: run it on a
-  capped sample or in the standards-review notebook that shows it, in parallel with the
-  others; (4) compute the three `summarise` groupings from one statistics pass (`merge_stats`
-  of the finest grouping rolled up). Re-measure with `python -m benchmarks --only quarterly`.""",
+- Done (issue 5; `vipquality/report/_run.py`, `quarterly.py`, `reportdata.py`): the notebook
+  workers start right after the workspace is loaded (`NotebookPool`) and get ready while the
+  shared tables are computed: papermill and nbconvert imported, the HTML exporter warmed, one
+  kernel each started with `vipquality` and `vipquality.pages` already imported (that start
+  is counted in its notebook's time); the jobs go in longest first by the previous
+  `run.json` (static order, summary and segment-all first, without one); the executive CSVs
+  and the data fingerprint are written while the notebooks run. No process of the run imports
+  `rfc3987_syntax` any more (pulled in by nbformat → jsonschema, ~1 s of CPU per process: the
+  main process no longer imports nbformat, the workers block that one optional import). The
+  shared step lost the ordinal cross-check of the key drivers (shown on no page and in no
+  CSV; `compute_report_data(ordinal=False)` in the run, still the default elsewhere), runs the
+  compliance of every quarter × segment in one call instead of ~80, and imports
+  `statsmodels.regression` instead of `statsmodels.api`: 6.7 → ~3.7 s alone.
+- Left, if the ratio is missed on a loaded machine: what still runs before the first notebook
+  is the main process's imports (`import vipquality` imports the whole package, ~1.2 s: a
+  lazy `vipquality/__init__` would help every process, the workers and kernels too) and the
+  shared step (three `summarise` groupings could come from one statistics pass, plan (4),
+  in `summarise.py`). A notebook itself is ~60 % fixed cost (kernel start with the package
+  import, reading the shared tables); cutting it shortens the run but raises this ratio.""",
     "Ingest": """\
-- Ingest holds the whole export in memory (`_read_csv` reads the file with the `csv` module
-  into Python lists), so it is neither chunked nor bounded; the profile shows where the time
-  goes.
-- Plan (owner of `vipquality/ingest` and `vipquality/privacy.py`): (1) scrub comments with one
-  pass that finds candidate words first (a set lookup of the known names/tokens, or an
-  Aho–Corasick automaton) instead of one large alternation regex per comment, and only on
-  non-empty comments — the profile puts nearly all the time there; (2) read CSV exports with
-  `pyarrow.csv.open_csv` in blocks of ~100 k rows, validate each block with the existing
-  vectorised checks and append accepted rows to a Parquet writer, keeping only the ids needed
-  for de-duplication in memory; (3) re-measure the 2-million-row export, target < 60 s.""",
+- Done (owner of `vipquality/ingest` and `vipquality/privacy.py`): comments are scrubbed once per
+  distinct non-empty comment, each costly step only when a cheap test (a digit or `@`, an id
+  token, a letter run of the name set, an inner word of an address) says it can change it;
+  plain UTF-8 CSV exports are read in blocks with `pyarrow.csv.open_csv`, validated per block,
+  de-duplicated through a dictionary of ids and content hashes, staged to a Parquet writer and
+  written sorted by id in pieces; the former fixed 4.5 GB "peak" was `ru_maxrss` inheriting
+  the benchmark parent's peak (now `VmHWM`).
+- Left: the peak still grows with the rows (ids, hashes, sorting keys; about 0.6 GB per
+  million rows): an id dictionary in Arrow/NumPy instead of Python objects and an external
+  sort would flatten it; legacy-encoded CSV, Excel and survey-tool exports are still read
+  whole.""",
 }
 
 
@@ -97,7 +105,10 @@ METHOD = [
     "- Data: `vipquality.sample.generate_responses`, generated in chunks of one million "
     "(seed + chunk) and cached as Parquet; checklist checks drawn over the same groups, one per "
     "five responses (2 million at 10 million responses). The 10 million case ran in full.",
-    "- Not measured: the quarterly run on a 1-million-response workspace (see its section).",
+    "- Quarterly run on the 1-million-response workspace: `generate_sample(quarters=8, "
+    "responses_per_quarter=125_000)` (the sample's 6,000 clients, visits and formats), ingested "
+    "once with `vipquality ingest --all` and cached in the benchmark cache; then `vipquality "
+    "report` into a fresh folder, timed as a separate process like the sample run.",
 ]
 
 

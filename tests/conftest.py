@@ -185,3 +185,46 @@ def pytest_runtest_makereport(item, call):
 
 if os.environ.get("VQ_REQUIRE_SPARK"):
     import pyspark  # noqa: F401  (fails loudly here instead of skipping the Spark module)
+
+
+# --------------------------------------------------------------------------------------------
+# one local Spark session for the whole test session (tests/test_spark.py, test_report_engine.py)
+
+
+def _java_problem() -> str | None:
+    """Why Spark cannot start here (no Java 17+ runtime), or None."""
+    import subprocess
+
+    java = shutil.which("java")
+    if java is None:
+        return "no Java runtime on PATH (Spark needs Java 17+)"
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30,
+                             check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"java -version failed: {err}"
+    return f"java -version failed: {out.stderr.strip()[:200]}" if out.returncode else None
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A small local Spark session (``local[1]``, no UI); skipped without pyspark or Java."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark)")
+    problem = _java_problem()
+    if problem:
+        pytest.skip(problem)
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is not None:  # pragma: no cover - someone else's session
+        yield SparkSession.getActiveSession()
+        return
+    session = (SparkSession.builder.master("local[1]").appName("vipquality-test")
+               .config("spark.ui.enabled", "false")
+               .config("spark.driver.memory", "512m")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.driver.extraJavaOptions", "-Xss4m")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

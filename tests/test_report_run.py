@@ -235,6 +235,88 @@ def test_a_kernel_that_never_starts_is_retried_once(tmp_path, monkeypatch):
     assert (result.ename, result.cell_index) == ("RuntimeError", None)
 
 
+def test_two_workers_start_a_kernel_ahead_and_count_it_in_the_notebook_time(run):
+    # run_notebooks opens a NotebookPool: each worker starts one kernel before its first job
+    ahead = [r for r in run.notebooks if r.kernel_prestarted > 0]
+    assert 1 <= len(ahead) <= 2
+    assert all(r.duration > r.kernel_prestarted for r in ahead)
+
+
+def test_a_pool_gets_ready_before_the_jobs_and_leaves_no_kernel_behind(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    with _run.NotebookPool(workers=1, timeout=120, kernel_cwd=NOTEBOOKS,
+                           preload=["json", "no_such_module_xyz"]) as pool:
+        scratch = pool.settings.scratch
+        assert "no_such_module_xyz" in Path(pool.settings.setup_file).read_text()
+        result = pool.run([NotebookJob("seg", NOTEBOOKS / "good.ipynb", {"segment": "X"},
+                                       "seg.html")], tmp_path / "out", progress=False)
+        with pytest.raises(ReportError, match="one set of jobs"):
+            pool.run([], tmp_path / "out2", progress=False)
+    r = result["seg"]
+    assert r.ok and r.charts == 1, r.describe()  # a preload that fails to import is harmless
+    assert 0 < r.kernel_prestarted < r.duration
+    assert not Path(scratch).exists()
+    left = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(scratch in (arg or "") for arg in (proc.info["cmdline"] or [])):
+            left.append(proc.pid)
+    assert not left, f"kernels of the closed pool still running: {left}"
+
+
+POOL_KILLED = """
+import os, signal, sys
+from pathlib import Path
+from vipquality.report import _run
+if __name__ == "__main__":
+    pool = _run.NotebookPool(workers=2, timeout=60, kernel_cwd=Path(sys.argv[1]))
+    for f in pool._warming:
+        f.result()
+    print(pool.settings.scratch, *[p.pid for p in pool._pool._processes.values()], flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)   # the run's main process alone is killed
+"""
+
+
+def test_workers_and_their_kernels_exit_when_the_run_is_killed(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    script = tmp_path / "killed.py"
+    script.write_text(POOL_KILLED)
+    proc = subprocess.Popen([sys.executable, str(script), str(NOTEBOOKS)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # returns only once every holder of the pipes (the workers, their kernels) is gone
+    stdout, _ = proc.communicate(timeout=120)
+    scratch, *pids = stdout.split()
+    assert len(pids) == 2
+    for _ in range(100):
+        alive = [p.pid for p in psutil.process_iter(["cmdline"])
+                 if int(p.pid) in map(int, pids)
+                 or any(scratch in (a or "") for a in (p.info["cmdline"] or []))]
+        if not alive:
+            break
+        import time
+        time.sleep(0.1)
+    assert not alive, f"still running after the run was killed: {alive}"
+
+
+def test_jobs_start_longest_first_by_expected_time():
+    jobs = [NotebookJob(n, NOTEBOOKS / "good.ipynb") for n in ("a", "b", "c", "d")]
+    order = [j.name for j in _run.longest_first(jobs, {"a": 1.0, "b": 9.0, "d": 3.0})]
+    assert order == ["c", "b", "d", "a"]  # no estimate first, then longest first
+    assert [j.name for j in _run.longest_first(jobs)] == ["a", "b", "c", "d"]
+
+
+def test_previous_durations_come_from_the_last_published_run(tmp_path):
+    from vipquality.quarterly import previous_durations
+
+    assert previous_durations(tmp_path / "none", "2026Q3") == {}
+    for quarter, seconds in (("2026Q1", 1.0), ("2026Q2", 2.0)):
+        (tmp_path / quarter).mkdir()
+        (tmp_path / quarter / "run.json").write_text(json.dumps({"notebooks": [
+            {"name": "summary", "status": "ok", "duration": seconds},
+            {"name": "staff", "status": "failed", "duration": 0.5}]}))
+    assert previous_durations(tmp_path, "2026Q3") == {"summary": 2.0}  # the latest quarter
+    assert previous_durations(tmp_path, "2026Q1") == {"summary": 1.0}  # the same quarter
+
+
 def test_jobs_are_checked_before_anything_starts(tmp_path):
     jobs = [NotebookJob("a", NOTEBOOKS / "good.ipynb", {}, "a.html"),
             NotebookJob("a", NOTEBOOKS / "nope.ipynb", {}, "../a.html")]

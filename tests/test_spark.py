@@ -9,9 +9,6 @@ scores are not on a grid, so their sums are compared to 1e-13).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,41 +21,6 @@ pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip i
 # pyspark 4.3 warns once that it does not fully support pandas 3; the engine hands it Arrow tables
 pytestmark = pytest.mark.filterwarnings(
     "ignore:PySpark does not yet fully support pandas:FutureWarning")
-
-
-def _java_ok() -> str | None:
-    java = shutil.which("java")
-    if java is None:
-        return "no Java runtime on PATH (Spark needs Java 17+)"
-    try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"java -version failed: {err}"
-    if out.returncode:
-        return f"java -version failed: {out.stderr.strip()[:200]}"
-    return None
-
-
-@pytest.fixture(scope="module")
-def spark():
-    problem = _java_ok()
-    if problem:
-        pytest.skip(problem)
-    from pyspark.sql import SparkSession
-
-    if SparkSession.getActiveSession() is not None:  # pragma: no cover - another test's session
-        yield SparkSession.getActiveSession()
-        return
-    session = (SparkSession.builder.master("local[1]").appName("vipquality-test")
-               .config("spark.ui.enabled", "false")
-               .config("spark.driver.memory", "512m")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-               .config("spark.driver.extraJavaOptions", "-Xss4m")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -99,10 +99,11 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
               help="Grouping columns, comma-separated (quarter, segment, branch, manager_id).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the tidy table as CSV here (default: print).")
-@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+@click.option("--engine", type=click.Choice(["duckdb", "pandas", "spark"]), default="duckdb",
               show_default=True,
-              help="Engine of the aggregation: spark runs the same SQL on $SPARK_MASTER "
-                   "(a cluster URL; local[*] when unset); needs pyspark and Java.")
+              help="Engine of the aggregation (all give the same table): spark runs the same "
+                   "SQL on $SPARK_MASTER (a cluster URL; local[*] when unset); needs pyspark "
+                   "and Java.")
 def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
     """Compute the tidy metrics table from the store."""
     from .summarise import summarise_workspace
@@ -125,12 +126,18 @@ def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
               show_default=True, help="Reports folder; pages go to OUT/<quarter>/.")
 @click.option("--workers", type=int, default=None, help="Notebooks run at once (default: cores).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
+@click.option("--engine", type=click.Choice(["duckdb", "pandas", "spark"]), default="duckdb",
+              show_default=True,
+              help="Engine of the shared aggregation's sufficient statistics (all give the same "
+                   "tables; recorded in run.json): spark runs the same SQL on $SPARK_MASTER "
+                   "(local[*] when unset); needs pyspark and Java.")
 def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
-           no_progress: bool) -> None:
+           no_progress: bool, engine: str) -> None:
     """Run the quarterly report: every notebook in parallel, code-free HTML, published whole."""
     from .quarterly import build_report
 
-    outcome = build_report(workspace, quarter, out, workers=workers, progress=not no_progress)
+    outcome = build_report(workspace, quarter, out, workers=workers, progress=not no_progress,
+                           engine=engine)
     click.echo(outcome.summary())
     if not outcome.ok:
         click.secho("the report has failures: see the lines marked FAILED above", fg="red",

@@ -2,11 +2,15 @@
 
 ``vipquality report`` (and ``make report``) call :func:`build_report`:
 
-1. load and validate the workspace; ingest any quarter folder the store lacks;
-2. compute the shared aggregates once (:func:`vipquality.reportdata.compute_report_data`) into the
-   staging folder, so no notebook repeats the aggregation;
+1. load and validate the workspace; start the notebook workers
+   (:class:`~vipquality.report.NotebookPool`: they import papermill and nbconvert and start one
+   kernel each meanwhile); ingest any quarter folder the store lacks;
+2. compute the shared aggregates once (:func:`vipquality.reportdata.compute_report_data`, its
+   sufficient statistics on the chosen ``engine``) into the staging folder, so no notebook
+   repeats the aggregation;
 3. execute the summary, one page per reported segment and the standards review with papermill,
-   in parallel, and export each to code-free offline HTML (:mod:`vipquality.report`);
+   in parallel (longest first, by the previous run's times), and export each to code-free
+   offline HTML (:mod:`vipquality.report`);
 4. write the tidy CSVs meant for executives (redacted: suppressed bases carry no value) and
    ``run.json`` (what the run ran on);
 5. publish ``reports/<quarter>/`` atomically. Executed notebooks of failures are kept in
@@ -15,6 +19,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,12 +27,18 @@ from pathlib import Path
 
 from ._version import __version__
 from .paths import PROJECT_ROOT, SAMPLE_WORKSPACE
-from .report import NotebookJob, RunResult, new_staging, publish, report_lock, run_notebooks
+from .errors import ReportError
+from .report import NotebookJob, NotebookPool, RunResult, new_staging, publish, report_lock
 from .report import write_manifest
 from .reportdata import ReportData, compute_report_data, ensure_store
 from .workspace import Workspace, load_workspace
 
-__all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "safe_csv"]
+__all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "ENGINES", "safe_csv"]
+
+#: Engines of the shared aggregation's sufficient statistics (``summarise(..., engine=)``).
+ENGINES = ("duckdb", "pandas", "spark")
+#: Imported by every notebook kernel at start-up (they all begin with ``import vipquality``).
+_PRELOAD = ("vipquality", "vipquality.pages")
 
 #: The notebooks a quarterly run executes.
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
@@ -120,10 +131,28 @@ def _executive_tables(data: ReportData, staging: Path) -> None:
     write_proposals(data.proposals, staging)
 
 
+def previous_durations(out: Path, quarter: str) -> dict[str, float]:
+    """Seconds each notebook took in the last run published in ``out`` (the same quarter's
+    ``run.json`` when there is one, else the latest quarter's); ``{}`` when there is none.
+    Only notebooks that succeeded count (a failure can stop early)."""
+    out = Path(out)
+    candidates = [out / quarter / "run.json"]
+    if out.is_dir():
+        candidates += sorted(out.glob("*/run.json"), key=lambda p: p.parent.name, reverse=True)
+    for path in candidates:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return {str(nb["name"]): float(nb["duration"]) for nb in record["notebooks"]
+                    if nb.get("status") == "ok"}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return {}
+
+
 def build_report(workspace: str | Path | Workspace | None = None, quarter: str | None = None,
                  out: str | Path = "reports", *, workers: int | None = None,
                  progress: bool = True, timeout: int = 600,
-                 notebooks: Path = NOTEBOOKS_DIR) -> ReportOutcome:
+                 notebooks: Path = NOTEBOOKS_DIR, engine: str = "duckdb") -> ReportOutcome:
     """Run the full quarterly report and publish ``<out>/<quarter>/`` atomically.
 
     Parameters
@@ -136,6 +165,10 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
         The reports folder; the quarter's pages go to ``out/<quarter>/``.
     workers : int, optional
         Notebooks run at once (default: the machine's cores).
+    engine : {"duckdb", "pandas", "spark"}, default "duckdb"
+        Engine of the shared aggregation's sufficient statistics (all give the same tables;
+        ``spark`` needs pyspark and Java, and ``$SPARK_MASTER`` names a cluster). Recorded in
+        ``run.json``.
 
     Returns
     -------
@@ -144,42 +177,61 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
         the failures are named in :meth:`ReportOutcome.summary`.
     """
     started = datetime.now(timezone.utc)
+    if engine not in ENGINES:
+        raise ReportError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(
         workspace or SAMPLE_WORKSPACE)
-    ensure_store(ws)
-    data = compute_report_data(ws, quarter)
     out = Path(out)
-    final = out / data.quarter
-    with report_lock(out):
-        staging = new_staging(final)
-        try:
-            data_dir = data.save(staging / _DATA_DIR)
-            jobs = report_jobs(data, ws.root, data_dir.resolve(), notebooks)
-            run = run_notebooks(jobs, staging, workers=workers, progress=progress,
-                                timeout=timeout)
-            shutil.rmtree(data_dir)
-            failed_src = staging / "_failed"
-            failed_dst = out / "_failed" / data.quarter
-            if failed_src.exists():
-                shutil.rmtree(failed_dst, ignore_errors=True)
-                failed_dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(failed_src), failed_dst)
-            run = _relocated(run, staging, failed_dst)
-            _executive_tables(data, staging)
-            from .store import fingerprint
+    # The workers start now and get ready (imports, one kernel each) while this process
+    # ingests and computes the shared tables: that work is no longer serial before the pages.
+    pool = NotebookPool(workers=workers, timeout=timeout, kernel_cwd=notebooks, preload=_PRELOAD)
+    try:
+        ensure_store(ws)
+        # ordinal=False: the ordinal cross-check of the key drivers is shown on no page and in
+        # no CSV of the run (see compute_report_data)
+        data = compute_report_data(ws, quarter, engine=engine, ordinal=False)
+        final = out / data.quarter
+        with report_lock(out):
+            staging = new_staging(final)
+            try:
+                data_dir = data.save(staging / _DATA_DIR)
+                jobs = report_jobs(data, ws.root, data_dir.resolve(), notebooks)
+                from .store import fingerprint
 
-            write_manifest(
-                staging / "run.json", package_version=__version__, workspace=ws.root,
-                data_fingerprint=fingerprint(ws, data.quarters),
-                parameters={"quarter": data.quarter, "previous": data.previous,
-                            "quarters": data.quarters, **data.settings,
-                            "segments": data.segments.loc[data.segments["report"],
-                                                          "segment"].tolist()},
-                started=started, finished=datetime.now(timezone.utc), notebooks=run.notebooks)
-            publish(staging, final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+                digest = []
+
+                def meanwhile() -> None:  # this process's own work, while the notebooks run
+                    _executive_tables(data, staging)
+                    digest.append(fingerprint(ws, data.quarters))
+
+                run = pool.run(jobs, staging, progress=progress,
+                               expected=previous_durations(out, data.quarter),
+                               meanwhile=meanwhile)
+                pool.close()  # no worker or kernel of the run outlives its notebooks
+                shutil.rmtree(data_dir)
+                failed_src = staging / "_failed"
+                failed_dst = out / "_failed" / data.quarter
+                if failed_src.exists():
+                    shutil.rmtree(failed_dst, ignore_errors=True)
+                    failed_dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(failed_src), failed_dst)
+                run = _relocated(run, staging, failed_dst)
+                write_manifest(
+                    staging / "run.json", package_version=__version__, workspace=ws.root,
+                    data_fingerprint=digest[0],
+                    parameters={"quarter": data.quarter, "previous": data.previous,
+                                "quarters": data.quarters, **data.settings,
+                                "engine": engine,
+                                "segments": data.segments.loc[data.segments["report"],
+                                                              "segment"].tolist()},
+                    started=started, finished=datetime.now(timezone.utc),
+                    notebooks=run.notebooks)
+                publish(staging, final)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    finally:
+        pool.close()
     return ReportOutcome(data.quarter, final, run)
 
 

@@ -285,12 +285,13 @@ def _ces_counts(by_segment: pd.DataFrame, quarter: str, scale: tuple[int, int]) 
 
 
 def _drivers(by_segment: pd.DataFrame, workspace: Workspace, quarter: str,
-             n_boot: int) -> pd.DataFrame:
+             n_boot: int, ordinal: bool = True) -> pd.DataFrame:
     """Key drivers of NPS per segment: :func:`vipquality.proposals.key_drivers` (relative
     weights with bootstrap intervals and the ordinal cross-check)."""
     from .proposals import key_drivers
 
-    return key_drivers(by_segment, workspace, outcome="nps", quarter=quarter, n_boot=n_boot)
+    return key_drivers(by_segment, workspace, outcome="nps", quarter=quarter, n_boot=n_boot,
+                       ordinal=ordinal)
 
 
 def _standards(workspace: Workspace, quarters: list[str], segments: list[str]) -> pd.DataFrame:
@@ -299,16 +300,28 @@ def _standards(workspace: Workspace, quarters: list[str], segments: list[str]) -
     visits = load_visits(workspace, quarters=quarters)
     visits = pd.concat([visits, visits.assign(segment=ALL_SEGMENT)], ignore_index=True)
     visits = visits[visits["segment"].isin(segments)]
-    frames = []
-    # A loop over quarter × segment (≤ 8 × ~10 small frames): standard_compliance is the
-    # single-group reference implementation and these groups are few.
-    for (quarter, segment), group in visits.groupby(["quarter", "segment"], observed=True):
-        sc = standard_compliance(group, confidence=workspace.reporting.confidence)
-        sc.insert(0, "segment", segment)
-        sc.insert(0, "quarter", quarter)
-        frames.append(sc)
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["quarter", "segment", "standard_id", "n", "value", "ci_low", "ci_high", "se"])
+    # One call of the single-group reference implementation for every quarter × segment: the
+    # group goes into the keys (standard and visit), so each group's sums are exactly those of
+    # a call on that group alone (a visit appears once per segment it is counted in).
+    keys = ["quarter", "segment"]
+    groups = list(visits.groupby(keys, observed=True).groups)  # the groupby's order
+    if groups:
+        sep = "\x1f"
+        group_key = visits["quarter"].astype(str) + sep + visits["segment"].astype(str) + sep
+        checks = visits.assign(standard_id=group_key + visits["standard_id"].astype(str),
+                               visit_id=group_key + visits["visit_id"].astype(str))
+        sc = standard_compliance(checks, confidence=workspace.reporting.confidence)
+        parts = sc["standard_id"].str.split(sep, n=2, expand=True)
+        sc = sc.assign(standard_id=parts[2].to_numpy())
+        sc.insert(0, "segment", parts[1].to_numpy())
+        sc.insert(0, "quarter", parts[0].to_numpy())
+        rank = {(str(q), str(g)): i for i, (q, g) in enumerate(groups)}
+        position = [rank[k] for k in zip(sc["quarter"], sc["segment"])]
+        out = (sc.assign(_group=position).sort_values(["_group", "standard_id"], kind="stable")
+               .drop(columns="_group").reset_index(drop=True))
+    else:
+        out = pd.DataFrame(columns=["quarter", "segment", "standard_id", "n", "value",
+                                    "ci_low", "ci_high", "se"])
     catalogue = workspace.standards
     out["title"] = out["standard_id"].map({s.id: s.title for s in catalogue.standards})
     out["target"] = [catalogue.get(s).target(seg) for s, seg in
@@ -328,7 +341,7 @@ def _segments_table(workspace: Workspace) -> pd.DataFrame:
 
 
 def _with_all_compliance(workspace: Workspace, table: pd.DataFrame, quarters: list[str],
-                         by: list[str]) -> pd.DataFrame:
+                         by: list[str], engine: str = "duckdb") -> pd.DataFrame:
     """Add compliance of the ``all`` segment (every visit), which the scenario segments lack."""
     from .store import load_visits
     from .summarise import summarise
@@ -340,7 +353,8 @@ def _with_all_compliance(workspace: Workspace, table: pd.DataFrame, quarters: li
     extra = summarise(None, by=by, attributes=[], visits=visits, confidence=rep.confidence,
                       base_suppress=rep.base_suppress, base_small=rep.base_small,
                       adjustment=rep.adjustment,
-                      critical_fails_visit=workspace.critical_item_fails_visit)
+                      critical_fails_visit=workspace.critical_item_fails_visit,
+                      engine=engine)
     extra = extra[extra["quarter"].isin(quarters)]
     keep = ~((table["segment"] == ALL_SEGMENT) & (table["metric"] == "compliance"))
     return pd.concat([table[keep], extra], ignore_index=True).sort_values(
@@ -348,7 +362,8 @@ def _with_all_compliance(workspace: Workspace, table: pd.DataFrame, quarters: li
 
 
 def compute_report_data(workspace: Workspace | str | Path, quarter: str | None = None, *,
-                        n_boot: int = 500) -> ReportData:
+                        n_boot: int = 500, engine: str = "duckdb",
+                        ordinal: bool = True) -> ReportData:
     """Compute every shared table of one quarter's report from the store.
 
     Parameters
@@ -359,6 +374,15 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         The quarter to report; default the latest in the store.
     n_boot : int, default 500
         Bootstrap resamples for the driver-weight intervals.
+    engine : {"duckdb", "pandas", "spark"}, default "duckdb"
+        Engine of the sufficient statistics behind ``metrics``, ``branches`` and ``managers``
+        (:func:`vipquality.summarise.summarise`); every engine gives the same tables.
+    ordinal : bool, default True
+        Fit the ordinal cross-check of the key drivers (``ord_*`` columns of ``drivers`` and
+        ``drivers_overall``; :func:`vipquality.drivers.ordinal_check`, one ordered-logit fit
+        per segment and outcome, the costliest step here). No page or CSV of the quarterly run
+        shows it, so ``vipquality report`` passes False (the columns are then empty and
+        ``ord_note`` says "not fitted (ordinal=False)"); the relative weights do not change.
 
     Returns
     -------
@@ -369,12 +393,13 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
     segments = _segments_table(ws)
     shown = segments.loc[segments["report"], "segment"].tolist()
 
-    metrics = summarise_workspace(ws, quarters=window, by=["quarter", "segment"])
-    metrics = _with_all_compliance(ws, metrics, window, ["quarter", "segment"])
+    metrics = summarise_workspace(ws, quarters=window, by=["quarter", "segment"], engine=engine)
+    metrics = _with_all_compliance(ws, metrics, window, ["quarter", "segment"], engine)
     recent = [q for q in (previous, quarter) if q]
-    branches = summarise_workspace(ws, quarters=recent, by=["quarter", "segment", "branch"])
+    branches = summarise_workspace(ws, quarters=recent, by=["quarter", "segment", "branch"],
+                                   engine=engine)
     managers = summarise_workspace(ws, quarters=recent,
-                                   by=["quarter", "segment", "manager_id"])
+                                   by=["quarter", "segment", "manager_id"], engine=engine)
     by_segment = _responses_by_segment(ws, window)
     ces_scale = tuple(ws.instrument.ces.scale) if ws.instrument.ces else (1, 7)
     settings = {"base_suppress": ws.reporting.base_suppress,
@@ -392,7 +417,8 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         composition=_composition(by_segment[by_segment["segment"].isin(shown)]),
         ces_counts=_ces_counts(by_segment[by_segment["segment"].isin(shown)], quarter,
                                ces_scale),
-        drivers=_drivers(by_segment[by_segment["segment"].isin(shown)], ws, quarter, n_boot),
+        drivers=_drivers(by_segment[by_segment["segment"].isin(shown)], ws, quarter, n_boot,
+                         ordinal),
         standards=_standards(ws, window, shown),
         settings=settings,
     )
@@ -401,7 +427,7 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
 
         data.drivers_overall = key_drivers(
             by_segment[by_segment["segment"].isin(shown)], ws, outcome="overall",
-            quarter=quarter, n_boot=n_boot)
+            quarter=quarter, n_boot=n_boot, ordinal=ordinal)
     _add_standards_review(data, ws)
     return data
 

@@ -144,7 +144,7 @@ def revision_effects(visits: pd.DataFrame, standards, *, responses: pd.DataFrame
     like attribute performance in :func:`vipquality.summarise.summarise`. A respondent's date
     is ``submitted_at``.
     """
-    import statsmodels.api as sm
+    from statsmodels.regression import linear_model as sm  # not statsmodels.api: ~1 s of imports
 
     z_value(confidence)
     cat, fiscal, ws_instrument = _resolve(standards)
@@ -205,7 +205,7 @@ def revision_attributes(responses: pd.DataFrame, standards, *,
         ``ci_low``, ``ci_high``, ``se``, ``p_value``, the ratings ``n`` and ``respondents``
         (clusters); ``note`` when there is no estimate.
     """
-    import statsmodels.api as sm
+    from statsmodels.regression import linear_model as sm  # not statsmodels.api: ~1 s of imports
 
     z_value(confidence)
     cat, fiscal, ws_instrument = _resolve(standards)
@@ -266,7 +266,7 @@ def revision_robustness(visits: pd.DataFrame, standards, *, confidence: float = 
           date halfway through it; an interval excluding 0 warns that the revised standard was
           already drifting away from the others, so the main estimate may be biased.
     """
-    import statsmodels.api as sm
+    from statsmodels.regression import linear_model as sm  # not statsmodels.api: ~1 s of imports
 
     z_value(confidence)
     cat, fiscal, _ = _resolve(standards)
@@ -406,6 +406,22 @@ class _Ratings:
     score: np.ndarray        # (rating − lo) / (hi − lo)
     respondent: np.ndarray   # cluster code
     labels: dict
+    code: np.ndarray | None = None  # position of ``attribute`` in ``ids`` (int): fast masks
+    ids: tuple = ()                 # the instrument's rated attribute ids, in column order
+
+    def present(self) -> set:
+        """The attributes with at least one rating."""
+        if self.code is None:
+            return set(np.unique(self.attribute).tolist()) if len(self.attribute) else set()
+        counts = np.bincount(self.code, minlength=len(self.ids))
+        return {a for a, c in zip(self.ids, counts) if c}
+
+    def rated(self, attributes) -> np.ndarray:
+        """Mask of the ratings of ``attributes`` (an integer comparison, not of strings)."""
+        if self.code is None:
+            return np.isin(self.attribute, list(attributes))
+        wanted = [i for i, a in enumerate(self.ids) if a in set(attributes)]
+        return np.isin(self.code, wanted)
 
     @classmethod
     def of(cls, responses: pd.DataFrame, instrument: Instrument | None) -> "_Ratings":
@@ -427,7 +443,7 @@ class _Ratings:
             + responses["response_id"].astype(str)
         return cls(day.to_numpy()[row], np.asarray(ids, dtype=object)[col],
                    (sat[row, col] - lo) / (hi - lo), pd.factorize(key)[0][row],
-                   {a.id: a.label for a in instrument.attributes})
+                   {a.id: a.label for a in instrument.attributes}, code=col, ids=tuple(ids))
 
 
 def _attribute_did(ratings: _Ratings | None, rev: _Revision, cat: Standards, confidence, sm,
@@ -442,7 +458,7 @@ def _attribute_did(ratings: _Ratings | None, rev: _Revision, cat: Standards, con
         return {**empty, "attr_note": "no survey responses given"}
     revised_attrs = {a for s in cat if s.id in rev.changed | {rev.standard.id}
                      for a in s.attributes}
-    present = set(np.unique(ratings.attribute).tolist()) if len(ratings.attribute) else set()
+    present = ratings.present()
     ordered = [a for a in ratings.labels if a in present]
     controls = [a for a in ordered if a not in revised_attrs]
     empty["attr_control"] = ", ".join(controls)
@@ -450,8 +466,8 @@ def _attribute_did(ratings: _Ratings | None, rev: _Revision, cat: Standards, con
         return {**empty, "attr_note": "no ratings of the linked attributes"}
     day = ratings.day
     in_period = (day >= np.datetime64(rev.start)) & (day <= np.datetime64(rev.end))
-    is_treated = np.isin(ratings.attribute, treated)
-    keep = in_period & (is_treated | np.isin(ratings.attribute, controls))
+    is_treated = ratings.rated(treated)
+    keep = in_period & (is_treated | ratings.rated(controls))
     after = day >= np.datetime64(rev.version.effective)
     res = _did(ratings.score[keep], np.ones(int(keep.sum())), is_treated[keep].astype(float),
                after[keep].astype(float), ratings.respondent[keep], confidence, sm)
@@ -503,7 +519,7 @@ def _did(y, w, treated, after, cluster, confidence, sm) -> dict:
         if sw <= 0:
             empty.append(name.replace("_", " "))
     res["n"] = int(len(y))
-    res["visits"] = int(len(np.unique(cluster)))
+    res["visits"] = int(len(pd.unique(cluster)))  # a hash count, not a sort
     nan = dict(did=np.nan, ci_low=np.nan, ci_high=np.nan, se=np.nan, p_value=np.nan)
     if empty:
         what = ("no comparison standard" if res["n_control_before"] + res["n_control_after"]

@@ -8,6 +8,7 @@ from vipquality.report._export import check_html, count_charts, export_html, shi
 from vipquality.report._manifest import write_manifest
 from vipquality.report._run import (
     NotebookJob,
+    NotebookPool,
     NotebookResult,
     RunResult,
     new_staging,
@@ -18,6 +19,7 @@ from vipquality.report._run import (
 
 __all__ = [
     "NotebookJob",
+    "NotebookPool",
     "NotebookResult",
     "RunResult",
     "check_html",

@@ -19,8 +19,10 @@ import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # nbformat (with jsonschema) costs about a second to import: only when used
+    import nbformat
 
 __all__ = [
     "PLOTLY_JS_NAME",
@@ -136,6 +138,8 @@ def export_html(
     Path
         ``html_path``.
     """
+    import nbformat
+
     html_path = Path(html_path)
     if isinstance(notebook, nbformat.NotebookNode):
         nb = nbformat.from_dict(notebook)  # a copy: the preprocessors edit in place
@@ -154,6 +158,21 @@ def export_html(
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path
+
+
+def _warm_exporter(scratch: Path) -> None:
+    """Export a two-cell notebook into ``scratch``: loads nbconvert, its templates and the
+    markdown renderer once, before a worker's first real page."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    nb = new_notebook(cells=[
+        new_markdown_cell("## warm-up"),
+        new_code_cell("1", outputs=[new_output("display_data", {"text/html": "<p>1</p>"})]),
+    ])
+    folder = Path(scratch) / f"_warm-{os.getpid()}"
+    export_html(nb, folder / "warm.html", plotly_js=folder / PLOTLY_JS_NAME)
+    (folder / "warm.html").unlink(missing_ok=True)
+    folder.rmdir()
 
 
 class _PageScan(HTMLParser):

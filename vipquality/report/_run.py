@@ -10,6 +10,11 @@ A run, as the command line does it::
         publish(staging, final)                   # old quarter swapped out by renames
     if not result.ok:
         raise ReportError(result.summary(failed_only=True))
+
+A run that has serial work of its own before the notebooks can start (the quarterly run
+computes its shared tables first) opens a :class:`NotebookPool` first: its worker processes
+start, import papermill and nbconvert and start one kernel each while the caller works, and
+:meth:`NotebookPool.run` then takes the jobs, longest first when their expected times are known.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import dataclasses
 import fcntl
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import random
 import re
@@ -26,15 +32,13 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
-
-import nbformat
 
 from vipquality.errors import ReportError
 
@@ -43,6 +47,7 @@ from ._export import check_html, count_charts, export_html, ship_plotly_js
 __all__ = [
     "KERNEL_SETUP",
     "NotebookJob",
+    "NotebookPool",
     "NotebookResult",
     "RunResult",
     "new_staging",
@@ -156,6 +161,12 @@ class NotebookResult:
     executed copy in ``_failed/`` has papermill's injected-parameters cell and error banners
     too: look for its ``In [n]``, ``exec_count``); ``ename``/``evalue`` are the error's name and message.
     ``warnings`` are papermill's warnings for the job (e.g. ``Passed unknown parameter: x``).
+
+    ``duration`` covers starting the notebook's kernel, executing it and exporting its page.
+    ``kernel_prestarted`` is non-zero when the kernel was started ahead of the job, while the
+    worker waited for its first job (:class:`NotebookPool`): the seconds that start took, which
+    are included in ``duration``. The worker process's own one-time imports (papermill,
+    nbconvert) are in no notebook's duration.
     """
 
     name: str
@@ -171,6 +182,7 @@ class NotebookResult:
     evalue: str | None = None
     failed_notebook: Path | None = None
     warnings: tuple[str, ...] = ()
+    kernel_prestarted: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -256,6 +268,8 @@ def _source_cell(job: NotebookJob, executed_index: int | None) -> int | None:
     which has its injected-parameters cell after the ``parameters`` cell."""
     if executed_index is None or not job.parameters:
         return executed_index
+    import nbformat
+
     try:
         cells = nbformat.read(str(job.notebook), as_version=4).cells
     except Exception:  # an unreadable source fails elsewhere; keep papermill's index
@@ -274,6 +288,7 @@ def run_notebooks(
     progress: bool = True,
     start_timeout: int = 60,
     kernel_name: str = "python3",
+    expected: Mapping[str, float] | None = None,
 ) -> RunResult:
     """Execute notebooks with papermill in parallel and export each to a code-free HTML page.
 
@@ -288,6 +303,8 @@ def run_notebooks(
 
     Workers are *spawned* processes (no fork of the caller's threads): a calling script needs
     the usual ``if __name__ == "__main__":`` guard, and code piped to ``python -`` cannot use it.
+    To start the workers before the jobs are known (while the caller computes what the
+    notebooks read), use :class:`NotebookPool`; this function is one pool used once.
 
     Parameters
     ----------
@@ -307,37 +324,113 @@ def run_notebooks(
     kernel_name : str
         Kernel spec to run every notebook with (the environment's ``python3`` by default, whatever
         kernel the notebook was saved with).
+    expected : mapping, optional
+        Expected seconds per job name (e.g. the previous run's): jobs are started longest
+        first, so that no long notebook is left running alone at the end; jobs without an
+        estimate go first, in their order. The results keep the order of ``jobs``.
 
     Returns
     -------
     RunResult
     """
-    from tqdm.auto import tqdm
-
     jobs = list(jobs)
     _validate_jobs(jobs)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not jobs:
-        return RunResult(out_dir, ())
-    for folder in sorted({(out_dir / job.html_path).parent for job in jobs}):
-        ship_plotly_js(folder)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        return RunResult(Path(out_dir), ())
+    folders = {Path(job.notebook).resolve().parent for job in jobs}
+    with NotebookPool(workers=max(1, min(workers or os.cpu_count() or 1, len(jobs))),
+                      timeout=timeout, start_timeout=start_timeout, kernel_name=kernel_name,
+                      kernel_cwd=folders.pop() if len(folders) == 1 else None) as pool:
+        return pool.run(jobs, out_dir, progress=progress, expected=expected)
 
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    results: dict[str, NotebookResult] = {}
-    with tempfile.TemporaryDirectory(prefix="vipquality-run-") as scratch:
+
+class NotebookPool:
+    """Worker processes that get ready to run notebooks while the caller is still busy.
+
+    Opening the pool starts ``workers`` spawned processes at once; each imports papermill and
+    nbconvert, warms the HTML exporter and, when ``kernel_cwd`` is given, starts one kernel
+    there (with the run's kernel set-up and the ``preload`` modules imported) for its first
+    job. :meth:`run` (once per pool) then runs the jobs as :func:`run_notebooks` does. The
+    kernel started ahead is counted in its notebook's duration
+    (:attr:`NotebookResult.kernel_prestarted`). Closing the pool stops the workers and any
+    kernel they still hold.
+
+    Use it as a context manager::
+
+        with NotebookPool(kernel_cwd=notebooks_dir, preload=["vipquality"]) as pool:
+            data = compute_shared_tables()          # the workers warm up meanwhile
+            result = pool.run(jobs, staging)
+    """
+
+    def __init__(self, *, workers: int | None = None, timeout: int = 600,
+                 start_timeout: int = 60, kernel_name: str = "python3",
+                 kernel_cwd: Path | str | None = None, preload: Sequence[str] = ()) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._scratch_dir = tempfile.TemporaryDirectory(prefix="vipquality-run-")
+        scratch = self._scratch_dir.name
         setup = Path(scratch, "kernel_setup.py")
-        setup.write_text(KERNEL_SETUP, encoding="utf-8")
-        settings = _Settings(str(out_dir), scratch, str(setup), timeout, start_timeout, kernel_name)
+        setup.write_text(KERNEL_SETUP + _preload_code(preload), encoding="utf-8")
+        self.settings = _Settings("", scratch, str(setup), timeout, start_timeout, kernel_name,
+                                  str(Path(kernel_cwd).resolve()) if kernel_cwd else "")
         # spawn: workers start clean (no forked threads or zmq contexts from the caller)
-        context = multiprocessing.get_context("spawn")
-        with (
-            tqdm(total=len(jobs), desc="notebooks", unit="nb", disable=not progress,
-                 file=sys.stderr) as bar,
-            ProcessPoolExecutor(max_workers=n_workers, mp_context=context) as pool,
-        ):
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_warm_worker, initargs=(self.settings, os.getpid()))
+        # the pool spawns a worker per submitted task: one no-op each starts them all now
+        self._warming = [self._pool.submit(_noop) for _ in range(self.workers)]
+        self._used = False
+
+    def __enter__(self) -> NotebookPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (and the kernels they started ahead); remove the scratch folder.
+        Closing twice is harmless."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._scratch_dir is not None:
+            self._scratch_dir.cleanup()
+            self._scratch_dir = None
+
+    def run(self, jobs: Sequence[NotebookJob], out_dir: Path, *, progress: bool = True,
+            expected: Mapping[str, float] | None = None,
+            meanwhile: Callable[[], object] | None = None) -> RunResult:
+        """Run ``jobs`` into ``out_dir``, as :func:`run_notebooks` (which documents the
+        arguments); longest first when ``expected`` seconds per job name are given.
+
+        ``meanwhile`` is called in this process once the jobs are submitted, before waiting for
+        them: the caller's own remaining work (e.g. writing tables) overlaps the notebooks. If
+        it raises, the jobs already running finish and the error is raised."""
+        from tqdm.auto import tqdm
+
+        if self._used:
+            raise ReportError("a NotebookPool runs one set of jobs; open another pool")
+        self._used = True
+        jobs = list(jobs)
+        _validate_jobs(jobs)
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if not jobs:
+            return RunResult(out_dir, ())
+        for folder in sorted({(out_dir / job.html_path).parent for job in jobs}):
+            ship_plotly_js(folder)
+        settings = dataclasses.replace(self.settings, out_dir=str(out_dir))
+        results: dict[str, NotebookResult] = {}
+        with tqdm(total=len(jobs), desc="notebooks", unit="nb", disable=not progress,
+                  file=sys.stderr) as bar:
             started = {job.name: time.monotonic() for job in jobs}
-            futures = {pool.submit(_run_one, job, settings): job for job in jobs}
+            futures = {self._pool.submit(_run_one, job, settings): job
+                       for job in longest_first(jobs, expected)}
+            if meanwhile is not None:
+                try:
+                    meanwhile()
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
             for future in as_completed(futures):
                 job = futures[future]
                 try:
@@ -353,7 +446,36 @@ def run_notebooks(
                 if not result.ok:
                     bar.write(result.describe(), file=sys.stderr)
                     bar.set_postfix(failed=sum(not r.ok for r in results.values()))
-    return RunResult(out_dir, tuple(results[job.name] for job in jobs))
+        return RunResult(out_dir, tuple(results[job.name] for job in jobs))
+
+
+def longest_first(jobs: Sequence[NotebookJob],
+                  expected: Mapping[str, float] | None = None) -> list[NotebookJob]:
+    """``jobs`` in the order to start them: by expected seconds, longest first; jobs with no
+    estimate first, in their given order (a stable sort)."""
+    expected = expected or {}
+
+    def key(job: NotebookJob) -> float:
+        seconds = expected.get(job.name)
+        return -float("inf") if seconds is None else -float(seconds)
+
+    return sorted(jobs, key=key)
+
+
+def _preload_code(modules: Sequence[str]) -> str:
+    """Kernel set-up lines importing ``modules`` (a module that fails to import is left for
+    the notebook to report)."""
+    if not modules:
+        return ""
+    return ("\n\ndef _vipquality_preload(names):\n"
+            "    import importlib\n"
+            "    for name in names:\n"
+            "        try:\n"
+            "            importlib.import_module(name)\n"
+            "        except Exception:\n"
+            "            pass\n\n\n"
+            f"_vipquality_preload({list(modules)!r})\n"
+            "del _vipquality_preload\n")
 
 
 @dataclass(frozen=True)
@@ -364,6 +486,131 @@ class _Settings:
     timeout: int
     start_timeout: int
     kernel_name: str
+    kernel_cwd: str = ""  # where the worker starts a kernel ahead of its first job ("" = none)
+
+
+def _kernel_arguments(s: _Settings) -> list[str]:
+    return [
+        f"--IPKernelApp.exec_files={s.setup_file}",
+        "--IPKernelApp.log_level=ERROR",  # not "running over TCP without encryption"
+    ]
+
+
+# a worker's kernel started ahead of its first job: {"km", "seconds", "cwd"} (worker processes)
+_spare: dict[str, Any] = {}
+
+
+def _noop() -> None:
+    return None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose run was killed (SIGKILL of the main process alone) would wait for jobs
+    forever, holding the run's output pipes: it exits once its parent is gone (its kernels,
+    started with ``JPY_PARENT_PID``, follow it)."""
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="vipquality-parent-watch", daemon=True).start()
+
+
+def _warm_worker(s: _Settings, parent: int | None = None) -> None:
+    """Pool initializer: the imports and template loading every job needs, and one kernel
+    started ahead. Never raises (a failing initializer would break the pool): whatever did not
+    work is simply done by the job."""
+    if parent is not None:
+        _exit_with_parent(parent)
+    # jsonschema (imported by nbformat) imports rfc3987_syntax when installed, to check the
+    # "iri" string format: that builds a grammar, about 1 s of CPU per process. nbformat
+    # validates notebooks without format checks, so this process (a worker of ours) does not
+    # need it; jsonschema skips the format when the import fails.
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    try:
+        import papermill  # noqa: F401
+        from jupyter_client.manager import AsyncKernelManager  # noqa: F401
+
+        from ._export import _warm_exporter
+
+        _warm_exporter(Path(s.scratch))
+    except Exception:
+        return
+    if s.kernel_cwd:
+        _start_spare(s)
+
+
+def _start_spare(s: _Settings) -> None:
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = None
+    try:
+        t0 = time.monotonic()
+        km = AsyncKernelManager(kernel_name=s.kernel_name)
+        run_sync(km.start_kernel)(extra_arguments=_kernel_arguments(s), cwd=s.kernel_cwd)
+        kc = km.client()
+        kc.start_channels()
+        try:
+            run_sync(kc.wait_for_ready)(timeout=s.start_timeout)
+        finally:
+            kc.stop_channels()
+        _spare.update(km=km, seconds=time.monotonic() - t0, cwd=s.kernel_cwd)
+        # the worker exits through multiprocessing (os._exit: no atexit): a finalizer then
+        multiprocessing.util.Finalize(None, _stop_spare, exitpriority=10)
+    except Exception:
+        if km is not None:
+            _shutdown(km)
+
+
+def _shutdown(km) -> None:
+    """Stop a kernel this module started: a shutdown request, a kill if it is still there
+    after a second (jupyter_client's ``shutdown_kernel`` without its interrupt first, which
+    makes ipykernel log a KeyboardInterrupt into the run's output)."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if run_sync(km.is_alive)():
+            km.shutting_down = True  # no restart by jupyter_client's restarter
+            run_sync(km.request_shutdown)()
+            run_sync(km.finish_shutdown)(waittime=1.0)
+        run_sync(km.cleanup_resources)()
+    except Exception:
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+
+
+def _stop_spare() -> None:
+    km = _spare.pop("km", None)
+    _spare.clear()
+    if km is not None:
+        _shutdown(km)
+
+
+def _take_spare(job: NotebookJob) -> tuple[Any, float]:
+    """The kernel started ahead, when it suits ``job`` and is alive; else ``(None, 0.0)``."""
+    if "km" not in _spare:
+        return None, 0.0
+    from jupyter_core.utils import run_sync
+
+    if _spare["cwd"] != str(Path(job.notebook).resolve().parent):
+        return None, 0.0
+    km, seconds = _spare.pop("km"), _spare.pop("seconds")
+    _spare.clear()
+    try:
+        alive = run_sync(km.is_alive)()
+    except Exception:
+        alive = False
+    if not alive:
+        _shutdown(km)
+        return None, 0.0
+    return km, seconds
 
 
 def _cells_started(nb_path: Path) -> list[int]:
@@ -394,6 +641,7 @@ def _execution_count(nb_path: Path, index: int | None) -> int | None:
 def _run_one(job: NotebookJob, s: _Settings) -> NotebookResult:
     """Execute, export and check one notebook (in a worker process). Never raises."""
     t0 = time.monotonic()
+    km, prestarted = _take_spare(job)
     # papermill's and nbclient's warnings ("Passed unknown parameter", "Kernel died...") go into
     # the result rather than through the progress bar
     messages: list[str] = []
@@ -402,10 +650,14 @@ def _run_one(job: NotebookJob, s: _Settings) -> NotebookResult:
     pm_log.addHandler(collect)
     pm_log.propagate = False
     try:
-        result = _execute_and_export(job, s)
+        result = _execute_and_export(job, s, km=km)
     finally:
         pm_log.removeHandler(collect)
-    return dataclasses.replace(result, duration=time.monotonic() - t0,
+        if km is not None:
+            _shutdown(km)
+    # a kernel started ahead counts in the notebook's time, as a kernel started here would
+    return dataclasses.replace(result, duration=time.monotonic() - t0 + prestarted,
+                               kernel_prestarted=prestarted,
                                warnings=tuple(dict.fromkeys(messages)))
 
 
@@ -418,7 +670,7 @@ class _Collect(logging.Handler):
         self.sink.append(record.getMessage().strip())
 
 
-def _execute_and_export(job: NotebookJob, s: _Settings) -> NotebookResult:
+def _execute_and_export(job: NotebookJob, s: _Settings, km: Any = None) -> NotebookResult:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -428,6 +680,8 @@ def _execute_and_export(job: NotebookJob, s: _Settings) -> NotebookResult:
     attempts = 0
     for attempts in (1, 2):
         executed.unlink(missing_ok=True)
+        # a kernel started ahead is used by the first attempt only (a retry starts afresh)
+        ahead = {"km": km} if km is not None and attempts == 1 else {}
         try:
             pm.execute_notebook(
                 str(job.notebook),
@@ -438,10 +692,8 @@ def _execute_and_export(job: NotebookJob, s: _Settings) -> NotebookResult:
                 start_timeout=s.start_timeout,
                 execution_timeout=s.timeout,
                 cwd=str(Path(job.notebook).resolve().parent),
-                extra_arguments=[
-                    f"--IPKernelApp.exec_files={s.setup_file}",
-                    "--IPKernelApp.log_level=ERROR",  # not "running over TCP without encryption"
-                ],
+                extra_arguments=_kernel_arguments(s),
+                **ahead,
             )
             failure = None
             break
