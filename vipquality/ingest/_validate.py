@@ -15,7 +15,9 @@ Cross-row rules (duplicate ids within the import and against the store) live in
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -367,6 +369,18 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
 
 
 # ----------------------------------------------------------------------------------- validation
+@contextmanager
+def _quiet_pyspark():
+    """With pyspark installed (the optional Spark engine), pandera's first validation imports
+    ``pyspark.pandas``, which warns that it does not support pandas 3. The warning concerns
+    pyspark's pandas API, which ingest never uses, so someone importing a survey does not see
+    it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        yield
+
+
 def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
                 known_clients: set[str] | None = None, scrubber=None) -> Checked:
     """Validate one raw file of ``table`` for ``quarter``.
@@ -381,7 +395,8 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
     IngestError
         A mapped column is missing from the file (nothing is imported).
     """
-    import pandera.pandas as pa
+    with _quiet_pyspark():
+        import pandera.pandas as pa
 
     fields = fields_for(table, workspace)
     mode = workspace.instrument.match_columns_by if table == "responses" else "name"
@@ -418,7 +433,8 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
 
     failures = None
     try:
-        schema.validate(trimmed, lazy=True)
+        with _quiet_pyspark():
+            schema.validate(trimmed, lazy=True)
     except pa.errors.SchemaErrors as err:
         failures = err.failure_cases
     reject_rows: list[tuple] = []
