@@ -811,6 +811,46 @@ def test_blocks_give_the_same_store_counts_and_rejects_as_one_read(root: Path, t
     assert not again.changed and counts(again, "responses") == (10, 0, 8, 2)
 
 
+def test_ids_whose_hashes_collide_stay_apart(root: Path, tmp_path: Path, monkeypatch):
+    """Ids met in earlier blocks are found by a 64-bit hash, then compared as text: with every
+    hash equal (all collide), duplicates, conflicts and new ids are those of one read."""
+    from vipquality.ingest import _stream
+
+    path = root / Q / "survey.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        first = next(csv.DictReader(fh))
+    append_rows(path, [survey_row("R010"), dict(first, Q1_recommend="10"),
+                       dict(first, Q1_recommend="3"), survey_row("R010"), survey_row("R012")])
+    other = tmp_path / "whole"
+    shutil.copytree(root, other)
+    whole = ingest_quarter(load_workspace(other), Q, block_rows=None)
+    monkeypatch.setattr(_stream, "_key_hashes",
+                        lambda frame, keys: np.full(len(frame), 7, dtype="uint64"))
+    ws = load_workspace(root)
+    result = ingest_quarter(ws, Q, block_rows=2)
+    assert counts(result, "responses") == counts(whole, "responses")
+    assert reject_rows(result) == reject_rows(whole)
+    a, b = snapshot(ws.store_path), snapshot(load_workspace(other).store_path)
+    a.pop("ingest_log.csv"), b.pop("ingest_log.csv")
+    assert a == b
+
+
+def test_block_frames_are_not_kept(root: Path):
+    """The per-block results kept for the file's warnings hold no rows: an empty slice of a
+    block's Arrow arrays would keep all its buffers alive (memory growing with the rows)."""
+    from vipquality.ingest._stream import _empty_like
+
+    frame = pd.DataFrame({"a": pd.array(["x" * 100] * 1000, dtype="str"),
+                          "b": pd.array(range(1000), dtype="Int32")})
+    empty = _empty_like(frame)
+    assert len(empty) == 0 and list(empty.dtypes) == list(frame.dtypes)
+
+    def held(f: pd.DataFrame) -> int:
+        return sum(b.size for ch in f["a"].array._pa_array.chunks for b in ch.buffers() if b)
+
+    assert held(frame.iloc[:0]) > 100_000 and held(empty) < 1000
+
+
 def test_a_blank_or_ragged_line_falls_back_to_the_whole_file_reader(root: Path):
     path = root / Q / "survey.csv"
     rows = append_rows(path, [survey_row("R020")])
