@@ -17,6 +17,7 @@ personal data that no file of any reports folder may contain.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -85,16 +86,19 @@ class CliRun:
 
 @pytest.fixture(scope="module")
 def cli(report, report_workspace, tmp_path_factory) -> CliRun:
-    """The command line, re-running a quarter already published (a copy of ``report``'s)."""
+    """The command line, re-running a quarter already published (a copy of ``report``'s), with
+    the workspace and reports folder given relative to the working directory, as `make report`
+    does (``--workspace surveys --out reports``)."""
     out = tmp_path_factory.mktemp("cli") / "reports"
     previous = out / report_workspace.quarter
     shutil.copytree(report.folder, previous)
     marker = previous / "stale-marker.txt"
     marker.write_text("left by the previous run")
+    ws = report_workspace.root
     proc = subprocess.run(
-        [sys.executable, "-m", "vipquality.cli", "report", "--workspace",
-         str(report_workspace.root), "--out", str(out), "--workers", "2", "--no-progress"],
-        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+        [sys.executable, "-m", "vipquality.cli", "report", "--workspace", ws.name,
+         "--out", os.path.relpath(out, ws.parent), "--workers", "2", "--no-progress"],
+        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL, cwd=ws.parent)
     return CliRun(proc, out, marker)
 
 

@@ -69,8 +69,13 @@ def segment_page(segment: str) -> str:
 
 def report_jobs(data: ReportData, workspace: Path, data_dir: Path,
                 notebooks: Path = NOTEBOOKS_DIR) -> list[NotebookJob]:
-    """The notebooks of one quarterly run, with their papermill parameters."""
-    common = {"workspace": str(workspace), "quarter": data.quarter, "data_dir": str(data_dir)}
+    """The notebooks of one quarterly run, with their papermill parameters.
+
+    The workspace goes in as an absolute path: each kernel runs in the notebooks' folder, so a
+    path relative to where ``vipquality report`` was started (``--workspace surveys``) would
+    name another folder there."""
+    common = {"workspace": str(Path(workspace).resolve()), "quarter": data.quarter,
+              "data_dir": str(Path(data_dir).resolve())}
     jobs = [NotebookJob("summary", notebooks / "summary.ipynb", dict(common), "index.html")]
     shown = data.segments.loc[data.segments["report"], "segment"]
     for segment in shown:
