@@ -24,14 +24,24 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._version import __version__
-from .paths import PROJECT_ROOT, SAMPLE_WORKSPACE
 from .errors import ReportError
-from .report import NotebookJob, NotebookPool, RunResult, new_staging, publish, report_lock
-from .report import write_manifest
-from .reportdata import ReportData, compute_report_data, ensure_store
+from .paths import PROJECT_ROOT, SAMPLE_WORKSPACE
+from .report import (
+    NotebookJob,
+    NotebookPool,
+    RunResult,
+    new_staging,
+    publish,
+    report_lock,
+    write_manifest,
+)
 from .workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from .reportdata import ReportData
 
 __all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "ENGINES", "safe_csv"]
 
@@ -189,8 +199,12 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
     out = Path(out)
     # The workers start now and get ready (imports, one kernel each) while this process
     # ingests and computes the shared tables: that work is no longer serial before the pages.
+    # (vipquality.reportdata, which loads pandas, scipy and statsmodels, is imported after the
+    # workers are started, so they start about a second earlier)
     pool = NotebookPool(workers=workers, timeout=timeout, kernel_cwd=notebooks, preload=_PRELOAD)
     try:
+        from .reportdata import compute_report_data, ensure_store
+
         ensure_store(ws)
         # ordinal=False: the ordinal cross-check of the key drivers is shown on no page and in
         # no CSV of the run (see compute_report_data)
