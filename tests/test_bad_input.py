@@ -484,11 +484,12 @@ def reads(monkeypatch):
         return real(workspace, quarter, plan, *args, **kwargs)
 
     monkeypatch.setattr(ingest, "_run", spy)
-    import vipquality.quarterly as quarterly
+    import vipquality.reportdata as reportdata
 
-    for name in ("ensure_store", "compute_report_data"):   # the report's reads of the store
-        real_fn = getattr(quarterly, name)
-        monkeypatch.setattr(quarterly, name, lambda *a, _f=real_fn, _n=name, **k: (
+    # the report's reads of the store (build_report imports them from reportdata when it runs)
+    for name in ("ensure_store", "compute_report_data"):
+        real_fn = getattr(reportdata, name)
+        monkeypatch.setattr(reportdata, name, lambda *a, _f=real_fn, _n=name, **k: (
             calls.append(_n), _f(*a, **k))[1])
     return calls
 
