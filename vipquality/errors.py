@@ -14,6 +14,9 @@ __all__ = [
     "IngestError",
     "StoreError",
     "ReportError",
+    "LockBusy",
+    "StoreBusy",
+    "ReportBusy",
 ]
 
 
@@ -73,3 +76,24 @@ class StoreError(VipqualityError):
 
 class ReportError(VipqualityError):
     """A quarterly report run failed (the message names the notebook, cell and error)."""
+
+
+class LockBusy(VipqualityError):
+    """Another process holds a lock that this one needs (see :func:`vipquality._files.exclusive_lock`).
+
+    Callers decide by this type (or its subclasses), never by the message's text.
+    """
+
+    def __init__(self, path, holder: str = "unknown", *, waited: float = 0.0,
+                 message: str | None = None) -> None:
+        self.path, self.holder, self.waited = path, holder, waited
+        super().__init__(message or f"{path} is held by another process ({holder})"
+                         + (f" after waiting {waited:.0f} s" if waited else ""))
+
+
+class StoreBusy(StoreError, LockBusy):
+    """Another ingest holds the store's lock; wait for it and try again."""
+
+
+class ReportBusy(ReportError, LockBusy):
+    """Another report run is writing the same reports folder."""

@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import atomic_write_text, safe_csv
 from .workspace import ALL_SEGMENT, Standards, Workspace, load_workspace
 
 __all__ = ["scorecard", "RevisionRules", "propose", "write_proposals", "key_drivers", "ACTIONS",
@@ -566,13 +567,10 @@ def _reason(r) -> str:
 def write_proposals(proposals: pd.DataFrame, out_dir: str | Path) -> dict[str, Path]:
     """Write ``standards_proposals.csv`` (CSV-injection safe) and ``standards_proposals.md``
     (a working document grouped by standard) into ``out_dir``; return their paths."""
-    from .quarterly import safe_csv
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = safe_csv(proposals, out_dir / "standards_proposals.csv")
-    md_path = out_dir / "standards_proposals.md"
-    md_path.write_text(_markdown(proposals), encoding="utf-8")
+    md_path = atomic_write_text(out_dir / "standards_proposals.md", _markdown(proposals))
     return {"csv": csv_path, "md": md_path}
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from ._files import safe_csv
 from .errors import ReportError
 from .paths import PROJECT_ROOT, SAMPLE_WORKSPACE
 from .report import (
@@ -43,7 +44,7 @@ from .workspace import Workspace, load_workspace
 if TYPE_CHECKING:
     from .reportdata import ReportData
 
-__all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "ENGINES", "safe_csv"]
+__all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "ENGINES"]
 
 #: Engines of the shared aggregation's sufficient statistics (``summarise(..., engine=)``).
 ENGINES = ("duckdb", "pandas", "spark")
@@ -97,26 +98,6 @@ def report_jobs(data: ReportData, workspace: Path, data_dir: Path,
     jobs.append(NotebookJob("staff", notebooks / "staff.ipynb", dict(common), "staff.html",
                             restricted=True))
     return jobs
-
-
-# Why hand-written: pandas' to_csv has no option against spreadsheet formula injection, and the
-# executive CSVs are opened in Excel. Text cells that start like a formula get a leading quote.
-def _safe_cell(v):
-    if not isinstance(v, str):
-        return v
-    # a lone carriage return is not quoted by the csv module: it would break the row in two
-    v = v.replace("\r\n", "\n").replace("\r", "\n")
-    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\n") else v
-
-
-def safe_csv(frame, path: Path) -> Path:
-    """Write ``frame`` as CSV with formula-like text neutralised (CSV-injection safe)."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or str(out[column].dtype).startswith("str"):
-            out[column] = out[column].map(_safe_cell)
-    out.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
-    return path
 
 
 def _relocated(run: RunResult, staging: Path, failed_dst: Path) -> RunResult:

@@ -13,7 +13,6 @@ shown; the manager table is for the restricted staff view.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .compliance import standard_compliance
-from .errors import DataError, StoreError
+from ._files import exclusive_lock
+from .errors import DataError, LockBusy, StoreBusy, StoreError
 from .summarise import summarise_workspace
 from .workspace import Quarter, Workspace, load_workspace
 
@@ -182,7 +182,6 @@ def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
     StoreError
         The store stayed locked or half-written for ``timeout`` seconds.
     """
-    import fcntl
     import time
 
     from .ingest import ingest_quarter
@@ -194,19 +193,14 @@ def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
         return []  # the usual case: nothing to do, no lock taken
 
     store = Path(workspace.store_path)
-    store.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
-    fd = os.open(store / ".ensure.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # one ensure_store at a time per store; the others wait here
+        held = exclusive_lock(store / ".ensure.lock", wait=timeout)
+        held.__enter__()
+    except LockBusy:
+        raise StoreBusy(f"waited {timeout:.0f} s for another process importing into {store}; "
+                        f"try again later") from None
     try:
-        while True:  # one ensure_store at a time per store; the others wait here
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError(f"waited {timeout:.0f} s for another process importing "
-                                     f"into {store}; try again later") from None
-                time.sleep(0.2)
         done: list[str] = []
         while True:
             have = _stored_now(workspace)
@@ -214,19 +208,21 @@ def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
                                             if (q not in have or q in changed) and q not in done]
             if have is not None and not todo:
                 return done
-            try:
-                if have is None:  # a commit in progress (another ingest): wait for it
-                    raise StoreError("the store is being written")
-                ingest_quarter(workspace, todo[0])
-                done.append(todo[0])
-                continue
-            except StoreError as err:
-                busy = have is None or "another ingest is running" in str(err)
-                if not busy or time.monotonic() > deadline:
-                    raise
+            if have is not None:  # else a commit in progress (another ingest): wait for it
+                try:
+                    ingest_quarter(workspace, todo[0])
+                    done.append(todo[0])
+                    continue
+                except StoreBusy:  # another `vipquality ingest` holds the store: wait for it
+                    if time.monotonic() > deadline:
+                        raise
+            elif time.monotonic() > deadline:
+                raise StoreBusy(f"the store {store} stayed half-written for {timeout:.0f} s "
+                                f"(an interrupted import?); run `vipquality ingest` to "
+                                f"complete it")
             time.sleep(0.2)
     finally:
-        os.close(fd)  # releases the flock
+        held.__exit__(None, None, None)
 
 
 def _window(workspace: Workspace, quarter: str | None) -> tuple[str, str, list[str]]:

@@ -19,8 +19,6 @@ before). Files whose bytes would not change are not rewritten at all.
 from __future__ import annotations
 
 import csv
-import fcntl
-import io
 import json
 import os
 import shutil
@@ -29,48 +27,45 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import StoreError
+from vipquality._files import csv_bytes, exclusive_lock, fsync_dir, fsync_path, neutralise, write_fsynced
+from vipquality.errors import LockBusy, StoreBusy, StoreError
 
 __all__ = ["StoreLock", "Transaction", "recover", "parquet_bytes", "csv_bytes", "read_csv_rows",
            "neutralise", "LOCK_NAME", "TXN_NAME"]
 
 LOCK_NAME = ".lock"
 TXN_NAME = ".txn"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ------------------------------------------------------------------------------------------- lock
 class StoreLock:
-    """An exclusive, non-blocking ``fcntl.flock`` on ``<store>/.lock`` (created if needed).
+    """The store's ingest lock: :func:`~vipquality._files.exclusive_lock` on ``<store>/.lock``.
 
     Raises
     ------
-    StoreError
-        Another process holds the lock ("another ingest is running").
+    StoreBusy
+        Another process holds the lock (another ingest is running).
     """
 
     def __init__(self, store: Path) -> None:
         self.store = Path(store)
-        self._fd: int | None = None
+        self._held = None
 
     def __enter__(self) -> StoreLock:
-        self.store.mkdir(parents=True, exist_ok=True)
         path = self.store / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        held = exclusive_lock(path)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreError(f"another ingest is running on the store {self.store} (it holds "
-                             f"{path}); wait for it to finish and try again") from None
-        self._fd = fd
+            held.__enter__()
+        except LockBusy:
+            raise StoreBusy(f"another ingest is running on the store {self.store} (it holds "
+                            f"{path}); wait for it to finish and try again") from None
+        self._held = held
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        if self._held is not None:
+            self._held.__exit__(None, None, None)
+            self._held = None
 
 
 # -------------------------------------------------------------------------------------- encoding
@@ -80,30 +75,6 @@ def parquet_bytes(table: pa.Table) -> bytes:
     pq.write_table(table, sink, compression="zstd", use_dictionary=True, write_statistics=True,
                    store_schema=False)
     return sink.getvalue().to_pybytes()
-
-
-def neutralise(value: object) -> object:
-    """A text cell that a spreadsheet would run as a formula gets a leading ``'``.
-
-    >>> neutralise('=HYPERLINK("http://x")'), neutralise("-5"), neutralise("ok"), neutralise(3)
-    ('\\'=HYPERLINK("http://x")', "'-5", 'ok', 3)
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def csv_bytes(header: list[str], rows: list[list[object]]) -> bytes:
-    """UTF-8 (with BOM, so spreadsheets read Cyrillic right) CSV with every text cell neutralised
-    against formula injection."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        # a lone carriage return is not quoted by the csv module (it would split the row)
-        writer.writerow([neutralise(v.replace("\r\n", "\n").replace("\r", "\n")
-                                    if isinstance(v, str) else v) for v in row])
-    return buf.getvalue().encode("utf-8-sig")
 
 
 def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -116,31 +87,6 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 # ---------------------------------------------------------------------------------- transactions
-def _fsync_file(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _fsync_path(path: Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _move(src: Path, dst: Path) -> None:
     """The final, atomic move of one staged file onto its target."""
     os.replace(src, dst)
@@ -165,7 +111,7 @@ def recover(store: Path) -> str | None:
             dst = Path(store) / target
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
-    _fsync_dir(Path(store))
+    fsync_dir(Path(store))
     shutil.rmtree(txn)
     return "completed"
 
@@ -242,16 +188,16 @@ class Transaction:
         try:
             for i, (rel, data) in enumerate(changes.items()):
                 if isinstance(data, Path):
-                    _fsync_path(data)
+                    fsync_path(data)
                     os.replace(data, txn / "new" / str(i))
                 else:
-                    _fsync_file(txn / "new" / str(i), data)
+                    write_fsynced(txn / "new" / str(i), data)
                 moves.append((f"new/{i}", rel, (self.store / rel).exists()))
-            _fsync_dir(txn / "new")
+            fsync_dir(txn / "new")
             plan_tmp = txn / "plan.json.tmp"
-            _fsync_file(plan_tmp, json.dumps({"moves": moves}, indent=1).encode("utf-8"))
+            write_fsynced(plan_tmp, json.dumps({"moves": moves}, indent=1).encode("utf-8"))
             os.rename(plan_tmp, txn / "plan.json")  # the commit point
-            _fsync_dir(txn)
+            fsync_dir(txn)
         except BaseException as err:
             shutil.rmtree(txn, ignore_errors=True)
             if isinstance(err, Exception):
@@ -273,7 +219,7 @@ class Transaction:
                 _move(txn / staged, target)
                 done.append((i, target, existed))
             for d in {self.store / Path(rel).parent for _, rel, _ in moves}:
-                _fsync_dir(d)
+                fsync_dir(d)
         except BaseException as err:
             self._rollback(txn, done, created)
             if isinstance(err, Exception):

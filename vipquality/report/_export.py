@@ -21,6 +21,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vipquality._files import atomic_write_text
+
 if TYPE_CHECKING:  # nbformat (with jsonschema) costs about a second to import: only when used
     import nbformat
 
@@ -69,9 +71,7 @@ def ship_plotly_js(directory: Path) -> Path:
     target = directory / PLOTLY_JS_NAME
     source = get_plotlyjs()
     if not target.exists() or target.read_text(encoding="utf-8") != source:
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_text(source, encoding="utf-8")
-        os.replace(tmp, target)
+        atomic_write_text(target, source)
     return target
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import platform
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path, PurePath
 from typing import Any
+
+from vipquality._files import atomic_write_text
 
 __all__ = ["MANIFEST_SCHEMA", "write_manifest"]
 
@@ -98,10 +99,5 @@ def write_manifest(
         "notebooks": [_jsonable(nb) for nb in notebooks],
         "environment": _tool_versions(),
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps(record, sort_keys=True, indent=2,
+                                              ensure_ascii=False) + "\n")

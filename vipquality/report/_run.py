@@ -20,7 +20,6 @@ start, import papermill and nbconvert and start one kernel each while the caller
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import logging
 import multiprocessing
 import multiprocessing.util
@@ -40,7 +39,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from vipquality.errors import ReportError
+from vipquality._files import exclusive_lock, fsync_dir
+from vipquality.errors import LockBusy, ReportBusy, ReportError
 
 from ._export import check_html, count_charts, export_html, ship_plotly_js
 
@@ -755,57 +755,44 @@ def _execute_and_export(job: NotebookJob, s: _Settings, km: Any = None) -> Noteb
 # --------------------------------------------------------------------------------------------
 # lock, staging and atomic publication
 
-_held_locks: dict[Path, int] = {}  # reports dir (resolved) -> fd of its flocked .lock, this process
+_held_locks: dict[Path, Path] = {}  # reports dir (resolved) -> its held .lock, this process
 _rename = os.rename                # a seam for the crash tests
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>staging|old)-\d+-[0-9a-f]+$")
 
 
 @contextmanager
 def report_lock(reports_dir: Path) -> Iterator[Path]:
-    """Hold ``reports_dir/.lock`` (``fcntl.flock``) for the duration of a run.
+    """Hold ``reports_dir/.lock`` (:func:`~vipquality._files.exclusive_lock`) for the duration
+    of a run.
 
     A second run on the same reports folder (another process, or a nested call) is refused at
-    once with a :class:`ReportError` naming the holder; the lock goes with its process, so a
-    killed run never leaves a stale lock. Yields the lock file's path.
+    once with a :class:`~vipquality.errors.ReportBusy` naming the holder; the lock goes with its
+    process, so a killed run never leaves a stale lock. Yields the lock file's path.
     """
     reports_dir = Path(reports_dir)
-    reports_dir.mkdir(parents=True, exist_ok=True)
     lock_path = reports_dir / LOCK_NAME
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
-        os.close(fd)
-        raise ReportError(
-            f"{reports_dir} is being written by another vipquality report run ({holder}): "
+        held = exclusive_lock(lock_path, note=f"pid {os.getpid()} since {stamp}")
+        held.__enter__()
+    except LockBusy as busy:
+        raise ReportBusy(
+            f"{reports_dir} is being written by another vipquality report run ({busy.holder}): "
             f"wait for it to finish, or write to another --out folder"
         ) from None
     key = reports_dir.resolve()
     try:
-        os.ftruncate(fd, 0)
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        os.pwrite(fd, f"pid {os.getpid()} since {stamp}\n".encode(), 0)
-        _held_locks[key] = fd
+        _held_locks[key] = lock_path
         yield lock_path
     finally:
         _held_locks.pop(key, None)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        held.__exit__(None, None, None)
 
 
 def _require_lock(reports_dir: Path, what: str) -> None:
     if reports_dir.resolve() not in _held_locks:
         raise ReportError(f"{what} needs the lock on {reports_dir}: call it inside "
                           f"`with report_lock({str(reports_dir)!r}):`")
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _clean_leftovers(reports_dir: Path, keep: Path | None = None) -> list[str]:
@@ -830,7 +817,7 @@ def _clean_leftovers(reports_dir: Path, keep: Path | None = None) -> list[str]:
             shutil.rmtree(entry, ignore_errors=True)
             done.append(f"removed leftover {entry.name}")
     if done:
-        _fsync_dir(reports_dir)
+        fsync_dir(reports_dir)
     return done
 
 
@@ -886,6 +873,6 @@ def publish(staging: Path, final: Path) -> None:
         if had_old and not final.exists():
             _rename(aside, final)
         raise
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     if had_old:
         shutil.rmtree(aside, ignore_errors=True)
