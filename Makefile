@@ -26,7 +26,8 @@ env: $(BIN)/.installed  ## Create .venv from the pinned requirements and install
 report: env  ## Run the full quarterly report on the sample workspace (WORKSPACE=, QUARTER=, OUT=)
 	$(BIN)/vipquality report --workspace $(WORKSPACE) --out $(OUT) $(if $(QUARTER),--quarter $(QUARTER))
 
-test: env  ## Run the whole test suite (library, notebooks, end to end)
+test: env  ## Run the whole test suite (layer contracts, library, notebooks, end to end)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests vipquality --nbval-lax notebooks
 
 $(BIN)/.extras: $(BIN)/.installed requirements-extra.txt

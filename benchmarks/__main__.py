@@ -38,13 +38,13 @@ PLANS = {
 - Times at 100 k are dominated by the per-group tail, hence ratios above 1.5× there; the
   targets are set at 10 M.""",
     "CSI bootstrap": """\
-- Done (issue 5): `vipquality.drivers._bootstrap_counts` draws the exact multinomial
+- Done (issue 5): `vipquality.metrics.drivers._bootstrap_counts` draws the exact multinomial
   (nonparametric) resamples as uint16 row indices counted per resample with `bincount`
   straight into a float32 count matrix (no int64 index matrix, no flattened `bincount`, no
   float64 copy); `csi` computes all resample sums with one float32 product of the count
   matrix with [ratings | rated | importance | importance rated] (exact for integer ratings:
   every partial sum is an integer below 2^24; non-integer ratings keep float64); the new
-  `vipquality.csi.csi_by_group` runs the groups of one table on a thread pool (numpy
+  `vipquality.metrics.csi.csi_by_group` runs the groups of one table on a thread pool (numpy
   releases the GIL in the draws and the products) with one seed spawned per group, and the
   benchmark uses it. Poisson(1) counts from a 16-bit inverse-CDF table were tried: ~25 %
   faster to draw in isolation, but the same CPU time end to end (2.8 s vs 3.0 s for the 20
@@ -63,7 +63,7 @@ PLANS = {
 - Done (issue 5; `vipquality/report/_run.py`, `quarterly.py`, `reportdata.py`): the notebook
   workers start right after the workspace is loaded (`NotebookPool`) and get ready while the
   shared tables are computed: papermill and nbconvert imported, the HTML exporter warmed, one
-  kernel each started with `vipquality` and `vipquality.pages` already imported (that start
+  kernel each started with `vipquality` and `vipquality.report.pages` already imported (that start
   is counted in its notebook's time); the jobs go in longest first by the previous
   `run.json` (static order, summary and segment-all first, without one); the executive CSVs
   and the data fingerprint are written while the notebooks run. No process of the run imports
@@ -105,7 +105,7 @@ METHOD = [
     "`memory_usage(deep=True)` of the responses and visits frames. Ingest memory: `VmHWM` "
     "(peak resident set) of the ingest process, read from /proc in the process itself "
     "(`ru_maxrss` would carry over the benchmark parent's peak through fork and exec).",
-    "- Data: `vipquality.sample.generate_responses`, generated in chunks of one million "
+    "- Data: `vipquality.data.sample.generate_responses`, generated in chunks of one million "
     "(seed + chunk) and cached as Parquet; checklist checks drawn over the same groups, one per "
     "five responses (2 million at 10 million responses). The 10 million case ran in full.",
     "- Quarterly run on the 1-million-response workspace: `generate_sample(quarters=8, "

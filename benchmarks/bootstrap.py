@@ -1,8 +1,8 @@
 """The CSI bootstrap: 2,000 resamples for 20 segment groups of 5,000 responses.
 
-``vipquality.csi.csi_by_group`` (stated weights, so the weights are re-estimated in every
+``vipquality.metrics.csi.csi_by_group`` (stated weights, so the weights are re-estimated in every
 resample) computes the 20 groups of one table, as a report does for its segments: each group is
-``vipquality.csi.csi`` with its own child seed, the groups side by side on a thread pool. The
+``vipquality.metrics.csi.csi`` with its own child seed, the groups side by side on a thread pool. The
 serial loop of ``csi`` calls is timed too (same work on one core). Baseline in the same run: the
 textbook loop over resamples (one ``DataFrame.sample`` and one CSI per resample) on one group with
 100 resamples, scaled to 2,000 × 20.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vipquality.csi import csi, csi_by_group
+from vipquality.metrics.csi import csi, csi_by_group
 
 from . import data
 from ._common import Section, log, med, median_times, profile, secs

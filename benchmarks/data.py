@@ -1,6 +1,6 @@
 """Benchmark data: responses from the sample generator (chunked, cached) and checklist checks.
 
-``responses(n)`` draws ``n`` responses with :func:`vipquality.sample.generate_responses` in
+``responses(n)`` draws ``n`` responses with :func:`vipquality.data.sample.generate_responses` in
 chunks of at most one million (each chunk its own seed), so that generating 10 million never
 holds more than one chunk's intermediate arrays; the chunks are cached as Parquet files and read
 back as one frame through Arrow. ``visits(responses, checks)`` draws mystery-shopper checklist
@@ -22,7 +22,7 @@ BY = ["quarter", "segment", "branch", "manager_id"]
 
 def responses(n: int, seed: int = SEED) -> pd.DataFrame:
     """``n`` generated responses (canonical layout + segment, branch, manager_id)."""
-    from vipquality.sample import generate_responses
+    from vipquality.data.sample import generate_responses
 
     folder = cache_dir() / f"responses-{n}-{seed}-{source_key('vipquality/sample.py')}"
     sizes = [min(CHUNK, n - start) for start in range(0, n, CHUNK)]

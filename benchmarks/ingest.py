@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from vipquality.ingest._readers import DEFAULT_BLOCK_ROWS
+from vipquality.data.readers import DEFAULT_BLOCK_ROWS
 
 from ._common import ROOT, Section, cache_dir, log, mb, profile, secs, source_key
 
@@ -52,7 +52,7 @@ def workspace(rows: int) -> Path:
     for f in (ROOT / "surveys").glob("*.yaml"):
         shutil.copy(f, ws / f.name)
     log(f"building a {rows:,}-row survey export")
-    code = ("import sys; from vipquality.sample import generate_sample; "
+    code = ("import sys; from vipquality.data.sample import generate_sample; "
             "generate_sample(sys.argv[1], quarters=1, last_quarter=sys.argv[2])")
     subprocess.run([sys.executable, "-c", code, str(ws), QUARTER], check=True, cwd=ROOT)
     folder = ws / QUARTER
@@ -157,8 +157,8 @@ def run(small: tuple[int, ...] = (50_000, 200_000), large: int = 2_000_000,
 
 
 def _ingest(ws: Path) -> None:
-    from vipquality.ingest import ingest_quarter
-    from vipquality.workspace import load_workspace
+    from vipquality.data.ingest import ingest_quarter
+    from vipquality.config import load_workspace
 
     shutil.rmtree(ws / "store", ignore_errors=True)
     ingest_quarter(load_workspace(ws), QUARTER)

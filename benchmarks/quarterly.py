@@ -58,7 +58,7 @@ def sample_workspace() -> Path:
     for f in (ROOT / "surveys").glob("*.yaml"):
         shutil.copy(f, ws / f.name)
     log("generating the sample workspace")
-    code = ("import sys; from vipquality.sample import generate_sample; "
+    code = ("import sys; from vipquality.data.sample import generate_sample; "
             "generate_sample(sys.argv[1])")
     subprocess.run([sys.executable, "-c", code, str(ws)], check=True, cwd=ROOT)
     log("ingesting the sample workspace")
@@ -93,7 +93,7 @@ def million_workspace() -> tuple[Path, dict]:
         shutil.copy(f, ws / f.name)
     log("generating the 1-million-response workspace")
     t = time.perf_counter()
-    code = ("import sys, json; from vipquality.sample import generate_sample; "
+    code = ("import sys, json; from vipquality.data.sample import generate_sample; "
             "generate_sample(sys.argv[1], **json.loads(sys.argv[2]))")
     subprocess.run([sys.executable, "-c", code, str(ws), json.dumps(MILLION)], check=True,
                    cwd=ROOT)
@@ -301,7 +301,7 @@ def _million(sec: Section, timeout: float) -> None:
 def _shared_seconds(ws: Path) -> float | None:
     # as the run computes it: without the ordinal cross-check, which no page shows
     code = ("import sys, time; t = time.perf_counter(); "
-            "from vipquality.reportdata import compute_report_data; "
+            "from vipquality.report.data import compute_report_data; "
             "compute_report_data(sys.argv[1], ordinal=False); print(time.perf_counter() - t)")
     done = subprocess.run([sys.executable, "-W", "ignore", "-c", code, str(ws)],
                           capture_output=True, text=True, cwd=ROOT, timeout=1800)
@@ -312,6 +312,6 @@ def _shared_seconds(ws: Path) -> float | None:
 
 
 def _compute(ws: Path) -> None:
-    from vipquality.reportdata import compute_report_data
+    from vipquality.report.data import compute_report_data
 
     compute_report_data(ws, ordinal=False)  # as the run does

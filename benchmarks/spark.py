@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-from vipquality.summarise import summarise
+from vipquality.metrics.summarise import summarise
 
 from . import data
 from ._common import Section, log, med, median_times, secs
@@ -25,7 +25,7 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000), repeat: int = 2) -> Secti
     except ImportError:
         sec.notes.append("pyspark is not installed: the Spark engine was not measured.")
         return sec
-    from vipquality._spark import spark_session
+    from vipquality.metrics.sufficient.engine_spark import spark_session
 
     cores = len(os.sched_getaffinity(0))
     log(f"starting a local[{cores}] Spark session")

@@ -119,9 +119,9 @@ def _plant(ws, quarter: str, planted: PlantedClient) -> PlantedClient:
 
 
 def _build_report_workspace(root: Path) -> dict:
-    from vipquality.reportdata import ensure_store
-    from vipquality.sample import generate_sample
-    from vipquality.workspace import load_workspace
+    from vipquality.data.ingest.refresh import ensure_store
+    from vipquality.data.sample import generate_sample
+    from vipquality.config import load_workspace
 
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -159,8 +159,8 @@ def sample_workspace(tmp_path_factory) -> Path:
     """The committed sample workspace (surveys/), copied without its store and ingested once
     per test process: tests that check the planted structure end to end read it."""
     from vipquality.paths import SAMPLE_WORKSPACE
-    from vipquality.reportdata import ensure_store
-    from vipquality.workspace import load_workspace
+    from vipquality.data.ingest.refresh import ensure_store
+    from vipquality.config import load_workspace
 
     root = tmp_path_factory.mktemp("sample") / "surveys"
     shutil.copytree(SAMPLE_WORKSPACE, root, ignore=shutil.ignore_patterns("store", ".lock"))

@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 
 from vipquality.cli import main
 from vipquality.errors import ConfigError, VipqualityError
-from vipquality.ingest import ingest_quarter
+from vipquality.data.ingest import ingest_quarter
 from vipquality.paths import SAMPLE_WORKSPACE
-from vipquality.store import load_responses
-from vipquality.workspace import load_workspace
+from vipquality.data.store import load_responses
+from vipquality.config import load_workspace
 
 DATA = Path(__file__).parent / "data"
 Q = "2026Q2"
@@ -415,7 +415,7 @@ def test_the_command_line_itself_prints_no_traceback(ingested, tmp_path):
 @given(cells=st.lists(st.text(min_size=0, max_size=12), min_size=1, max_size=6),
        numbers=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=6))
 def test_report_csvs_never_start_a_text_cell_with_a_formula(tmp_path_factory, cells, numbers):
-    from vipquality.quarterly import safe_csv
+    from vipquality._files import safe_csv
 
     cells = cells + ['=HYPERLINK("http://evil.example","x")', "+1", "-x", "@A1", "\tx"]
     frame = pd.DataFrame({"branch": cells})
@@ -474,7 +474,7 @@ CONFIG = {
 def reads(monkeypatch):
     """Records every import that reads quarter files (``ingest._run``, whose first step reads
     them; ``vipquality report`` imports through it too) and lets it go ahead."""
-    import vipquality.ingest as ingest
+    import vipquality.data.ingest as ingest
 
     calls: list[str] = []
     real = ingest._run
@@ -484,7 +484,7 @@ def reads(monkeypatch):
         return real(workspace, quarter, plan, *args, **kwargs)
 
     monkeypatch.setattr(ingest, "_run", spy)
-    import vipquality.reportdata as reportdata
+    import vipquality.report.data as reportdata
 
     # the report's reads of the store (build_report imports them from reportdata when it runs)
     for name in ("ensure_store", "compute_report_data"):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vipquality import charts
+from vipquality.report.pages import charts
 from vipquality.errors import DataError
 
 NAN = math.nan

@@ -1,4 +1,4 @@
-"""Tests of vipquality.compliance: hand-checked visit scores, t and Wilson intervals."""
+"""Tests of vipquality.metrics.compliance: hand-checked visit scores, t and Wilson intervals."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from vipquality.compliance import compliance, standard_compliance, visit_scores
+from vipquality.metrics.compliance import compliance, standard_compliance, visit_scores
 from vipquality.errors import DataError
 
 

@@ -1,4 +1,4 @@
-"""Tests of vipquality.csi: hand-checked index values and the vectorised bootstrap."""
+"""Tests of vipquality.metrics.csi: hand-checked index values and the vectorised bootstrap."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vipquality.csi import csi, csi_by_group
-from vipquality.drivers import relative_weights
+from vipquality.metrics.csi import csi, csi_by_group
+from vipquality.metrics.drivers import relative_weights
 from vipquality.errors import DataError
 
 # Three respondents with missing ratings (scale 1–10), plus one who rated nothing:

@@ -1,4 +1,4 @@
-"""Tests of vipquality.drivers.relative_weights.
+"""Tests of vipquality.metrics.drivers.relative_weights.
 
 The reference is Johnson (2000) implemented independently here, step by step, with
 scipy.linalg.sqrtm (Λ = R_xx^{1/2}, β = Λ⁻¹ r_xy, ε = (Λ∘Λ)(β∘β)), and OLS R² from numpy lstsq.
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import linalg
 
-from vipquality.drivers import _johnson, relative_weights
+from vipquality.metrics.drivers import _johnson, relative_weights
 from vipquality.errors import DataError
 
 
@@ -141,7 +141,7 @@ def test_input_not_mutated():
 
 
 def test_bootstrap_counts_are_the_multinomial_resamples_of_the_seeded_index_draws():
-    from vipquality.drivers import _bootstrap_counts
+    from vipquality.metrics.drivers import _bootstrap_counts
 
     n, b = 300, 50
     blocks = list(_bootstrap_counts(np.random.default_rng(8), n, b))

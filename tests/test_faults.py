@@ -28,10 +28,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from vipquality.errors import StoreError
-from vipquality.ingest import ingest_quarter
-from vipquality.ingest._store import StoreLock
-from vipquality.store import load_responses
-from vipquality.workspace import load_workspace
+from vipquality.data.ingest import ingest_quarter
+from vipquality.data.store import StoreLock
+from vipquality.data.store import load_responses
+from vipquality.config import load_workspace
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("VQ_FAULT_SEED", "20260"))
@@ -85,7 +85,7 @@ def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
-    from vipquality.sample import generate_sample
+    from vipquality.data.sample import generate_sample
 
     root = tmp_path_factory.mktemp("faults") / "ws"
     root.mkdir()
@@ -227,7 +227,7 @@ def _notebook(path: Path, params: str, body: list[str]) -> None:
 def tiny_notebooks(folder: Path, broken: dict[str, str] | None = None) -> Path:
     """A stand-in for every notebook of the quarterly run: its parameters cell, one line of
     HTML, and, for segment.ipynb, the ``broken`` code for the segments named."""
-    from vipquality.quarterly import NOTEBOOKS_DIR
+    from vipquality.report.build import NOTEBOOKS_DIR
 
     folder.mkdir(parents=True)
     for real in sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
@@ -350,7 +350,7 @@ def test_a_report_killed_between_the_renames_is_restored_by_the_next_run(
     (aside,) = [p for p in out.iterdir() if p.name.startswith(f".{quarter}.old-")]
     assert folder_state(aside) == before                   # intact, only set aside
 
-    from vipquality.report import new_staging, report_lock
+    from vipquality.report.run import new_staging, report_lock
 
     with report_lock(out):                                 # what the next run does first
         staging = new_staging(out / quarter)
@@ -360,7 +360,7 @@ def test_a_report_killed_between_the_renames_is_restored_by_the_next_run(
 
 
 def test_a_second_report_run_is_refused_naming_the_first(report_ws, tmp_path):
-    from vipquality.report import report_lock
+    from vipquality.report.run import report_lock
 
     out = tmp_path / "reports"
     with report_lock(out):
@@ -387,7 +387,7 @@ def broken_run(report_ws, tmp_path_factory):
         [sys.executable, "-c", textwrap.dedent("""
             import sys
             from pathlib import Path
-            import vipquality.quarterly as q
+            import vipquality.report.build as q
             from vipquality.cli import main
             real, stand_ins = q.build_report, Path(sys.argv[1])
             q.build_report = lambda *a, **k: real(*a, **{**k, "notebooks": stand_ins})
@@ -441,8 +441,8 @@ def test_the_same_inputs_give_byte_identical_metrics(first_report, second_report
 
 
 def test_the_same_inputs_give_byte_identical_proposals(first_report, second_report):
-    if importlib.util.find_spec("vipquality.proposals") is None:
-        pytest.skip("vipquality.proposals does not exist yet: no proposals to compare")
+    if importlib.util.find_spec("vipquality.standards.proposals") is None:
+        pytest.skip("vipquality.standards.proposals does not exist yet: no proposals to compare")
     _, _, reference, _ = first_report
     for name in ("standards_proposals.csv", "standards_proposals.md"):
         assert name in reference, f"the run wrote no {name}"

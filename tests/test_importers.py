@@ -24,10 +24,10 @@ from click.testing import CliRunner
 
 import vipquality as vq
 from vipquality.errors import IngestError
-from vipquality.importers import FORMATS, detect_format, import_survey, read_survey
-from vipquality.ingest._validate import fields_for, resolve_columns
+from vipquality.data.importers import FORMATS, detect_format, import_survey, read_survey
+from vipquality.data.schema import fields_for, resolve_columns
 from vipquality.paths import SAMPLE_WORKSPACE
-from vipquality.workspace import Attribute, Instrument, Item, load_workspace
+from vipquality.config import Attribute, Instrument, Item, load_workspace
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("VIPQUALITY_REAL_FIXTURES",
@@ -418,7 +418,7 @@ def ws_root(tmp_path: Path) -> Path:
 
 
 def test_ingest_quarter_reads_a_qualtrics_export(ws_root):
-    from vipquality.store import load_responses
+    from vipquality.data.store import load_responses
 
     ws = load_workspace(ws_root)
     result = vq.ingest_quarter(ws, "2026Q2")

@@ -18,12 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from vipquality.errors import DataError, IngestError, StoreError
-from vipquality.ingest import IngestResult, ingest_quarter, read_table
-from vipquality.ingest import _store
-from vipquality.ingest._store import StoreLock, neutralise, recover
+from vipquality.data.ingest import IngestResult, ingest_quarter, read_table
+from vipquality.data import store as _store
+from vipquality.data.store import StoreLock, recover
+from vipquality._files import neutralise
 from vipquality.paths import SAMPLE_WORKSPACE
-from vipquality.store import load_clients, load_memberships, load_responses, load_visits
-from vipquality.workspace import load_workspace
+from vipquality.data.store import load_clients, load_memberships, load_responses, load_visits
+from vipquality.config import load_workspace
 
 DATA = Path(__file__).parent / "data"
 Q = "2026Q2"
@@ -814,7 +815,7 @@ def test_blocks_give_the_same_store_counts_and_rejects_as_one_read(root: Path, t
 def test_ids_whose_hashes_collide_stay_apart(root: Path, tmp_path: Path, monkeypatch):
     """Ids met in earlier blocks are found by a 64-bit hash, then compared as text: with every
     hash equal (all collide), duplicates, conflicts and new ids are those of one read."""
-    from vipquality.ingest import _stream
+    from vipquality.data.ingest import _stream
 
     path = root / Q / "survey.csv"
     with path.open(encoding="utf-8", newline="") as fh:
@@ -838,7 +839,7 @@ def test_ids_whose_hashes_collide_stay_apart(root: Path, tmp_path: Path, monkeyp
 def test_block_frames_are_not_kept(root: Path):
     """The per-block results kept for the file's warnings hold no rows: an empty slice of a
     block's Arrow arrays would keep all its buffers alive (memory growing with the rows)."""
-    from vipquality.ingest._stream import _empty_like
+    from vipquality.data.ingest._stream import _empty_like
 
     frame = pd.DataFrame({"a": pd.array(["x" * 100] * 1000, dtype="str"),
                           "b": pd.array(range(1000), dtype="Int32")})
@@ -863,11 +864,11 @@ def test_a_blank_or_ragged_line_falls_back_to_the_whole_file_reader(root: Path):
 
 
 def test_rows_of_a_large_partition_are_written_sorted_in_pieces(root: Path, monkeypatch):
-    from vipquality.ingest import _stream
+    from vipquality.data.ingest import _stream
 
     real = _stream.write_sorted
     monkeypatch.setattr(_stream, "SORT_CHUNK_ROWS", 2)
-    import vipquality.ingest as ingest_mod
+    import vipquality.data.ingest as ingest_mod
 
     monkeypatch.setattr(ingest_mod, "write_sorted",
                         lambda *a, **k: real(*a, **{**k, "chunk_rows": 2}))

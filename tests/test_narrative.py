@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from vipquality.errors import DataError
-from vipquality.narrative import explain_changes
+from vipquality.report.pages.narrative import explain_changes
 
 NAN = math.nan
 LABELS = {"response_speed": "Speed of response", "competence": "Manager's competence"}

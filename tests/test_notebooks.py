@@ -15,7 +15,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from vipquality.quarterly import NOTEBOOKS_DIR, report_jobs
+from vipquality.report.build import NOTEBOOKS_DIR, report_jobs
 
 #: the notebooks of the quarterly run (report_jobs) and their papermill parameters
 REPORT_NOTEBOOKS = ("summary", "segment", "standards", "staff")

@@ -1,9 +1,9 @@
-"""Tests of vipquality.nps.
+"""Tests of vipquality.metrics.nps.
 
 Expected values are computed here by plain arithmetic on counts from the published formulas
 (Rocks 2016; R package ``NPS``: ``nps = mean(category - 2)``,
 ``npvar = (prom + det) - (prom - det)^2``, ``nps_se = sqrt(npvar / n)``,
-``nps_test`` two-sample p = 1 - (2·pnorm(|Δ|/se) - 1)), never by calling vipquality.intervals.
+``nps_test`` two-sample p = 1 - (2·pnorm(|Δ|/se) - 1)), never by calling vipquality.metrics.intervals.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vipquality.ces import ces
+from vipquality.metrics.ces import ces
 from vipquality.errors import DataError
-from vipquality.nps import nps, nps_difference
+from vipquality.metrics.nps import nps, nps_difference
 
 Z95 = NormalDist().inv_cdf(0.975)
 

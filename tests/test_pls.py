@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from vipquality.errors import DataError
-from vipquality.pls import PLSResult, pls_by_segment, pls_path_model, satisfaction_index
+from vipquality.metrics.pls import PLSResult, pls_by_segment, pls_path_model, satisfaction_index
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 BANK = REAL / "ecsi" / "bank_satisfaction_250.csv"

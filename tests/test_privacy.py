@@ -25,10 +25,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vipquality.privacy import (Scrubber, find_personal_data,
-                                scrub_comment)
-from vipquality.summarise import redact
-from vipquality.workspace import load_workspace
+from vipquality.data.privacy import Scrubber, find_personal_data, scrub_comment
+from vipquality.metrics.summarise import redact
+from vipquality.config import load_workspace
 from scan import distinctive
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,7 +111,7 @@ def test_scrubbing_always_removes_the_secret_and_is_idempotent(before, secret, a
 
 
 def test_ingest_has_one_implementation_of_comment_scrubbing():
-    from vipquality.ingest import _validate
+    from vipquality.data.ingest import _validate
 
     source = Path(_validate.__file__).read_text(encoding="utf-8")
     assert "@[" not in source and "_PHONE_RE" not in source and "_EMAIL_RE" not in source
@@ -215,7 +214,7 @@ def _plant(ws_root: Path, quarter: str, planted: Planted) -> tuple[str, pd.Serie
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Run:
-    from vipquality.sample import generate_sample
+    from vipquality.data.sample import generate_sample
 
     base = tmp_path_factory.mktemp("privacy")
     root = base / "ws"
@@ -237,7 +236,7 @@ def run(tmp_path_factory) -> Run:
 def test_the_run_used_the_planted_data(run):
     assert run.ingest.returncode == 0, run.ingest.stderr[-2000:]
     assert run.report.returncode == 0, run.report.stderr[-2000:]
-    from vipquality.store import load_responses
+    from vipquality.data.store import load_responses
 
     responses = load_responses(load_workspace(run.root), quarters=[run.quarter])
     mine = responses[responses["client_id"] == run.planted.client_id]
@@ -330,7 +329,7 @@ def test_executive_csvs_leave_no_lone_suppressed_group(run):
 def test_tiers_partition_all_clients_so_a_lone_hidden_tier_was_recoverable(run):
     """The threat complementary suppression removes, on this very workspace: without it, all
     clients' NPS minus the published tiers gives a suppressed tier's NPS exactly."""
-    from vipquality.summarise import summarise_workspace
+    from vipquality.data.summary import summarise_workspace
 
     ws = load_workspace(run.root)
     raw = summarise_workspace(ws, by=["quarter", "segment"])
@@ -382,7 +381,7 @@ def test_complementary_suppression_blanks_the_next_quarters_change():
 def test_no_hidden_value_in_any_page_chart_hover_or_csv(run):
     """Every value blanked in metrics.csv (primary or complementary) is in no published file:
     chart data, hover text and tables included."""
-    from vipquality.summarise import summarise_workspace
+    from vipquality.data.summary import summarise_workspace
 
     folder = run.out / run.quarter
     published = pd.read_csv(folder / "metrics.csv")
@@ -443,7 +442,7 @@ def test_staff_level_views_are_only_in_the_restricted_folder(run):
 # --------------------------------------------------------------------------------------------
 # the fast Scrubber against the reference (every step on every comment, as before the gates)
 def _reference(s: Scrubber, text: str, addresses: list[str]) -> str:
-    import vipquality.privacy as pv
+    import vipquality.data.privacy as pv
 
     if not isinstance(text, str) or not text:
         return text

@@ -1,4 +1,4 @@
-"""Tests of vipquality.proposals: the standards scorecard and the revision rules.
+"""Tests of vipquality.standards.proposals: the standards scorecard and the revision rules.
 
 The rules are tested case by case on small hand-built scorecards: four attributes per segment,
 so the average driver share is 25 % (matters ≥ 25, little weight < 18.75 with the default
@@ -14,17 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vipquality.proposals import (
-    ACTIONS,
-    PROPOSAL_COLUMNS,
-    SCORECARD_COLUMNS,
-    RevisionRules,
-    propose,
-    scorecard,
-    write_proposals,
-)
-from vipquality.reportdata import ReportData
-from vipquality.workspace import ChecklistItem, Standard, StandardVersion, Standards
+from vipquality.standards.proposals import ACTIONS, PROPOSAL_COLUMNS, RevisionRules, propose
+from vipquality.standards.scorecard import SCORECARD_COLUMNS, scorecard
+from vipquality.standards.writers import write_proposals
+from vipquality.report.data import ReportData
+from vipquality.config import ChecklistItem, Standard, StandardVersion, Standards
 
 Q, PREV = "2026Q3", "2026Q2"
 
@@ -468,11 +462,11 @@ def test_scorecard_sums_overall_weights_when_the_report_has_them():
 
 
 # --------------------------------------------------------------------------------------------
-# the ordinal cross-check (vipquality.drivers.ordinal_check)
+# the ordinal cross-check (vipquality.metrics.drivers.ordinal_check)
 
-from vipquality.drivers import ordinal_check, relative_weights  # noqa: E402
+from vipquality.metrics.drivers import ordinal_check, relative_weights  # noqa: E402
 from vipquality.errors import DataError  # noqa: E402
-from vipquality.proposals import DRIVER_COLUMNS, key_drivers  # noqa: E402
+from vipquality.metrics.drivers import DRIVER_COLUMNS, key_drivers  # noqa: E402
 
 BETA = {"speed": 1.2, "competence": 0.8, "respect": 0.4, "digital": 0.0}
 
@@ -557,7 +551,7 @@ def test_ordinal_check_missing_rows_dropped_as_for_relative_weights():
 def survey(n_by_segment: dict[str, int], seed: int = 9) -> pd.DataFrame:
     """Responses on the sample instrument's attributes: NPS driven mostly by speed of
     response, overall satisfaction mostly by competence (planted)."""
-    from vipquality.workspace import load_workspace
+    from vipquality.config import load_workspace
 
     ids = load_workspace().instrument.attribute_ids
     rng = np.random.default_rng(seed)
@@ -584,7 +578,7 @@ def survey(n_by_segment: dict[str, int], seed: int = 9) -> pd.DataFrame:
 
 
 def test_key_drivers_per_outcome_recover_the_planted_order():
-    from vipquality.workspace import load_workspace
+    from vipquality.config import load_workspace
 
     ws = load_workspace()
     answers = survey({"luxury": 400, "all": 800, "premium": 120, "private": 20})
@@ -618,7 +612,7 @@ def test_key_drivers_per_outcome_recover_the_planted_order():
 
 
 def test_key_drivers_options_and_errors():
-    from vipquality.workspace import load_workspace
+    from vipquality.config import load_workspace
 
     ws = load_workspace()
     answers = survey({"all": 300})

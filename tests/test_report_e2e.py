@@ -33,10 +33,10 @@ import pytest
 import browser
 from scan import distinctive
 import vipquality
-from vipquality import pages
-from vipquality.quarterly import NOTEBOOKS_DIR, ReportOutcome, build_report
-from vipquality.report import check_html, count_charts
-from vipquality.workspace import load_workspace
+from vipquality.report import pages
+from vipquality.report.build import NOTEBOOKS_DIR, ReportOutcome, build_report
+from vipquality.report.run.export import check_html, count_charts
+from vipquality.config import load_workspace
 
 EXECUTIVE_CSVS = ("metrics.csv", "metrics_by_branch.csv", "standards_compliance.csv")
 #: segment page: headline tiles, one trend per headline metric, NPS composition, drivers
@@ -292,7 +292,7 @@ def _probes(frame: pd.DataFrame) -> list[str]:
 @pytest.fixture(scope="module")
 def unredacted(report_workspace) -> pd.DataFrame:
     """The metrics of the report window with every value, as computed before redaction."""
-    from vipquality.summarise import summarise_workspace
+    from vipquality.data.summary import summarise_workspace
 
     ws = load_workspace(report_workspace.root)
     return summarise_workspace(ws, quarters=list(report_workspace.quarters),
@@ -418,7 +418,7 @@ def crm_extract(report_workspace) -> pd.DataFrame:
 
 
 def test_the_planted_client_is_in_the_data_the_report_used(report_workspace):
-    from vipquality.store import load_memberships, load_responses
+    from vipquality.data.store import load_memberships, load_responses
 
     ws = load_workspace(report_workspace.root)
     planted = report_workspace.planted

@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from vipquality import quarterly
+from vipquality.report import build as quarterly
 from vipquality.cli import main
 from vipquality.errors import ReportError
-from vipquality.reportdata import compute_report_data
+from vipquality.report.data import compute_report_data
 
 SUMMED = ("metrics", "branches", "managers")
 CSVS = ("metrics.csv", "metrics_by_branch.csv", "standards_compliance.csv")

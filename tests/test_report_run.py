@@ -20,19 +20,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from vipquality.errors import ReportError
-from vipquality.report import (
-    NotebookJob,
-    check_html,
-    count_charts,
-    export_html,
-    new_staging,
-    publish,
-    report_lock,
-    run_notebooks,
-    ship_plotly_js,
-    write_manifest,
-)
-from vipquality.report import _run
+from vipquality.report.run import NotebookJob, new_staging, publish, report_lock, run_notebooks
+from vipquality.report.run.export import check_html, count_charts, export_html, ship_plotly_js
+from vipquality.report.run.manifest import write_manifest
+from vipquality.report.run import pool as _run
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 REPO = Path(__file__).resolve().parents[1]
@@ -305,7 +296,7 @@ def test_jobs_start_longest_first_by_expected_time():
 
 
 def test_previous_durations_come_from_the_last_published_run(tmp_path):
-    from vipquality.quarterly import previous_durations
+    from vipquality.report.build import previous_durations
 
     assert previous_durations(tmp_path / "none", "2026Q3") == {}
     for quarter, seconds in (("2026Q1", 1.0), ("2026Q2", 2.0)):

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from vipquality.errors import ConfigError
-from vipquality.sample import DEFAULT_SEED, generate_responses, generate_sample
+from vipquality.data.sample import DEFAULT_SEED, generate_responses, generate_sample
 
 SURVEYS = Path(__file__).resolve().parents[1] / "surveys"
 CONFIG = ("workspace.yaml", "instrument.yaml", "segments.yaml", "standards.yaml")

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import vipquality as vq
-from vipquality import pages, tables
+from vipquality.report import pages
+from vipquality.report.pages import tables
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("VQ_UPDATE_SNAPSHOTS") == "1"

@@ -2,7 +2,7 @@
 
 Starts one local Spark session (``local[1]``, small memory, no UI) for the module; skipped with
 the reason when pyspark or a Java runtime is missing. Both engines run the same SQL
-(``vipquality._sufficient.response_stats_sql``), so the sums must be bit-identical: the weights
+(``vipquality.metrics.sufficient.response_stats_sql``), so the sums must be bit-identical: the weights
 are put on a 1/64 grid so that even their sums are exact whatever the order of addition (visit
 scores are not on a grid, so their sums are compared to 1e-13).
 """
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vipquality.sample import generate_responses
-from vipquality.summarise import summarise, sufficient_stats
+from vipquality.data.sample import generate_responses
+from vipquality.metrics.summarise import summarise, sufficient_stats
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark)")
 

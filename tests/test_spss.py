@@ -15,8 +15,8 @@ import pytest
 pyreadstat = pytest.importorskip("pyreadstat")
 
 from vipquality.errors import DataError, IngestError  # noqa: E402
-from vipquality.importers._spss import read_spss  # noqa: E402
-from vipquality.workspace import Attribute, Instrument, Item  # noqa: E402
+from vipquality.data.importers._spss import read_spss  # noqa: E402
+from vipquality.config import Attribute, Instrument, Item  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 SPSS = REAL / "spss"
@@ -280,7 +280,7 @@ def test_zero_to_ten_item_scored_by_its_labels(survey_sav):
 
 
 def test_nps_from_the_rescored_item(survey_sav):
-    from vipquality import nps
+    from vipquality.metrics import nps
 
     df, _ = read_spss(survey_sav, instrument=instrument())
     scores = df["Q1"].dropna()                 # 10, 9, 0, 7: two promoters, one detractor
@@ -358,7 +358,7 @@ def test_caller_errors(tmp_path):
 def test_the_report_fits_the_importers_report(survey_sav):
     import dataclasses
 
-    from vipquality.importers import ImportReport
+    from vipquality.data.importers import ImportReport
 
     df, rep = read_spss(survey_sav, instrument=instrument(), reverse_items=["Q4_speed"])
     names = [f.name for f in dataclasses.fields(ImportReport)]

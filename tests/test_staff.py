@@ -1,4 +1,4 @@
-"""Tests of vipquality.staff: compliance by personal manager, the roster, flags and the page.
+"""Tests of vipquality.standards.staff: compliance by personal manager, the roster, flags and the page.
 
 Hand-built visits: each visit checks two items of standard S1 (weights 1 and 2) for one manager;
 the numbers expected are worked out here by hand or with an independent method (scipy's t
@@ -16,15 +16,9 @@ import pytest
 from scipy import stats
 
 from vipquality.errors import DataError
-from vipquality.staff import (
-    STAFF_COLUMNS,
-    load_roster,
-    staff_chart,
-    staff_compliance,
-    staff_summary,
-    staff_table,
-)
-from vipquality.workspace import ChecklistItem, Standard, StandardVersion, Standards
+from vipquality.standards.staff import STAFF_COLUMNS, load_roster, staff_compliance
+from vipquality.report.pages.staff import staff_chart, staff_summary, staff_table
+from vipquality.config import ChecklistItem, Standard, StandardVersion, Standards
 
 WS = Path("/tmp/ws")
 AS_OF = dt.date(2026, 9, 30)
@@ -236,8 +230,8 @@ def test_page_pieces_hide_what_is_under_the_base():
 
 @pytest.mark.skipif(not (WS / "staff.csv").is_file(), reason="the sample copy /tmp/ws")
 def test_sample_roster_and_planted_branch():
-    from vipquality.store import load_visits
-    from vipquality.workspace import load_workspace
+    from vipquality.data.store import load_visits
+    from vipquality.config import load_workspace
 
     ws = load_workspace(WS)
     people = load_roster(ws)
@@ -259,7 +253,7 @@ def test_notebook_contract():
     import nbformat
     import papermill as pm
 
-    from vipquality.quarterly import NOTEBOOKS_DIR
+    from vipquality.report.build import NOTEBOOKS_DIR
 
     path = NOTEBOOKS_DIR / "staff.ipynb"
     params = pm.inspect_notebook(str(path))
@@ -277,7 +271,7 @@ def test_notebook_runs_standalone(report_workspace, tmp_path):
     import nbformat
     import papermill as pm
 
-    from vipquality.quarterly import NOTEBOOKS_DIR
+    from vipquality.report.build import NOTEBOOKS_DIR
 
     out = tmp_path / "staff.ipynb"
     pm.execute_notebook(str(NOTEBOOKS_DIR / "staff.ipynb"), str(out), kernel_name="python3",

@@ -12,11 +12,18 @@ import pyarrow.dataset as ds
 import pytest
 
 from vipquality.errors import StoreError
-from vipquality.ingest import ingest_quarter
+from vipquality.data.ingest import ingest_quarter
 from vipquality.paths import SAMPLE_WORKSPACE
-from vipquality.store import (TABLES, fingerprint, load_clients, load_memberships,
-                              load_responses, load_visits, stored_quarters, table_schema)
-from vipquality.workspace import load_workspace
+from vipquality.data.schema import TABLES, table_schema
+from vipquality.data.store import (
+    fingerprint,
+    load_clients,
+    load_memberships,
+    load_responses,
+    load_visits,
+    stored_quarters,
+)
+from vipquality.config import load_workspace
 
 DATA = Path(__file__).parent / "data"
 

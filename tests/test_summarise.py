@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
-from vipquality._sufficient import StatsSpec, response_stats_sql, spark_quote
+from vipquality.metrics.sufficient import StatsSpec, response_stats_sql, spark_quote
 from vipquality.errors import DataError
-from vipquality.summarise import (
+from vipquality.metrics.summarise import (
     RESULT_COLUMNS,
     adjust_p,
     merge_stats,
@@ -29,8 +29,8 @@ from vipquality.summarise import (
     sufficient_stats,
     summarise,
     summarise_stats,
-    summarise_workspace,
 )
+from vipquality.data.summary import summarise_workspace
 
 NAN = np.nan
 Z95 = 1.959963984540054          # Φ⁻¹(0.975)
@@ -353,8 +353,8 @@ def _check(row, est, rtol=1e-10):
 
 
 def test_agrees_with_nps_and_ces(simulated_table):
-    nps = _optional("vipquality.nps").nps
-    ces = _optional("vipquality.ces").ces
+    nps = _optional("vipquality.metrics.nps").nps
+    ces = _optional("vipquality.metrics.ces").ces
     r, m, _, table = simulated_table
     rows = table.set_index(["quarter", "segment", "metric"])
     for (q, seg), g in _groups(r, m):
@@ -365,7 +365,7 @@ def test_agrees_with_nps_and_ces(simulated_table):
 
 
 def test_agrees_with_csi(simulated_table):
-    csi = _optional("vipquality.csi").csi
+    csi = _optional("vipquality.metrics.csi").csi
     r, m, _, table = simulated_table
     rows = table.set_index(["quarter", "segment", "metric"])
     for (q, seg), g in _groups(r, m):
@@ -383,7 +383,7 @@ def test_agrees_with_csi(simulated_table):
 
 
 def test_agrees_with_compliance(simulated_table):
-    compliance = _optional("vipquality.compliance").compliance
+    compliance = _optional("vipquality.metrics.compliance").compliance
     _, _, v, table = simulated_table
     rows = table.set_index(["quarter", "segment", "metric"])
     for (q, seg), g in v.groupby(["quarter", "segment"]):
@@ -391,7 +391,7 @@ def test_agrees_with_compliance(simulated_table):
 
 
 def test_csi_delta_interval_is_close_to_the_bootstrap():
-    csi = _optional("vipquality.csi").csi
+    csi = _optional("vipquality.metrics.csi").csi
     rng = np.random.default_rng(11)
     n, k = 800, 5
     level = rng.normal(7, 1.5, n)
@@ -527,7 +527,7 @@ def test_weighted_nps_uses_the_kish_base():
 # --- one aggregation pass, whatever the number of groups ------------------------------------
 
 def test_one_query_per_table_whatever_the_number_of_groups(monkeypatch):
-    import vipquality._sufficient as sufficient
+    import vipquality.metrics.sufficient as sufficient
 
     calls = []
     real_cursor = sufficient._duckdb_cursor
@@ -692,7 +692,7 @@ def test_compliance_visit_scores():
 # --- from a workspace ---------------------------------------------------------------------
 
 def test_summarise_workspace_wires_store_and_settings(monkeypatch):
-    store = importlib.import_module("vipquality.store")
+    store = importlib.import_module("vipquality.data.store")
     r, m, v = simulated()
     clients = m[["quarter", "client_id"]].drop_duplicates().assign(branch="north")
     loaded = []

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from vipquality.errors import DataError
-from vipquality.tables import (
+from vipquality.report.pages.tables import (
     HTMLTable,
     format_change,
     format_estimate,

@@ -15,7 +15,7 @@ import pytest
 
 from vipquality.errors import ConfigError
 from vipquality.paths import PROJECT_ROOT, SAMPLE_WORKSPACE
-from vipquality.workspace import (
+from vipquality.config import (
     ALL_SEGMENT,
     All,
     Any,

@@ -11,44 +11,47 @@ Examples
 (33.3, 6.0)
 """
 
-import sys
-import types
-
-from ._version import __version__
+from vipquality._version import __version__
 
 # The public names are imported on first use (PEP 562): ``import vipquality`` stays cheap, so
 # the quarterly run's main process can start its notebook workers before pandas, scipy and
-# statsmodels are loaded, and the workers (which only need ``vipquality.report``) never load
-# them. ``vq.nps``, ``from vipquality import nps`` and ``from vipquality import *`` work as
-# before.
+# statsmodels are loaded, and the workers (which only need ``vipquality.report.run``) never
+# load them. ``vq.nps``, ``from vipquality import nps`` and ``from vipquality import *`` work.
 _NAMES = {
-    "ces": "ces",
-    "compliance": "compliance", "standard_compliance": "compliance",
-    "visit_scores": "compliance",
-    "csi": "csi", "csi_by_group": "csi",
-    "relative_weights": "drivers",
+    "ces": "metrics.ces",
+    "compliance": "metrics.compliance", "standard_compliance": "metrics.compliance",
+    "visit_scores": "metrics.compliance",
+    "csi": "metrics.csi", "csi_by_group": "metrics.csi",
+    "relative_weights": "metrics.drivers",
     "ConfigError": "errors", "DataError": "errors", "IngestError": "errors",
     "ReportError": "errors", "StoreError": "errors", "VipqualityError": "errors",
-    "Estimate": "estimate",
-    "nps": "nps", "nps_difference": "nps",
-    "assign_segments": "segments",
-    "redact": "summarise", "summarise": "summarise", "summarise_workspace": "summarise",
-    "ALL_SEGMENT": "workspace", "Quarter": "workspace", "Workspace": "workspace",
-    "load_workspace": "workspace",
-    "IngestResult": "ingest", "ingest_quarter": "ingest",
-    "ReportData": "reportdata", "compute_report_data": "reportdata",
-    "report_data": "reportdata",
+    "Estimate": "metrics.estimate",
+    "nps": "metrics.nps", "nps_difference": "metrics.nps",
+    "assign_segments": "data.segments",
+    "redact": "metrics.summarise", "summarise": "metrics.summarise",
+    "summarise_workspace": "data.summary",
+    "ALL_SEGMENT": "config", "Quarter": "config", "Workspace": "config",
+    "load_workspace": "config",
+    "IngestResult": "data.ingest", "ingest_quarter": "data.ingest",
+    "ReportData": "report.data", "compute_report_data": "report.data",
+    "report_data": "report.data",
 }
-_MODULES = ("charts", "narrative", "pages", "tables")
+#: Modules reachable as attributes: ``vq.pages.segment_headline(...)``, ``vq.charts.trend(...)``.
+_MODULES = {
+    "pages": "report.pages",
+    "charts": "report.pages.charts",
+    "narrative": "report.pages.narrative",
+    "tables": "report.pages.tables",
+}
 
 
 def __getattr__(name: str):
     import importlib
 
     if name in _MODULES:
-        value = importlib.import_module(f".{name}", __name__)
+        value = importlib.import_module(f"{__name__}.{_MODULES[name]}")
     elif name in _NAMES:
-        value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+        value = getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # later look-ups skip this function
@@ -57,24 +60,6 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """Keeps ``vq.nps`` the function when the submodule ``vipquality.nps`` is imported.
-
-    Importing a submodule binds it as an attribute of the package; eagerly, ``from .nps import
-    nps`` overwrote that binding at once. Lazily, the function is not there yet, so the
-    binding of a submodule whose name is also a public function (``ces``, ``compliance``,
-    ``csi``, ``nps``, ``summarise``) is skipped; the submodule stays in ``sys.modules``.
-    (The documented way to customise a module's attributes: setting its ``__class__``.)"""
-
-    def __setattr__(self, name: str, value) -> None:
-        if isinstance(value, types.ModuleType) and name in _NAMES and _NAMES[name] == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

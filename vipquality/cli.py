@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from ._version import __version__
-from .errors import VipqualityError
-from .paths import SAMPLE_WORKSPACE
+from vipquality._version import __version__
+from vipquality.errors import VipqualityError
+from vipquality.paths import SAMPLE_WORKSPACE
 
 __all__ = ["main"]
 
@@ -51,7 +51,7 @@ def main() -> None:
 @click.option("--responses", type=int, default=None, help="Survey responses per quarter.")
 def sample(workspace: Path, seed: int | None, responses: int | None) -> None:
     """Write the seeded sample data (quarter folders, staff roster) into WORKSPACE."""
-    from .sample import generate_sample
+    from vipquality.data.sample import generate_sample
 
     kwargs = {k: v for k, v in {"seed": seed, "responses_per_quarter": responses}.items()
               if v is not None}
@@ -78,8 +78,8 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
 
     Survey files may be exports of Qualtrics, SurveyMonkey, LimeSurvey, Google Forms or
     Microsoft Forms: they are recognised and mapped onto the instrument."""
-    from .ingest import ingest_quarter
-    from .workspace import load_workspace
+    from vipquality.data.ingest import ingest_quarter
+    from vipquality.config import load_workspace
 
     ws = load_workspace(workspace)
     quarters = ws.quarters() if all_quarters or not quarter else list(quarter)
@@ -106,8 +106,8 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
                    "and Java.")
 def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
     """Compute the tidy metrics table from the store."""
-    from .summarise import summarise_workspace
-    from .workspace import load_workspace
+    from vipquality.data.summary import summarise_workspace
+    from vipquality.config import load_workspace
 
     ws = load_workspace(workspace)
     table = summarise_workspace(ws, by=[c.strip() for c in by.split(",") if c.strip()],
@@ -134,7 +134,7 @@ def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
 def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
            no_progress: bool, engine: str) -> None:
     """Run the quarterly report: every notebook in parallel, code-free HTML, published whole."""
-    from .quarterly import build_report
+    from vipquality.report.build import build_report
 
     outcome = build_report(workspace, quarter, out, workers=workers, progress=not no_progress,
                            engine=engine)

@@ -1,34 +1,6 @@
-"""Quarterly report machinery: run notebooks with papermill, export code-free offline HTML,
-publish ``reports/<quarter>/`` atomically and record what the run ran on.
+"""One quarter's report: the shared tables computed once (:mod:`.data`), the executive tables
+and CSVs (:mod:`.executive`), the page sections (:mod:`.pages`), the notebook run and atomic
+publication (:mod:`.run`), and :func:`~vipquality.report.build.build_report`, which ties them.
 
-The notebooks themselves live in ``notebooks/``; this package only runs them.
+Importing this package loads nothing heavy: the notebook workers import only :mod:`.run`.
 """
-
-from vipquality.report._export import check_html, count_charts, export_html, ship_plotly_js
-from vipquality.report._manifest import write_manifest
-from vipquality.report._run import (
-    NotebookJob,
-    NotebookPool,
-    NotebookResult,
-    RunResult,
-    new_staging,
-    publish,
-    report_lock,
-    run_notebooks,
-)
-
-__all__ = [
-    "NotebookJob",
-    "NotebookPool",
-    "NotebookResult",
-    "RunResult",
-    "check_html",
-    "count_charts",
-    "export_html",
-    "new_staging",
-    "publish",
-    "report_lock",
-    "run_notebooks",
-    "ship_plotly_js",
-    "write_manifest",
-]

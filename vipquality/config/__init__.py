@@ -1,0 +1,58 @@
+"""The workspace as typed objects, validated before any data is read.
+
+``load_workspace(path)`` parses ``workspace.yaml`` and the files it names (instrument, segments,
+standards) into frozen dataclasses; every error names the file and the key path.
+
+>>> from vipquality.config import load_workspace
+>>> ws = load_workspace()
+>>> ws.name, [s.id for s in ws.segments.segments][:2]  # doctest: +ELLIPSIS
+(...)
+"""
+
+from vipquality.config.load import (
+    ALL_LABEL,
+    ALL_SEGMENT,
+    OPERATORS,
+    All,
+    Any,
+    Attribute,
+    ChecklistItem,
+    Compare,
+    Condition,
+    Instrument,
+    Item,
+    Not,
+    Quarter,
+    Reporting,
+    Segment,
+    SegmentRules,
+    Standard,
+    Standards,
+    StandardVersion,
+    Workspace,
+    load_workspace,
+)
+
+__all__ = [
+    "ALL_LABEL",
+    "ALL_SEGMENT",
+    "OPERATORS",
+    "All",
+    "Any",
+    "Attribute",
+    "ChecklistItem",
+    "Compare",
+    "Condition",
+    "Instrument",
+    "Item",
+    "Not",
+    "Quarter",
+    "Reporting",
+    "Segment",
+    "SegmentRules",
+    "Standard",
+    "StandardVersion",
+    "Standards",
+    "Workspace",
+    "load_workspace",
+]

@@ -1,0 +1,36 @@
+"""The canonical store (``<workspace>/store/``): reading it (:mod:`.read`) and writing it in
+crash-safe transactions under the ingest lock (:mod:`.txn`)."""
+
+from vipquality.data.store.read import (
+    fingerprint,
+    load_clients,
+    load_memberships,
+    load_responses,
+    load_visits,
+    stored_quarters,
+)
+from vipquality.data.store.txn import (
+    LOCK_NAME,
+    TXN_NAME,
+    StoreLock,
+    Transaction,
+    parquet_bytes,
+    read_csv_rows,
+    recover,
+)
+
+__all__ = [
+    "LOCK_NAME",
+    "TXN_NAME",
+    "StoreLock",
+    "Transaction",
+    "fingerprint",
+    "load_clients",
+    "load_memberships",
+    "load_responses",
+    "load_visits",
+    "parquet_bytes",
+    "read_csv_rows",
+    "recover",
+    "stored_quarters",
+]

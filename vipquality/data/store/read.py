@@ -1,0 +1,184 @@
+"""Reading the canonical store that ``vipquality ingest`` writes.
+
+The store lives in ``workspace.store_path`` with one Parquet file per table and quarter
+(``<store>/<table>/quarter=YYYYQn/part-0.parquet``, hive-partitioned; see docs/architecture.md).
+Loaders return pandas frames with the canonical columns and dtypes whatever quarters are asked
+for, so statistics code never depends on which files happened to exist.
+
+Examples
+--------
+>>> from vipquality.config import load_workspace          # doctest: +SKIP
+>>> ws = load_workspace("surveys")                            # doctest: +SKIP
+>>> stored_quarters(ws)                                       # doctest: +SKIP
+['2025Q3', '2025Q4', '2026Q1', '2026Q2']
+>>> load_responses(ws, ["2026Q2"]).nps.dtype                  # doctest: +SKIP
+Int8Dtype()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+
+from vipquality.data.schema import PART_FILE, TABLES, partition_path, table_schema, to_pandas
+from vipquality.errors import StoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vipquality.config import Workspace
+
+__all__ = [
+    "load_responses",
+    "load_visits",
+    "load_clients",
+    "load_memberships",
+    "stored_quarters",
+    "fingerprint",
+]
+
+_QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+
+
+# ----------------------------------------------------------------------------------------- schemas
+
+
+# ------------------------------------------------------------------------------------------ layout
+
+
+def _store_dir(workspace: Workspace) -> Path:
+    store = Path(workspace.store_path)
+    if not store.is_dir():
+        raise StoreError(f"no store at {store}: run `vipquality ingest --workspace "
+                         f"{workspace.root}` first to import the quarter folders")
+    if (store / ".txn" / "plan.json").is_file():
+        raise StoreError(f"the store at {store} is being written, or holds an interrupted "
+                         "import: retry, or run `vipquality ingest` again to complete it")
+    return store
+
+
+def _table_quarters(store: Path, table: str) -> list[str]:
+    base = store / table
+    if not base.is_dir():
+        return []
+    found = []
+    for d in base.iterdir():
+        q = d.name.removeprefix("quarter=")
+        if d.name.startswith("quarter=") and _QUARTER.match(q) and (d / PART_FILE).is_file():
+            found.append(q)
+    return sorted(found)
+
+
+def stored_quarters(workspace: Workspace) -> list[str]:
+    """Quarters with at least one stored table, sorted (``[]`` for a store with no data).
+
+    Raises
+    ------
+    StoreError
+        There is no store yet.
+    """
+    store = _store_dir(workspace)
+    return sorted({q for t in TABLES for q in _table_quarters(store, t)})
+
+
+def _normalise_quarters(quarters: str | Iterable[object] | None) -> list[str] | None:
+    if quarters is None:
+        return None
+    if isinstance(quarters, str) or not isinstance(quarters, Iterable):
+        quarters = [quarters]
+    out = []
+    for q in quarters:
+        s = str(q).strip().upper()
+        if not _QUARTER.match(s):
+            raise StoreError(f"{q!r} is not a quarter: expected YYYYQn, e.g. 2026Q2")
+        out.append(s)
+    return sorted(set(out))
+
+
+def _load(table: str, workspace: Workspace, quarters, columns: list[str] | None = None,
+          filter_expr=None) -> pd.DataFrame:
+    import pyarrow.dataset as ds
+
+    store = _store_dir(workspace)
+    schema = table_schema(table, workspace)
+    present = _table_quarters(store, table)
+    wanted = _normalise_quarters(quarters)
+    if wanted is None:
+        wanted = present
+    else:
+        missing = [q for q in wanted if q not in present]
+        if missing:
+            raise StoreError(f"{table} for {', '.join(missing)} not in the store at {store} "
+                             f"(stored: {', '.join(present) or 'none'}); run `vipquality ingest "
+                             f"--quarter {missing[0]}`")
+    files = [str(partition_path(store, table, q)) for q in wanted]
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    if not files:
+        return to_pandas(schema.empty_table())
+    try:
+        dataset = ds.dataset(files, format="parquet", schema=schema)
+        result = dataset.to_table(columns=schema.names, filter=filter_expr)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as err:
+        raise StoreError(f"cannot read {table} from {store} ({err}); the store may be from an "
+                         "older configuration: move it aside and run `vipquality ingest --all`"
+                         ) from None
+    return to_pandas(result)
+
+
+def load_responses(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored survey responses of the given quarters (default: all), one row per response.
+
+    Columns: see :func:`table_schema` (``quarter, response_id, client_id, submitted_at, weight,
+    nps, ces, overall, sat__<id>…, imp__<id>…, comment, source_file, source_row``).
+
+    Raises
+    ------
+    StoreError
+        No store, or a requested quarter is not stored.
+    """
+    return _load("responses", workspace, quarters)
+
+
+def load_visits(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored mystery-shopper checks, one row per visit × checklist item."""
+    return _load("visits", workspace, quarters)
+
+
+def load_clients(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored CRM extracts, one row per client and quarter (personal columns never stored)."""
+    return _load("clients", workspace, quarters)
+
+
+def load_memberships(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored segment memberships: ``quarter, client_id, segment``, one row per client × segment."""
+    return _load("memberships", workspace, quarters)
+
+
+def fingerprint(workspace: Workspace, quarters=None) -> str:
+    """sha256 over the stored table files of ``quarters`` (default: all), for run manifests.
+
+    Two stores give the same fingerprint exactly when they hold the same files with the same bytes
+    for those quarters (paths and contents both enter the hash).
+    """
+    store = _store_dir(workspace)
+    wanted = _normalise_quarters(quarters)
+    if wanted is not None:
+        present = {q for t in TABLES for q in _table_quarters(store, t)}
+        missing = [q for q in wanted if q not in present]
+        if missing:
+            raise StoreError(f"{', '.join(missing)} not in the store at {store}; run "
+                             f"`vipquality ingest --quarter {missing[0]}`")
+    digest = hashlib.sha256()
+    for table in TABLES:
+        for q in _table_quarters(store, table):
+            if wanted is not None and q not in wanted:
+                continue
+            path = partition_path(store, table, q)
+            digest.update(f"{table}/quarter={q}/{PART_FILE}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()

@@ -1,0 +1,80 @@
+"""The workspace's stored quarters summarised: :func:`summarise_workspace` reads the store and
+hands the frames to :func:`vipquality.metrics.summarise.summarise`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from vipquality.config import Quarter
+from vipquality.errors import DataError
+from vipquality.metrics.summarise import summarise
+
+__all__ = ["summarise_workspace"]
+
+
+def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
+                        by: Sequence[str] = ("quarter", "segment"), *,
+                        engine: str = "duckdb") -> pd.DataFrame:
+    """:func:`~vipquality.metrics.summarise.summarise` over the canonical store of ``workspace`` with its own settings.
+
+    Parameters
+    ----------
+    workspace : vipquality.config.Workspace
+        A loaded workspace; its instrument gives the scales, attributes and CSI weights, its
+        ``reporting`` block the confidence, base thresholds and adjustment.
+    quarters : sequence of str, optional
+        Quarters to report (default: all in the store). The quarter before the first one is
+        read too, when the workspace has it, so that the first quarter shows its change; its
+        rows are not returned.
+    by : sequence of str
+        Grouping columns. ``segment`` comes from the memberships; other columns that the
+        responses lack (e.g. ``branch``, ``manager_id``, ``tier``) are taken from the clients
+        table as of each quarter. Compliance is included when the visits carry every grouping
+        column (visit ``segment`` is the scenario segment the shopper played).
+    """
+    from vipquality.data import store
+
+    by = list(by)
+    wanted = None if quarters is None else [str(q) for q in quarters]
+    load = wanted
+    if wanted and "quarter" in by:
+        first = min(wanted)
+        before = str(Quarter.parse(first).previous())
+        if before in set(workspace.quarters()) and before not in wanted:
+            load = [before, *wanted]
+
+    responses = store.load_responses(workspace, quarters=load)
+    memberships = None
+    if "segment" in by and "segment" not in responses.columns:
+        memberships = store.load_memberships(workspace, quarters=load)
+    from_clients = [c for c in by if c not in responses.columns and c != "segment"]
+    if from_clients:
+        clients = store.load_clients(workspace, quarters=load)
+        missing = [c for c in from_clients if c not in clients.columns]
+        if missing:
+            raise DataError(f"cannot group by {missing}: neither the responses nor the clients "
+                            "table has them")
+        clients = clients[["quarter", "client_id", *from_clients]].drop_duplicates(
+            ["quarter", "client_id"])
+        responses = responses.merge(clients, on=["quarter", "client_id"], how="left")
+    visits = store.load_visits(workspace, quarters=load)
+    if visits is not None and not set(by) <= set(visits.columns):
+        visits = None
+
+    inst, rep = workspace.instrument, workspace.reporting
+    table = summarise(
+        responses, by=by, attributes=list(inst.attribute_ids),
+        nps_scale=tuple(inst.nps.scale),
+        ces_scale=tuple(inst.ces.scale) if inst.ces is not None else None,
+        csi_scale=tuple(inst.csi_scale),
+        importance_scale=tuple(inst.importance_scale) if inst.importance_scale else None,
+        csi_weights=inst.csi_weights, memberships=memberships, visits=visits,
+        confidence=rep.confidence, base_suppress=rep.base_suppress,
+        base_small=rep.base_small, adjustment=rep.adjustment,
+        critical_fails_visit=workspace.critical_item_fails_visit, engine=engine,
+    )
+    if wanted is not None and "quarter" in by:
+        table = table[table["quarter"].astype(str).isin(wanted)].reset_index(drop=True)
+    return table

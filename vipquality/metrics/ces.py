@@ -1,0 +1,152 @@
+"""Customer Effort Score (CES 2.0) of one group: mean, share "easy" and net easy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from vipquality.metrics.estimate import Estimate
+from vipquality.metrics.intervals import kish_n, nps_from_counts, t_interval, wilson, z_value
+from vipquality.metrics.nps import ArrayLike, _scores_array, _weights_array
+
+__all__ = ["ces"]
+
+_METRIC = {"mean": "ces_mean", "easy": "ces_easy", "net_easy": "ces_net_easy"}
+_METHOD = {"mean": "t", "easy": "wilson", "net_easy": "wald-delta"}
+
+
+def ces(
+    scores: ArrayLike,
+    scale: tuple[int, int] = (1, 7),
+    kind: Literal["mean", "easy", "net_easy"] = "mean",
+    weights: ArrayLike | None = None,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Customer Effort Score as a mean, a share "easy" or net easy, with its interval.
+
+    Parameters
+    ----------
+    scores : array-like or Series
+        Answers to "[Company] made it easy for me to handle my issue", integers on ``scale``
+        (higher = easier). Missing answers (NaN) are left out; anything else off the scale
+        raises :class:`DataError` naming the value and its position.
+    scale : (int, int), default (1, 7)
+        The item's scale as declared by the instrument. ``"easy"`` and ``"net_easy"`` need an
+        odd number of points (1–7 and 1–5 in practice).
+    kind : {"mean", "easy", "net_easy"}, default "mean"
+        Which CES to report (always label it on a chart).
+    weights : array-like or Series, optional
+        Non-negative respondent weights, one per score.
+    confidence : float, default 0.95
+        Confidence level of the interval.
+
+    Returns
+    -------
+    Estimate
+        ``metric`` is ``"ces_mean"`` (on the item's scale, ``method="t"``), ``"ces_easy"`` (%,
+        ``method="wilson"``) or ``"ces_net_easy"`` (−100…100, ``method="wald-delta"``).
+        ``n`` is the number of respondents (Kish effective base when weighted); ``details`` holds
+        ``scale``, ``mean``, ``sd``, ``easy_pct``, ``neutral_pct``, ``difficult_pct``,
+        ``easy_points``, ``difficult_points`` and ``respondents``.
+
+    Raises
+    ------
+    DataError
+        A score that is not an integer on the scale, or an invalid weight.
+    ValueError
+        An invalid ``scale``, ``kind`` or ``confidence`` argument.
+
+    Notes
+    -----
+    With k = hi − lo + 1 scale points, "easy" is the top (k − 1)/2 points and "difficult" the
+    bottom (k − 1)/2, the midpoint being neutral: on 1–7, easy = 5–7 and difficult = 1–3; on
+    1–5, easy = 4–5 and difficult = 1–2.
+
+    - mean: x̄ ± t(n − 1)·s/√n.
+    - easy: e = share easy, ×100, Wilson score interval on n.
+    - net easy: NE = 100 (e − d) with d the share difficult. It is the mean of a per-respondent
+      score +1 (easy) / 0 / −1 (difficult); by the delta method on the multinomial shares,
+      Var(ê − d̂) = [e(1 − e) + d(1 − d) + 2ed]/n = [(e + d) − (e − d)²]/n, so
+      SE = 100·√([(e + d) − (e − d)²]/n) and the interval is NE ± z·SE, clipped to
+      [−100, 100] (the same variance as the NPS's).
+
+    Weighted data: shares and the mean are weighted, n is the Kish effective base (Σw)²/Σw²
+    and the weighted variance is Σw(x − x̄)²/Σw · n/(n − 1), which is the usual sample
+    variance when all weights are equal.
+
+    Examples
+    --------
+    >>> x = [7, 6, 6, 5, 4, 3, 7, 2, 6, 5]
+    >>> est = ces(x)
+    >>> round(est.value, 2), round(est.ci_low, 4), round(est.ci_high, 4)
+    (5.1, 3.9101, 6.2899)
+    >>> ces(x, kind="easy").value, ces(x, kind="net_easy").value
+    (70.0, 50.0)
+    """
+    if kind not in _METRIC:
+        raise ValueError(f"kind must be one of {sorted(_METRIC)}, got {kind!r}")
+    lo, hi = _check_scale(scale, kind)
+    z_value(confidence)  # validates the level before any work
+
+    values, index, _ = _scores_array(scores, lo, hi, what="CES score")
+    w = _weights_array(weights, values, index if isinstance(scores, pd.Series) else None)
+    answered = ~np.isnan(values)
+    values, w = values[answered], w[answered]
+
+    half = (hi - lo) // 2
+    easy, difficult = values > hi - half, values < lo + half
+    sum_w, sum_w2 = w.sum(), (w**2).sum()
+    n = float(kish_n(sum_w, sum_w2)) if weights is not None else float(values.size)
+    details = {
+        "scale": (lo, hi),
+        "easy_points": (hi - half + 1, hi) if (hi - lo) % 2 == 0 else None,
+        "difficult_points": (lo, lo + half - 1) if (hi - lo) % 2 == 0 else None,
+        "respondents": int(values.size),
+        "weighted": weights is not None,
+    }
+    if not (sum_w > 0 and n > 0):
+        details.update(mean=np.nan, sd=np.nan, easy_pct=np.nan, neutral_pct=np.nan,
+                       difficult_pct=np.nan)
+        return Estimate(np.nan, np.nan, np.nan, n=0.0, se=np.nan, metric=_METRIC[kind],
+                        method=_METHOD[kind], confidence=confidence, details=details)
+
+    mean = float((w * values).sum() / sum_w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = (w * (values - mean) ** 2).sum() / sum_w * n / (n - 1)
+    sd = float(np.sqrt(var)) if n > 1 else np.nan
+    e, d = float(w[easy].sum() / sum_w), float(w[difficult].sum() / sum_w)
+    details.update(mean=mean, sd=sd, easy_pct=100 * e, neutral_pct=100 * (1 - e - d),
+                   difficult_pct=100 * d)
+
+    if kind == "mean":
+        value, se = mean, sd / np.sqrt(n)
+        low, high = t_interval(mean, sd, n, confidence=confidence)
+    elif kind == "easy":
+        value, se = 100 * e, 100 * np.sqrt(e * (1 - e) / n)
+        low, high = (100 * b for b in wilson(e * n, n, confidence=confidence))
+    else:
+        value, se = nps_from_counts(e * n, d * n, n)
+        margin = z_value(confidence) * se
+        low, high = np.clip(value - margin, -100, 100), np.clip(value + margin, -100, 100)
+    return Estimate(
+        value=float(value), ci_low=float(low), ci_high=float(high), n=n, se=float(se),
+        metric=_METRIC[kind], method=_METHOD[kind], confidence=confidence, details=details,
+    )
+
+
+def _check_scale(scale: tuple[int, int], kind: str) -> tuple[int, int]:
+    try:
+        lo, hi = scale
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be a pair (low, high), got {scale!r}") from None
+    if not all(float(b).is_integer() for b in (lo, hi)) or not lo < hi:
+        raise ValueError(f"scale must be two integers with low < high, got {scale!r}")
+    lo, hi = int(lo), int(hi)
+    if kind != "mean" and ((hi - lo) % 2 or hi - lo < 2):
+        raise ValueError(
+            f"CES {kind!r} needs a scale with an odd number of points (e.g. (1, 7) or (1, 5)) "
+            f"to split into difficult / neutral / easy, got {scale!r}"
+        )
+    return lo, hi

@@ -1,0 +1,226 @@
+"""The unattended quarterly run: shared tables once, notebooks in parallel, pages published whole.
+
+``vipquality report`` (and ``make report``) call :func:`build_report`:
+
+1. load and validate the workspace; start the notebook workers
+   (:class:`~vipquality.report.NotebookPool`: they import papermill and nbconvert and start one
+   kernel each meanwhile); ingest any quarter folder the store lacks;
+2. compute the shared aggregates once (:func:`vipquality.report.data.compute_report_data`, its
+   sufficient statistics on the chosen ``engine``) into the staging folder, so no notebook
+   repeats the aggregation;
+3. execute the summary, one page per reported segment and the standards review with papermill,
+   in parallel (longest first, by the previous run's times), and export each to code-free
+   offline HTML (:mod:`vipquality.report`);
+4. write the tidy CSVs meant for executives (redacted: suppressed bases carry no value) and
+   ``run.json`` (what the run ran on);
+5. publish ``reports/<quarter>/`` atomically. Executed notebooks of failures are kept in
+   ``reports/_failed/<quarter>/`` for debugging, outside the folder executives read.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vipquality._version import __version__
+from vipquality.errors import ReportError
+from vipquality.paths import PROJECT_ROOT, SAMPLE_WORKSPACE
+from vipquality.report.run import (
+    NotebookJob,
+    NotebookPool,
+    RunResult,
+    new_staging,
+    publish,
+    report_lock,
+)
+from vipquality.report.run.manifest import write_manifest
+from vipquality.config import Workspace, load_workspace
+from vipquality.report.executive import write_executive_tables
+
+if TYPE_CHECKING:
+    from vipquality.report.data import ReportData
+
+__all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "ENGINES"]
+
+#: Engines of the shared aggregation's sufficient statistics (``summarise(..., engine=)``).
+ENGINES = ("duckdb", "pandas", "spark")
+#: Imported by every notebook kernel at start-up (they all begin with ``import vipquality``).
+_PRELOAD = ("vipquality", "vipquality.report.pages")
+
+#: The notebooks a quarterly run executes.
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+_DATA_DIR = "_data"
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What :func:`build_report` did: the published folder and each notebook's result."""
+
+    quarter: str
+    folder: Path
+    run: RunResult
+
+    @property
+    def ok(self) -> bool:
+        return self.run.ok
+
+    def summary(self) -> str:
+        state = "complete" if self.ok else "published WITH FAILURES"
+        return f"{self.quarter}: {state} -> {self.folder / 'index.html'}\n{self.run.summary()}"
+
+
+def segment_page(segment: str) -> str:
+    """File name of a segment's page."""
+    return f"segment-{segment}.html"
+
+
+def report_jobs(data: ReportData, workspace: Path, data_dir: Path,
+                notebooks: Path = NOTEBOOKS_DIR) -> list[NotebookJob]:
+    """The notebooks of one quarterly run, with their papermill parameters.
+
+    The workspace goes in as an absolute path: each kernel runs in the notebooks' folder, so a
+    path relative to where ``vipquality report`` was started (``--workspace surveys``) would
+    name another folder there."""
+    common = {"workspace": str(Path(workspace).resolve()), "quarter": data.quarter,
+              "data_dir": str(Path(data_dir).resolve())}
+    jobs = [NotebookJob("summary", notebooks / "summary.ipynb", dict(common), "index.html")]
+    shown = data.segments.loc[data.segments["report"], "segment"]
+    for segment in shown:
+        jobs.append(NotebookJob(f"segment-{segment}", notebooks / "segment.ipynb",
+                                {**common, "segment": segment}, segment_page(segment)))
+    jobs.append(NotebookJob("standards", notebooks / "standards.ipynb", dict(common),
+                            "standards_review.html"))
+    # Restricted: names personal managers. Under restricted/, never linked from the index.
+    jobs.append(NotebookJob("staff", notebooks / "staff.ipynb", dict(common), "staff.html",
+                            restricted=True))
+    return jobs
+
+
+def _relocated(run: RunResult, staging: Path, failed_dst: Path) -> RunResult:
+    """The run's results as they are after publication: kept notebooks under
+    ``reports/_failed/<quarter>/`` (absolute paths) and no reference to the removed staging
+    folder's shared tables."""
+    import dataclasses
+
+    results = []
+    for r in run.notebooks:
+        params = {k: ("<this run's shared tables>" if k == "data_dir" else v)
+                  for k, v in r.parameters.items()}
+        kept = (failed_dst / Path(r.failed_notebook).name) if r.failed_notebook else None
+        results.append(dataclasses.replace(r, parameters=params, failed_notebook=kept))
+    return dataclasses.replace(run, notebooks=tuple(results))
+
+
+def previous_durations(out: Path, quarter: str) -> dict[str, float]:
+    """Seconds each notebook took in the last run published in ``out`` (the same quarter's
+    ``run.json`` when there is one, else the latest quarter's); ``{}`` when there is none.
+    Only notebooks that succeeded count (a failure can stop early)."""
+    out = Path(out)
+    candidates = [out / quarter / "run.json"]
+    if out.is_dir():
+        candidates += sorted(out.glob("*/run.json"), key=lambda p: p.parent.name, reverse=True)
+    for path in candidates:
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            return {str(nb["name"]): float(nb["duration"]) for nb in record["notebooks"]
+                    if nb.get("status") == "ok"}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return {}
+
+
+def build_report(workspace: str | Path | Workspace | None = None, quarter: str | None = None,
+                 out: str | Path = "reports", *, workers: int | None = None,
+                 progress: bool = True, timeout: int = 600,
+                 notebooks: Path = NOTEBOOKS_DIR, engine: str = "duckdb") -> ReportOutcome:
+    """Run the full quarterly report and publish ``<out>/<quarter>/`` atomically.
+
+    Parameters
+    ----------
+    workspace : path or Workspace, optional
+        Default: the bundled sample workspace.
+    quarter : str, optional
+        Default: the latest quarter in the workspace.
+    out : path
+        The reports folder; the quarter's pages go to ``out/<quarter>/``.
+    workers : int, optional
+        Notebooks run at once (default: the machine's cores).
+    engine : {"duckdb", "pandas", "spark"}, default "duckdb"
+        Engine of the shared aggregation's sufficient statistics (all give the same tables;
+        ``spark`` needs pyspark and Java, and ``$SPARK_MASTER`` names a cluster). Recorded in
+        ``run.json``.
+
+    Returns
+    -------
+    ReportOutcome
+        ``ok`` is False when any notebook failed; the pages that succeeded are published and
+        the failures are named in :meth:`ReportOutcome.summary`.
+    """
+    started = datetime.now(timezone.utc)
+    if engine not in ENGINES:
+        raise ReportError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(
+        workspace or SAMPLE_WORKSPACE)
+    out = Path(out)
+    # The workers start now and get ready (imports, one kernel each) while this process
+    # ingests and computes the shared tables: that work is no longer serial before the pages.
+    # (vipquality.report.data, which loads pandas, scipy and statsmodels, is imported after the
+    # workers are started, so they start about a second earlier)
+    pool = NotebookPool(workers=workers, timeout=timeout, kernel_cwd=notebooks, preload=_PRELOAD)
+    try:
+        from vipquality.report.data import compute_report_data
+        from vipquality.data.ingest.refresh import ensure_store
+
+        ensure_store(ws)
+        # ordinal=False: the ordinal cross-check of the key drivers is shown on no page and in
+        # no CSV of the run (see compute_report_data)
+        data = compute_report_data(ws, quarter, engine=engine, ordinal=False)
+        final = out / data.quarter
+        with report_lock(out):
+            staging = new_staging(final)
+            try:
+                data_dir = data.save(staging / _DATA_DIR)
+                jobs = report_jobs(data, ws.root, data_dir.resolve(), notebooks)
+                from vipquality.data.store import fingerprint
+
+                digest = []
+
+                def meanwhile() -> None:  # this process's own work, while the notebooks run
+                    write_executive_tables(data, staging)
+                    digest.append(fingerprint(ws, data.quarters))
+
+                run = pool.run(jobs, staging, progress=progress,
+                               expected=previous_durations(out, data.quarter),
+                               meanwhile=meanwhile)
+                pool.close()  # no worker or kernel of the run outlives its notebooks
+                shutil.rmtree(data_dir)
+                failed_src = staging / "_failed"
+                failed_dst = out / "_failed" / data.quarter
+                if failed_src.exists():
+                    shutil.rmtree(failed_dst, ignore_errors=True)
+                    failed_dst.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(failed_src), failed_dst)
+                run = _relocated(run, staging, failed_dst)
+                write_manifest(
+                    staging / "run.json", package_version=__version__, workspace=ws.root,
+                    data_fingerprint=digest[0],
+                    parameters={"quarter": data.quarter, "previous": data.previous,
+                                "quarters": data.quarters, **data.settings,
+                                "engine": engine,
+                                "segments": data.segments.loc[data.segments["report"],
+                                                              "segment"].tolist()},
+                    started=started, finished=datetime.now(timezone.utc),
+                    notebooks=run.notebooks)
+                publish(staging, final)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    finally:
+        pool.close()
+    return ReportOutcome(data.quarter, final, run)
+
+

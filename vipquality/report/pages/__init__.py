@@ -1,0 +1,59 @@
+"""What each page section shows: figures and HTML tables from a quarter's
+:class:`~vipquality.report.data.ReportData`. A notebook calls one function per section
+(``vq.pages.segment_headline(data, segment)``); the plotly figures (:mod:`.charts`), formatted
+tables (:mod:`.tables`), generated sentences (:mod:`.narrative`) and the restricted staff view
+(:mod:`.staff`) are built here and compute no statistics.
+"""
+
+from vipquality.report.executive import executive, executive_table
+from vipquality.report.pages.sections import (
+    HEADLINE,
+    highlights,
+    overall_drivers,
+    overview_trends,
+    page_title,
+    quarter_table,
+    segment_branches,
+    segment_compliance,
+    segment_composition,
+    segment_drivers,
+    segment_effort,
+    segment_headline,
+    segment_links,
+    segment_managers,
+    segment_story,
+    segment_trends,
+    setup,
+    standards_chart,
+    standards_proposals,
+    standards_revision_details,
+    standards_revisions,
+    standards_table,
+)
+
+__all__ = [
+    "HEADLINE",
+    "executive",
+    "executive_table",
+    "highlights",
+    "overall_drivers",
+    "overview_trends",
+    "page_title",
+    "quarter_table",
+    "segment_branches",
+    "segment_compliance",
+    "segment_composition",
+    "segment_drivers",
+    "segment_effort",
+    "segment_headline",
+    "segment_links",
+    "segment_managers",
+    "segment_story",
+    "segment_trends",
+    "setup",
+    "standards_chart",
+    "standards_proposals",
+    "standards_revision_details",
+    "standards_revisions",
+    "standards_table",
+]

@@ -1,0 +1,104 @@
+"""The restricted staff view's presentation: summary sentence, chart and table of compliance by
+personal manager (names appear only here, on the restricted page)."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["staff_summary", "staff_chart", "staff_table"]
+
+
+def _window_text(table: pd.DataFrame) -> str:
+    q = table.attrs.get("quarters") or []
+    return f"{q[0]}\u2013{q[-1]}" if len(q) > 1 else (q[0] if q else "")
+
+
+def staff_summary(table: pd.DataFrame) -> str:
+    """A short HTML paragraph: how many managers are ranked, below target, untrained."""
+    base = table.attrs.get("base_suppress", 30)
+    ranked = int(table["rank"].notna().sum())
+    below = int(table["below_target"].fillna(False).sum())
+    untrained = int(table["not_trained_12m"].fillna(False).sum())
+    uncertified = int((table["certified"] == False).fillna(False).sum())  # noqa: E712
+    as_of = table.attrs.get("as_of")
+    text = (f"{len(table)} personal managers, visits pooled over {_window_text(table)}. "
+            f"{ranked} have at least {base} scored visits and are ranked; the others are "
+            f"listed with their visit count only. Below their target: {below} of the ranked "
+            f"managers. Not trained in the 12 months to {as_of}: {untrained}. Not certified: "
+            f"{uncertified}.")
+    return f"<p class='vq-story'>{html.escape(text)}</p>"
+
+
+def _name(row) -> str:
+    return f"{row['manager_name']} ({row['manager_id']})" if row["manager_name"] else str(
+        row["manager_id"])
+
+
+def staff_chart(table: pd.DataFrame, *, fig_id: str = "staff-compliance"):
+    """Share of checks passed by the ranked managers (highest first), with intervals, against
+    the target of all visits (each manager's own target is in :func:`staff_table`)."""
+    from vipquality.report.pages import charts
+
+    shown = table[table["rank"].notna()]
+    frame = pd.DataFrame({"manager": shown["manager_id"], "value": shown["checks_passed"],
+                          "ci_low": shown["checks_ci_low"], "ci_high": shown["checks_ci_high"],
+                          "n": shown["visits"], "base_flag": shown["base_flag"]})
+    target = table.attrs.get("target")
+    hidden = len(table) - len(shown)
+    base = table.attrs.get("base_suppress", 30)
+    return charts.compliance_by_branch(
+        frame, None if target is None or pd.isna(target) else float(target), branch="manager",
+        labels={r["manager_id"]: _name(r) for _, r in shown.iterrows()},
+        title=(f"Checklist items passed by personal manager, {_window_text(table)} "
+               f"({hidden} with fewer than {base} visits not shown)"),
+        confidence=table.attrs.get("confidence", 0.95), base_suppress=base,
+        base_small=table.attrs.get("base_small", 100), fig_id=fig_id)
+
+
+def staff_table(table: pd.DataFrame, *, table_id: str = "vq-staff"):
+    """The staff table, furthest below target first (where training is needed), unranked last."""
+    from vipquality.report.pages import tables
+
+    def day(x) -> str:
+        return "" if pd.isna(x) else pd.Timestamp(x).date().isoformat()
+
+    def flag(x) -> str:
+        return "" if x is pd.NA or pd.isna(x) else ("yes" if x else "")
+
+    order = table.assign(_g=table["gap"].fillna(np.inf)).sort_values(
+        ["_g", "manager_id"], kind="stable")
+    frame = pd.DataFrame({
+        "Manager": order["manager_name"].where(order["manager_name"] != "", "(not in roster)"),
+        "Code": order["manager_id"], "Branch": order["branch"],
+        "Visits": order["visits"].astype(int).astype(str),
+        "Visit score, %": list(zip(order["compliance"], order["ci_low"], order["ci_high"])),
+        "Rank": order["rank"],
+        "Checks passed, %": list(zip(order["checks_passed"], order["checks_ci_low"],
+                                     order["checks_ci_high"])),
+        "Target, %": [tables.format_number(t, 1) for t in order["target"]],
+        "Gap, points": order["gap"],
+        "Below target": order["below_target"].map(flag),
+        "Certified": [("" if c is pd.NA else "yes" if c else "no") + (f" ({day(d)})" if day(d)
+                      else "") for c, d in zip(order["certified"], order["certified_on"])],
+        "Last trained": order["last_trained"].map(day),
+        "Not trained in 12 months": order["not_trained_12m"].map(flag),
+        "base_flag": order["base_flag"],
+    })
+    base = table.attrs.get("base_suppress", 30)
+    conf = table.attrs.get("confidence", 0.95)
+    return tables.format_table(
+        frame, {"Visit score, %": lambda v: tables.format_estimate(*v, 1),
+                "Checks passed, %": lambda v: tables.format_estimate(*v, 1),
+                "Gap, points": lambda v: tables.format_signed(v, 1),
+                "Rank": lambda v: tables.format_number(v, 0), "Below target": str},
+        table_id=table_id, base_suppress=base, base_small=table.attrs.get("base_small", 100),
+        caption=f"Personal managers, {_window_text(table)} (furthest below target first)",
+        footnote=(f"Visit score: mean mystery-shopper visit score (a critical failure scores "
+                  f"the visit 0) with its {conf:.0%} interval; rank by visit score. Checks "
+                  f"passed: share of applicable checklist items answered yes, against the "
+                  f"targets of the standards checked for the segments the shoppers played. "
+                  f"Managers with fewer than {base} scored visits are not ranked and show no "
+                  f"value. Training recency at {table.attrs.get('as_of')}."))

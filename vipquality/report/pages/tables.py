@@ -1,0 +1,610 @@
+"""Tables formatted for reading: the quarter-at-a-glance table and a general formatter.
+
+Everything here is display. The functions take the tidy tables of ``docs/architecture.md`` at full
+precision and round only the text they produce; nothing is computed from the rounded numbers.
+The reporting rules of ``metrics.md`` apply to every cell: a suppressed group (``base_flag ==
+"suppressed"``) shows ``n<30`` and never its value, interval or change, whether or not the input was
+already redacted; a small base is marked ``†`` and explained in a footnote.
+
+The number helpers (:func:`format_number`, :func:`format_estimate`, :func:`format_change`, …) and
+the metric display registry (:func:`metric_display`) are shared with :mod:`vipquality.report.pages.charts` and
+:mod:`vipquality.report.pages.narrative`, so a number reads the same in a table, a chart and a sentence.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+from vipquality.errors import DataError
+
+__all__ = [
+    "MetricDisplay",
+    "metric_display",
+    "HTMLTable",
+    "TABLE_CSS",
+    "round_half_up",
+    "format_number",
+    "format_signed",
+    "format_interval",
+    "format_estimate",
+    "format_base",
+    "format_change",
+    "is_missing",
+    "base_flag_of",
+    "is_suppressed",
+    "suppress_label",
+    "is_small",
+    "metrics_display_frame",
+    "format_metrics_table",
+    "format_table",
+]
+
+MINUS = "\u2212"  # typographic minus sign
+DASH = "\u2013"  # en dash: ranges, and "no value"
+SMALL_MARK = "\u2020"  # dagger: small base
+ARROW_UP, ARROW_DOWN = "\u25b2", "\u25bc"
+
+HEADLINE_METRICS = ("nps", "csi", "ces_mean", "compliance")
+
+
+# --------------------------------------------------------------------------- metric registry
+@dataclass(frozen=True)
+class MetricDisplay:
+    """How one metric is named and rounded for display.
+
+    Attributes
+    ----------
+    label : str
+        Short name for headers and sentences ("NPS").
+    axis_title : str
+        Axis or column title with its unit ("NPS (−100 to 100)").
+    decimals : int
+        Decimals shown.
+    unit : str
+        Suffix of a value ("%" for shares and compliance, else "").
+    change_unit : str
+        Unit of a change in words ("points", "percentage points").
+    """
+
+    label: str
+    axis_title: str
+    decimals: int
+    unit: str = ""
+    change_unit: str = "points"
+
+
+_DISPLAY = {
+    "nps": MetricDisplay("NPS", f"NPS ({MINUS}100 to 100)", 0),
+    "csi": MetricDisplay("CSI", "CSI (0\u2013100)", 1),
+    "ces_mean": MetricDisplay("CES", "CES, mean score (higher = easier)", 1),
+    "ces_easy": MetricDisplay("CES, share easy", "Share finding it easy, %", 0, "%",
+                              "percentage points"),
+    "ces_net_easy": MetricDisplay("CES, net easy", "Net easy (% easy \u2212 % difficult)", 0, "",
+                                  "percentage points"),
+    "compliance": MetricDisplay("Compliance", "Compliance, %", 1, "%", "percentage points"),
+}
+
+
+def metric_display(metric: str, attribute_labels: Mapping[str, str] | None = None) -> MetricDisplay:
+    """The display settings of a metric of the tidy table.
+
+    Knows ``nps``, ``csi``, ``ces_mean``, ``ces_easy``, ``ces_net_easy``, ``compliance``,
+    ``attr:<id>`` (attribute performance, 0–100) and ``imp:<id>`` (stated weight share, %);
+    ``attribute_labels`` maps attribute ids to their labels.
+
+    Examples
+    --------
+    >>> metric_display("nps").axis_title
+    'NPS (−100 to 100)'
+    >>> metric_display("attr:response_speed", {"response_speed": "Speed of response"}).label
+    'Speed of response'
+    """
+    if metric in _DISPLAY:
+        return _DISPLAY[metric]
+    kind, _, attr = metric.partition(":")
+    if kind in ("attr", "imp") and attr:
+        label = (attribute_labels or {}).get(attr, attr)
+        if kind == "attr":
+            return MetricDisplay(label, f"{label}: performance (0\u2013100)", 0)
+        return MetricDisplay(label, f"{label}: stated weight, %", 0, "%", "percentage points")
+    return MetricDisplay(metric, metric, 1)
+
+
+# --------------------------------------------------------------------------- numbers
+def is_missing(x: object) -> bool:
+    """True for None, NA, NaT and NaN."""
+    if x is None or x is pd.NA or x is pd.NaT:
+        return True
+    try:
+        return math.isnan(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _round(x: float, decimals: int) -> Decimal:
+    """Round half away from zero (as a spreadsheet does), from the shortest repr of ``x``."""
+    q = Decimal(1).scaleb(-decimals)
+    d = Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
+    return d if d != 0 else abs(d)  # no "-0"
+
+
+def round_half_up(x: object, decimals: int = 0) -> float:
+    """``x`` rounded half away from zero, as shown (for values a chart draws as text).
+
+    >>> round_half_up(30.5), round_half_up(-2.25, 1)
+    (31.0, -2.3)
+    """
+    return float(_round(float(x), decimals))  # type: ignore[arg-type]
+
+
+def format_number(x: object, decimals: int = 0, *, thousands: bool = False) -> str:
+    """``x`` rounded half away from zero, with a typographic minus; "–" when missing.
+
+    >>> format_number(-3.45, 1), format_number(30.5), format_number(-0.2), format_number(None)
+    ('−3.5', '31', '0', '–')
+    """
+    if is_missing(x):
+        return DASH
+    d = _round(float(x), decimals)  # type: ignore[arg-type]
+    text = f"{d:,.{decimals}f}" if thousands else f"{d:.{decimals}f}"
+    return text.replace("-", MINUS)
+
+
+def format_signed(x: object, decimals: int = 0) -> str:
+    """``x`` rounded with its sign always shown ("+2", "−9", "0").
+
+    >>> format_signed(2.2), format_signed(-9.4), format_signed(0.3)
+    ('+2', '−9', '0')
+    """
+    if is_missing(x):
+        return DASH
+    d = _round(float(x), decimals)  # type: ignore[arg-type]
+    text = format_number(d, decimals)
+    return f"+{text}" if d > 0 else text
+
+
+def format_interval(low: object, high: object, decimals: int = 0) -> str:
+    """``[low–high]``; with a negative bound, ``[low to high]`` so the dash never reads as a minus.
+
+    >>> format_interval(22.4, 40.1), format_interval(-14.2, 4.4)
+    ('[22–40]', '[−14 to 4]')
+    """
+    if is_missing(low) or is_missing(high):
+        return ""
+    lo, hi = format_number(low, decimals), format_number(high, decimals)
+    sep = " to " if lo.startswith(MINUS) or hi.startswith(MINUS) else DASH
+    return f"[{lo}{sep}{hi}]"
+
+
+def format_estimate(value: object, low: object = None, high: object = None, decimals: int = 0,
+                    unit: str = "") -> str:
+    """``value [low–high]`` for display, e.g. ``31 [22–40]`` or ``87.5% [84.0–90.9]``.
+
+    >>> format_estimate(31.2, 22.4, 40.1), format_estimate(87.46, 84.0, 90.91, 1, "%")
+    ('31 [22–40]', '87.5% [84.0–90.9]')
+    """
+    if is_missing(value):
+        return DASH
+    text = format_number(value, decimals) + unit
+    interval = format_interval(low, high, decimals)
+    return f"{text} {interval}" if interval else text
+
+
+def format_base(n: object) -> str:
+    """A base size as a whole number with thousands separators (effective bases are rounded).
+
+    >>> format_base(1204.4), format_base(64)
+    ('1,204', '64')
+    """
+    return format_number(n, 0, thousands=True)
+
+
+def format_change(change: object, significant: object, decimals: int = 0) -> tuple[str, str]:
+    """Text and CSS class of a change: an arrow only when the change is significant.
+
+    Returns ``("▲ +5", "vq-up")``, ``("▼ −9", "vq-down")``, ``("+2", "vq-ns")`` (not significant,
+    shown greyed) or ``("–", "vq-na")`` (no previous value).
+
+    >>> format_change(-9.2, True), format_change(2.4, False), format_change(None, False)
+    (('▼ −9', 'vq-down'), ('+2', 'vq-ns'), ('–', 'vq-na'))
+    """
+    if is_missing(change):
+        return DASH, "vq-na"
+    text = format_signed(change, decimals)
+    if _truthy(significant) and float(change) != 0:  # type: ignore[arg-type]
+        return (f"{ARROW_UP} {text}", "vq-up") if float(change) > 0 else (  # type: ignore[arg-type]
+            f"{ARROW_DOWN} {text}", "vq-down")
+    return text, "vq-ns"
+
+
+def _truthy(x: object) -> bool:
+    return False if is_missing(x) else bool(x)
+
+
+def base_flag_of(row: Mapping | pd.Series, base_suppress: int = 30, base_small: int = 100) -> str:
+    """A tidy row's ``base_flag``; derived from ``n`` and the thresholds when it has none.
+
+    >>> base_flag_of({"n": 64, "base_flag": "small"}), base_flag_of({"n": 12}), base_flag_of({})
+    ('small', 'suppressed', 'suppressed')
+    """
+    flag = row.get("base_flag")
+    if flag is not None and not is_missing(flag):
+        return str(flag)
+    n = row.get("n")
+    if is_missing(n):
+        return "suppressed"
+    return "suppressed" if float(n) < base_suppress else "small" if float(n) < base_small else "ok"
+
+
+def is_suppressed(row: Mapping | pd.Series, base_suppress: int = 30) -> bool:
+    """True when a tidy row must not show its value (flagged ``suppressed``, or n < 30)."""
+    return base_flag_of(row, base_suppress) == "suppressed"
+
+
+def is_small(row: Mapping | pd.Series, base_suppress: int = 30, base_small: int = 100) -> bool:
+    """True when a tidy row has a small base (flagged ``small``, or 30 ≤ n < 100)."""
+    return base_flag_of(row, base_suppress, base_small) == "small"
+
+
+def suppress_label(base_suppress: int = 30) -> str:
+    """What a suppressed value shows: ``n<30``."""
+    return f"n<{base_suppress}"
+
+
+# --------------------------------------------------------------------------- HTML output
+TABLE_CSS = """\
+.vq-table-wrap{overflow-x:auto;max-width:100%}
+.vq-table{border-collapse:collapse;
+font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;
+font-size:14px;color:#1f2328;margin:0.5em 0 1.5em 0}
+.vq-table caption{caption-side:top;text-align:left;font-weight:600;font-size:15px;
+padding:0 0 0.4em 0}
+.vq-table th,.vq-table td{padding:0.35em 0.7em;border-bottom:1px solid #d8dee4;text-align:right;
+white-space:nowrap;font-variant-numeric:tabular-nums}
+.vq-table thead th{border-bottom:2px solid #57606a;font-weight:600;vertical-align:bottom}
+.vq-table thead th.vq-group{text-align:center;border-bottom:1px solid #d8dee4}
+.vq-table th.vq-rowhead,.vq-table tbody th{text-align:left;font-weight:600}
+.vq-table tbody tr:nth-child(even){background:#f6f8fa}
+.vq-table .vq-up{color:#00734f;font-weight:600}
+.vq-table .vq-down{color:#b33c00;font-weight:600}
+.vq-table .vq-ns,.vq-table .vq-na,.vq-table .vq-n{color:#6e7781}
+.vq-table .vq-suppressed{color:#6e7781;font-style:italic}
+.vq-table .vq-small{color:#6e7781;padding-left:0.15em}
+.vq-table tfoot td{text-align:left;border-bottom:none;color:#57606a;font-size:12px;
+white-space:normal}
+.vq-table a{color:#0550ae;text-decoration:none}
+"""
+
+
+class HTMLTable(str):
+    """An HTML string that Jupyter displays as HTML (``_repr_html_``) and that is written as is."""
+
+    __slots__ = ()
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    classes: str = ""
+    small: bool = False
+    href: str | None = None
+
+    def html(self, tag: str = "td", scope: str | None = None) -> str:
+        body = html.escape(self.text)
+        if self.href:
+            body = f'<a href="{html.escape(self.href, quote=True)}">{body}</a>'
+        if self.small:
+            body += f'<span class="vq-small" title="small base">{SMALL_MARK}</span>'
+        attrs = f' class="{self.classes}"' if self.classes else ""
+        attrs += f' scope="{scope}"' if scope else ""
+        return f"<{tag}{attrs}>{body}</{tag}>"
+
+
+_ID_BAD = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _html_id(*parts: object) -> str:
+    return "-".join(_ID_BAD.sub("_", str(p)) for p in parts if str(p))
+
+
+def _small_footnote(base_suppress: int, base_small: int) -> str:
+    return (f"{SMALL_MARK} Small base ({base_suppress}\u2013{base_small - 1}): read with caution. "
+            f"n<{base_suppress}: base too small to report.")
+
+
+# --------------------------------------------------------------------------- the metrics table
+def _select_quarter(metrics: pd.DataFrame, quarter: str | None) -> pd.DataFrame:
+    if "quarter" not in metrics.columns:
+        return metrics
+    quarters = sorted(metrics["quarter"].dropna().astype(str).unique())
+    if quarter is None:
+        if not quarters:
+            return metrics.iloc[0:0]
+        quarter = quarters[-1]
+    return metrics[metrics["quarter"].astype(str) == str(quarter)]
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"{what} needs the columns {list(columns)}; missing {missing} "
+                        f"(got {list(frame.columns)})")
+
+
+def _metric_cells(row: pd.Series | None, disp: MetricDisplay, base_suppress: int,
+                  base_small: int) -> list[_Cell]:
+    """Value, base and change cells of one metric for one segment."""
+    if row is None:
+        return [_Cell(DASH, "vq-value vq-na"), _Cell("", "vq-n"), _Cell("", "vq-change vq-na")]
+    if is_suppressed(row, base_suppress):
+        return [_Cell(suppress_label(base_suppress), "vq-value vq-suppressed"),
+                _Cell(DASH, "vq-n vq-na"), _Cell(DASH, "vq-change vq-na")]
+    if is_missing(row.get("value")):
+        return [_Cell(DASH, "vq-value vq-na"), _Cell(format_base(row.get("n")), "vq-n"),
+                _Cell(DASH, "vq-change vq-na")]
+    value = format_estimate(row.get("value"), row.get("ci_low"), row.get("ci_high"),
+                            disp.decimals, disp.unit)
+    change, cls = format_change(row.get("change"), row.get("significant"), disp.decimals)
+    return [_Cell(value, "vq-value", small=is_small(row, base_suppress, base_small)),
+            _Cell(format_base(row.get("n")), "vq-n"),
+            _Cell(change, f"vq-change {cls}")]
+
+
+def _metrics_cells(metrics: pd.DataFrame, metrics_shown: Sequence[str], by: str,
+                   segment_order: Sequence[str] | None, quarter: str | None,
+                   base_suppress: int, base_small: int
+                   ) -> tuple[list[str], dict[str, dict[str, list[_Cell]]]]:
+    _require(metrics, [by, "metric", "value", "n"], "format_metrics_table")
+    frame = _select_quarter(metrics, quarter)
+    frame = frame[frame["metric"].isin(list(metrics_shown))]
+    dupes = frame.duplicated([by, "metric"])
+    if dupes.any():
+        first = frame[dupes].iloc[0]
+        raise DataError(f"more than one row for {by}={first[by]!r}, metric={first['metric']!r}: "
+                        "pass one quarter and one grouping (filter other grouping columns first)")
+    present = list(dict.fromkeys(frame[by].astype(str)))
+    if segment_order is not None:
+        order = [s for s in segment_order if s in present] + [s for s in present
+                                                               if s not in segment_order]
+    else:
+        order = present
+    cells: dict[str, dict[str, list[_Cell]]] = {}
+    rows = {(str(r[by]), r["metric"]): r for _, r in frame.iterrows()}
+    for seg in order:
+        cells[seg] = {m: _metric_cells(rows.get((seg, m)), metric_display(m), base_suppress,
+                                       base_small) for m in metrics_shown}
+    return order, cells
+
+
+def metrics_display_frame(metrics: pd.DataFrame, metrics_shown: Sequence[str] = HEADLINE_METRICS,
+                          *, by: str = "segment", segment_order: Sequence[str] | None = None,
+                          quarter: str | None = None, base_suppress: int = 30,
+                          base_small: int = 100) -> pd.DataFrame:
+    """The text of the quarter-at-a-glance table, one row per segment, as plain strings.
+
+    The same cells as :func:`format_metrics_table` without markup, for tests and snapshots.
+    Columns: ``by``, then ``<metric>``, ``<metric>_n``, ``<metric>_change`` for each metric shown,
+    and ``<metric>_small`` (bool) marking a small base.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"segment": ["premium"], "metric": ["nps"], "value": [31.2],
+    ...     "ci_low": [22.4], "ci_high": [40.1], "n": [412], "base_flag": ["ok"],
+    ...     "change": [-9.3], "significant": [True]})
+    >>> metrics_display_frame(df, ["nps"]).iloc[0, :4].tolist()
+    ['premium', '31 [22–40]', '412', '▼ −9']
+    """
+    order, cells = _metrics_cells(metrics, metrics_shown, by, segment_order, quarter,
+                                  base_suppress, base_small)
+    records = []
+    for seg in order:
+        rec: dict[str, object] = {by: seg}
+        for m in metrics_shown:
+            value, n, change = cells[seg][m]
+            rec.update({m: value.text, f"{m}_n": n.text, f"{m}_change": change.text,
+                        f"{m}_small": value.small})
+        records.append(rec)
+    columns = [by] + [c for m in metrics_shown for c in (m, f"{m}_n", f"{m}_change", f"{m}_small")]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def format_metrics_table(
+    metrics: pd.DataFrame,
+    metric_labels: Mapping[str, str] | None = None,
+    *,
+    metrics_shown: Sequence[str] = HEADLINE_METRICS,
+    by: str = "segment",
+    segment_labels: Mapping[str, str] | None = None,
+    segment_order: Sequence[str] | None = None,
+    links: Mapping[str, str] | None = None,
+    quarter: str | None = None,
+    table_id: str = "vq-metrics",
+    caption: str | None = None,
+    confidence: float = 0.95,
+    base_suppress: int = 30,
+    base_small: int = 100,
+    include_css: bool = True,
+) -> HTMLTable:
+    """The quarter at a glance: one row per segment; per metric the interval, base and change.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Tidy metrics (``docs/architecture.md``): ``by`` (default ``segment``), ``metric``,
+        ``value``, ``ci_low``, ``ci_high``, ``n``, ``base_flag``, ``change``, ``significant``;
+        optionally ``quarter`` (the latest quarter is shown unless ``quarter`` is given). One row
+        per segment and metric once the quarter is chosen.
+    metric_labels : mapping, optional
+        Column-group header per metric; defaults to the metric's axis title ("NPS (−100 to 100)").
+    metrics_shown : sequence of str
+        Metrics, in column order (default NPS, CSI, CES mean, compliance).
+    segment_labels, segment_order, links : optional
+        Row label, row order (the configuration's order) and link target per segment id.
+    table_id : str
+        ``id`` of the ``<table>``; rows get ``<table_id>-<segment>``. Stable, for snapshots.
+    confidence, base_suppress, base_small : reporting settings used in the wording.
+
+    Returns
+    -------
+    HTMLTable
+        An HTML string (displayed as HTML in Jupyter). Each metric has three columns: the value
+        with its interval (``31 [22–40]``; NPS to an integer, CSI, CES and compliance to one
+        decimal, percentages with ``%``), the base, and the change from the previous quarter
+        (``▼ −9`` with an arrow only when significant after adjustment, else the signed change
+        greyed). A suppressed group shows ``n<30`` and nothing else; a small base is marked ``†``.
+
+    Notes
+    -----
+    Rounding happens here only; the input is not changed.
+    """
+    order, cells = _metrics_cells(metrics, metrics_shown, by, segment_order, quarter,
+                                  base_suppress, base_small)
+    labels = dict(segment_labels or {})
+    heads = {m: (metric_labels or {}).get(m, metric_display(m).axis_title) for m in metrics_shown}
+    pct = f"{confidence:.0%}"
+    out = []
+    if include_css:
+        out.append(f"<style>{TABLE_CSS}</style>")
+    out.append('<div class="vq-table-wrap">')
+    out.append(f'<table class="vq-table vq-metrics" id="{html.escape(table_id)}">')
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    out.append("<thead><tr>")
+    row_head = "Segment" if by == "segment" else html.escape(by.replace("_", " ").title())
+    out.append(f'<th rowspan="2" scope="col" class="vq-rowhead">{row_head}</th>')
+    for m in metrics_shown:
+        out.append(f'<th colspan="3" scope="colgroup" class="vq-group">'
+                   f'{html.escape(heads[m])}</th>')
+    out.append("</tr><tr>")
+    for _ in metrics_shown:
+        out.append(f'<th scope="col">Score [{pct} CI]</th><th scope="col">Base</th>'
+                   '<th scope="col">Change</th>')
+    out.append("</tr></thead><tbody>")
+    any_small = False
+    for seg in order:
+        out.append(f'<tr id="{_html_id(table_id, seg)}">')
+        out.append(_Cell(labels.get(seg, seg), href=(links or {}).get(seg)).html("th", "row"))
+        for m in metrics_shown:
+            for cell in cells[seg][m]:
+                any_small |= cell.small
+                out.append(cell.html())
+        out.append("</tr>")
+    out.append("</tbody>")
+    notes = [f"Change: from the previous quarter; {ARROW_UP}/{ARROW_DOWN} only when significant "
+             "after adjustment for the number of segments compared, otherwise shown in grey."]
+    if any_small:
+        notes.append(_small_footnote(base_suppress, base_small))
+    out.append(f'<tfoot><tr><td colspan="{1 + 3 * len(metrics_shown)}">'
+               + "<br>".join(html.escape(n) for n in notes) + "</td></tr></tfoot>")
+    out.append("</table></div>")
+    return HTMLTable("".join(out))
+
+
+# --------------------------------------------------------------------------- general helper
+_SPEC = re.compile(r"^(?P<comma>,?)\.(?P<d>\d+)(?P<type>[f%])$")
+Format = str | Callable[[object], str]
+
+
+def _format_value(value: object, fmt: Format | None) -> str:
+    if callable(fmt):
+        return str(fmt(value))
+    if is_missing(value):
+        return DASH
+    if fmt is None:
+        return format_number(value, 0) if isinstance(value, float) else str(value)
+    m = _SPEC.match(fmt)
+    if m and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        d = int(m["d"])
+        x = float(value) * (100 if m["type"] == "%" else 1)
+        return format_number(x, d, thousands=bool(m["comma"])) + ("%" if m["type"] == "%" else "")
+    if isinstance(value, numbers.Real):
+        return format(value, fmt).replace("-", MINUS)
+    return format(value, fmt) if fmt else str(value)
+
+
+def format_table(
+    df: pd.DataFrame,
+    formats: Mapping[str, Format] | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+    table_id: str | None = None,
+    caption: str | None = None,
+    footnote: str | None = None,
+    base_flag: str = "base_flag",
+    base_suppress: int = 30,
+    base_small: int = 100,
+    include_css: bool = True,
+) -> HTMLTable:
+    """Any frame as a readable HTML table: formatted numbers, no index, stable ids.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows to show, in order. The index is not shown.
+    formats : mapping column -> format
+        A format spec (``".1f"``, ``",.0f"``, ``".0%"`` for a fraction shown as a percentage,
+        rounded half away from zero) or a callable returning the text. Columns without a format
+        are shown as they are (floats to whole numbers).
+    labels : mapping column -> header, optional
+    base_flag : str
+        If ``df`` has this column it is not shown; in rows flagged ``suppressed`` every formatted
+        column shows ``n<30``, and rows flagged ``small`` get ``†`` on their first cell and a
+        footnote.
+
+    Examples
+    --------
+    >>> t = format_table(pd.DataFrame({"branch": ["B1"], "compliance": [87.46]}),
+    ...                  {"compliance": ".1f"}, table_id="t", include_css=False)
+    >>> "<td>87.5</td>" in t
+    True
+    """
+    formats = dict(formats or {})
+    labels = dict(labels or {})
+    shown = [c for c in df.columns if c != base_flag]
+    out = []
+    if include_css:
+        out.append(f"<style>{TABLE_CSS}</style>")
+    id_attr = f' id="{html.escape(table_id)}"' if table_id else ""
+    out.append(f'<table class="vq-table"{id_attr}>')
+    if caption:
+        out.append(f"<caption>{html.escape(caption)}</caption>")
+    out.append("<thead><tr>")
+    for c in shown:
+        out.append(f'<th scope="col">{html.escape(str(labels.get(c, c)))}</th>')
+    out.append("</tr></thead><tbody>")
+    any_small = False
+    for i, (_, row) in enumerate(df.iterrows()):
+        flag = str(row[base_flag]) if base_flag in df.columns else "ok"
+        if flag in ("nan", "None", "<NA>"):
+            flag = base_flag_of({"n": row.get("n")}, base_suppress, base_small)
+        row_id = f' id="{_html_id(table_id, i)}"' if table_id else ""
+        out.append(f"<tr{row_id}>")
+        for j, c in enumerate(shown):
+            if flag == "suppressed" and c in formats:
+                cell = _Cell(suppress_label(base_suppress), "vq-suppressed")
+            else:
+                cell = _Cell(_format_value(row[c], formats.get(c)),
+                             small=(flag == "small" and j == 0))
+            any_small |= cell.small
+            out.append(cell.html())
+        out.append("</tr>")
+    out.append("</tbody>")
+    notes = [footnote] if footnote else []
+    if any_small:
+        notes.append(_small_footnote(base_suppress, base_small))
+    if notes:
+        out.append(f'<tfoot><tr><td colspan="{len(shown)}">'
+                   + "<br>".join(html.escape(n) for n in notes) + "</td></tr></tfoot>")
+    out.append("</table>")
+    return HTMLTable("".join(out))
