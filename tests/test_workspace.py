@@ -39,7 +39,7 @@ def ws() -> Workspace:
 # --------------------------------------------------------------------------------------------
 
 def test_paths():
-    assert (PROJECT_ROOT / "vipquality" / "workspace.py").is_file()
+    assert (PROJECT_ROOT / "vipquality" / "config" / "load.py").is_file()
     assert SAMPLE_WORKSPACE == PROJECT_ROOT / "surveys"
 
 

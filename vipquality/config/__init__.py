@@ -9,20 +9,14 @@ standards) into frozen dataclasses; every error names the file and the key path.
 (...)
 """
 
-from vipquality.config.load import (
+from vipquality.config.load import load_workspace
+from vipquality.config.model import (
     ALL_LABEL,
     ALL_SEGMENT,
-    OPERATORS,
-    All,
-    Any,
     Attribute,
     ChecklistItem,
-    Compare,
-    Condition,
     Instrument,
     Item,
-    Not,
-    Quarter,
     Reporting,
     Segment,
     SegmentRules,
@@ -30,8 +24,9 @@ from vipquality.config.load import (
     Standards,
     StandardVersion,
     Workspace,
-    load_workspace,
 )
+from vipquality.config.quarter import Quarter
+from vipquality.config.rules import OPERATORS, All, Any, Compare, Condition, Not
 
 __all__ = [
     "ALL_LABEL",

@@ -1,0 +1,298 @@
+"""The typed workspace configuration: frozen dataclasses, one per part of the workspace.
+
+:class:`Workspace` holds the :class:`Instrument` (survey items and CSI :class:`Attribute` s),
+the :class:`SegmentRules` (:class:`Segment` s and their rules), the :class:`Standards`
+catalogue (:class:`Standard`, :class:`StandardVersion`, :class:`ChecklistItem`) and the
+:class:`Reporting` thresholds. They are built, validated, by
+:func:`vipquality.config.load_workspace`; the contract other modules code against is
+``docs/workspace_api.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from dataclasses import dataclass
+from pathlib import Path
+
+from vipquality.config.quarter import _QUARTER_RE, Quarter
+from vipquality.config.rules import All, Condition
+
+__all__ = [
+    "ALL_SEGMENT",
+    "ALL_LABEL",
+    "Item",
+    "Attribute",
+    "Instrument",
+    "Segment",
+    "SegmentRules",
+    "ChecklistItem",
+    "StandardVersion",
+    "Standard",
+    "Standards",
+    "Reporting",
+    "Workspace",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# The typed configuration
+# --------------------------------------------------------------------------------------------
+
+#: Id of the synthetic segment holding every client inside the universe (see
+#: :func:`vipquality.data.segments.assign_segments`); reserved in ``segments.yaml``.
+ALL_SEGMENT = "all"
+#: Its label in reports.
+ALL_LABEL = "All VIP clients"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One survey question: its role (``nps``, ``ces``, ``overall``, ``comment``), the source
+    column, the question text and its answer scale (``None`` for the free-text comment).
+
+    With ``match_columns_by: position`` the column is the 1-based column number as text ("4").
+    """
+
+    role: str
+    column: str
+    text: str
+    scale: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A CSI attribute and the source columns of its satisfaction and importance ratings."""
+
+    id: str
+    label: str
+    satisfaction: str
+    importance: str | None
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """The survey questionnaire: roles, source columns, scales and CSI attributes."""
+
+    id: str
+    title: str
+    version: int
+    match_columns_by: str
+    columns: dict[str, str | None]
+    nps: Item
+    ces: Item | None
+    overall: Item | None
+    comment: Item | None
+    csi_scale: tuple[int, int]
+    importance_scale: tuple[int, int] | None
+    csi_weights: str | dict[str, float]
+    missing_codes: tuple[float, ...]
+    attributes: tuple[Attribute, ...]
+
+    @property
+    def attribute_ids(self) -> list[str]:
+        """Attribute ids in questionnaire order."""
+        return [a.id for a in self.attributes]
+
+    def attribute(self, id: str) -> Attribute:
+        """The attribute with this id (``KeyError`` if there is none)."""
+        for a in self.attributes:
+            if a.id == id:
+                return a
+        raise KeyError(f"no attribute {id!r}; the instrument has: {', '.join(self.attribute_ids)}")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A client segment. Grid cells have ``grid`` set to the grid's id."""
+
+    id: str
+    label: str
+    family: str
+    report: bool
+    rule: Condition
+    grid: str | None = None
+
+
+@dataclass(frozen=True)
+class SegmentRules:
+    """The segment definitions of ``segments.yaml``.
+
+    ``universe`` is the VIP condition (``None``: every client). ``segments`` holds the declared
+    segments then the expanded grid cells, in file order; the synthetic segment
+    :data:`ALL_SEGMENT` is not among them but :meth:`get` returns it. ``fiscal_year_start``
+    (from ``workspace.yaml``) tells :func:`~vipquality.data.segments.assign_segments` how to read a
+    quarter given as text.
+    """
+
+    universe: Condition | None
+    segments: tuple[Segment, ...]
+    fiscal_year_start: int = 1
+
+    @property
+    def all_segment(self) -> Segment:
+        """The synthetic ``all`` segment: every client inside the universe."""
+        return Segment(ALL_SEGMENT, ALL_LABEL, ALL_SEGMENT, True,
+                       self.universe if self.universe is not None else All(()))
+
+    @property
+    def ids(self) -> list[str]:
+        """Segment ids in file order (without ``all``)."""
+        return [s.id for s in self.segments]
+
+    @property
+    def reported(self) -> tuple[Segment, ...]:
+        """Segments with ``report: true`` (each gets its own report page)."""
+        return tuple(s for s in self.segments if s.report)
+
+    def get(self, id: str) -> Segment:
+        """The segment with this id; ``"all"`` gives :attr:`all_segment`."""
+        if id == ALL_SEGMENT:
+            return self.all_segment
+        for s in self.segments:
+            if s.id == id:
+                return s
+        raise KeyError(f"no segment {id!r}; segments.yaml defines: {', '.join(self.ids)}")
+
+    def family(self, name: str) -> tuple[Segment, ...]:
+        """Segments of one family (e.g. ``"tier"``), in file order."""
+        return tuple(s for s in self.segments if s.family == name)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One item a mystery shopper checks (``yes``/``no``/``na``)."""
+
+    id: str
+    text: str
+    weight: float
+    critical: bool
+    standard_id: str
+
+
+@dataclass(frozen=True)
+class StandardVersion:
+    """The wording of a standard from its effective date on; ``change`` says what changed."""
+
+    version: int
+    effective: dt.date
+    text: str
+    change: str | None
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A service standard: its checklist items, the CSI attributes it serves, target compliance
+    (%) per segment and its versions, oldest first."""
+
+    id: str
+    title: str
+    owner: str
+    attributes: tuple[str, ...]
+    targets: dict[str, float]
+    versions: tuple[StandardVersion, ...]
+    items: tuple[ChecklistItem, ...]
+
+    def target(self, segment_id: str) -> float:
+        """Target compliance (%) for a segment: its own target, else ``targets["default"]``."""
+        return self.targets.get(segment_id, self.targets["default"])
+
+    def version_at(self, day: dt.date) -> StandardVersion:
+        """The version in force on ``day`` (the latest with ``effective <= day``).
+
+        Raises ``ValueError`` when ``day`` is before the first version.
+
+        >>> from vipquality.config import load_workspace
+        >>> s = load_workspace().standards.get("S04")
+        >>> s.version_at(dt.date(2025, 3, 31)).version, s.version_at(dt.date(2025, 4, 1)).version
+        (1, 2)
+        """
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        in_force = [v for v in self.versions if v.effective <= day]
+        if not in_force:
+            raise ValueError(f"standard {self.id} has no version in force on {day}: its first "
+                             f"version is effective from {self.versions[0].effective}")
+        return in_force[-1]
+
+
+@dataclass(frozen=True)
+class Standards:
+    """The standards catalogue."""
+
+    catalogue_version: str
+    standards: tuple[Standard, ...]
+
+    @property
+    def items(self) -> dict[str, ChecklistItem]:
+        """Every checklist item by id, in catalogue order."""
+        return {i.id: i for s in self.standards for i in s.items}
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.standards]
+
+    def get(self, id: str) -> Standard:
+        """The standard with this id (``KeyError`` if there is none)."""
+        for s in self.standards:
+            if s.id == id:
+                return s
+        raise KeyError(f"no standard {id!r}; the catalogue has: {', '.join(self.ids)}")
+
+    def __iter__(self) -> t.Iterator[Standard]:
+        return iter(self.standards)
+
+    def __len__(self) -> int:
+        return len(self.standards)
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """Reporting thresholds: interval confidence, base sizes below which a value is suppressed
+    or flagged small, the multiple-comparison adjustment (``holm``/``bh``) and how many quarters
+    a trend shows."""
+
+    confidence: float = 0.95
+    base_suppress: int = 30
+    base_small: int = 100
+    adjustment: str = "holm"
+    trend_quarters: int = 8
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A loaded, validated workspace (see ``surveys/README.md``)."""
+
+    root: Path
+    name: str
+    currency: str
+    timezone: str
+    fiscal_year_start: int
+    instrument: Instrument
+    segments: SegmentRules
+    standards: Standards
+    staff_path: Path | None
+    store_path: Path
+    quarter_files: dict[str, tuple[str, ...]]
+    client_columns: dict[str, str]
+    personal_columns: tuple[str, ...]
+    visit_columns: dict[str, str]
+    reporting: Reporting
+    critical_item_fails_visit: bool
+
+    def quarter(self, q: str | Quarter) -> Quarter:
+        """``q`` as a :class:`Quarter` on this workspace's fiscal calendar."""
+        if isinstance(q, Quarter):
+            return q
+        return Quarter.parse(q, self.fiscal_year_start)
+
+    def quarters(self) -> list[str]:
+        """The ``YYYYQn`` folders present in the workspace, oldest first."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and _QUARTER_RE.fullmatch(p.name))
+
+    def quarter_dir(self, q: str | Quarter) -> Path:
+        """The folder of a quarter's raw files (it need not exist yet)."""
+        return self.root / str(Quarter.parse(q))
