@@ -27,8 +27,8 @@ QUARTER = "2026Q3"
 _CHILD = """
 import json, resource, sys, time
 t = time.perf_counter()
-from vipquality.ingest import ingest_quarter
-from vipquality.workspace import load_workspace
+from vipquality.data.ingest import ingest_quarter
+from vipquality.config import load_workspace
 result = ingest_quarter(load_workspace(sys.argv[1]), sys.argv[2])
 wall = time.perf_counter() - t
 # VmHWM is this process's own peak: ru_maxrss keeps the parent's peak across fork and exec on

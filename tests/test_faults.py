@@ -145,8 +145,9 @@ main()
 
 INGEST_KILLED_AT_MOVE = """
 import os, signal, sys
-from vipquality.ingest import _store, ingest_quarter
-from vipquality.workspace import load_workspace
+from vipquality.data.ingest import ingest_quarter
+from vipquality.data.store import txn as _store
+from vipquality.config import load_workspace
 at, moves = int(sys.argv[3]), []
 real = _store._move
 def move(src, dst):
@@ -246,7 +247,7 @@ def tiny_notebooks(folder: Path, broken: dict[str, str] | None = None) -> Path:
 REPORT = """
 import sys
 from pathlib import Path
-from vipquality.quarterly import build_report
+from vipquality.report.build import build_report
 print("started", flush=True)
 outcome = build_report(sys.argv[1], out=sys.argv[2], workers=2, progress=False,
                        notebooks=Path(sys.argv[3]))
@@ -256,14 +257,14 @@ print(outcome.summary(), flush=True)
 REPORT_KILLED_BETWEEN_RENAMES = """
 import os, signal, sys
 from pathlib import Path
-from vipquality.report import _run
+from vipquality.report.run import pool as _run
 real = _run._rename
 def rename(src, dst):
     if Path(src).name.startswith("." + Path(dst).name + ".staging"):
         os.kill(os.getpid(), signal.SIGKILL)   # the old quarter is set aside, the new not in
     real(src, dst)
 _run._rename = rename
-from vipquality.quarterly import build_report
+from vipquality.report.build import build_report
 build_report(sys.argv[1], out=sys.argv[2], workers=2, progress=False, notebooks=Path(sys.argv[3]))
 """
 

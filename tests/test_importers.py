@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 import vipquality as vq
+from vipquality.data.readers import read_table
 from vipquality.errors import IngestError
 from vipquality.data.importers import FORMATS, detect_format, import_survey, read_survey
 from vipquality.data.schema import fields_for, resolve_columns
@@ -163,7 +164,7 @@ def test_canonical_file_is_detected_and_read_as_before():
     ws = load_workspace(SAMPLE_WORKSPACE)
     raw = read_survey(path, ws, source_file="survey.csv")
     assert raw.columns == survey.columns and raw.data.equals(
-        vq.ingest.read_table(path, source_file="survey.csv").data)
+        read_table(path, source_file="survey.csv").data)
 
 
 # ------------------------------------------------------------------------------ Qualtrics

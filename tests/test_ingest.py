@@ -19,7 +19,7 @@ import pytest
 
 from vipquality.errors import DataError, IngestError, StoreError
 from vipquality.data.ingest import IngestResult, ingest_quarter, read_table
-from vipquality.data import store as _store
+from vipquality.data.store import txn as _store
 from vipquality.data.store import StoreLock, recover
 from vipquality._files import neutralise
 from vipquality.paths import SAMPLE_WORKSPACE

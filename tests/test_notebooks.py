@@ -108,8 +108,8 @@ def test_a_notebook_runs_standalone_on_a_workspace(report_workspace, tmp_path):
 
 _ENSURE = """
 import sys, time
-from vipquality.reportdata import ensure_store
-from vipquality.workspace import load_workspace
+from vipquality.data.ingest.refresh import ensure_store
+from vipquality.config import load_workspace
 ws = load_workspace(sys.argv[1])
 while time.time() < float(sys.argv[2]):  # start together
     time.sleep(0.005)

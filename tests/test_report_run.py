@@ -257,7 +257,7 @@ def test_a_pool_gets_ready_before_the_jobs_and_leaves_no_kernel_behind(tmp_path)
 POOL_KILLED = """
 import os, signal, sys
 from pathlib import Path
-from vipquality.report import _run
+from vipquality.report.run import pool as _run
 if __name__ == "__main__":
     pool = _run.NotebookPool(workers=2, timeout=60, kernel_cwd=Path(sys.argv[1]))
     for f in pool._warming:
@@ -406,7 +406,7 @@ def test_a_second_run_on_the_same_reports_is_refused(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""\
             import sys, time
-            from vipquality.report import report_lock
+            from vipquality.report.run import report_lock
             with report_lock({str(reports)!r}):
                 print("locked", flush=True)
                 time.sleep(60)

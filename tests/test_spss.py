@@ -280,7 +280,7 @@ def test_zero_to_ten_item_scored_by_its_labels(survey_sav):
 
 
 def test_nps_from_the_rescored_item(survey_sav):
-    from vipquality.metrics import nps
+    from vipquality import nps
 
     df, _ = read_spss(survey_sav, instrument=instrument())
     scores = df["Q1"].dropna()                 # 10, 9, 0, 7: two promoters, one detractor
