@@ -25,7 +25,7 @@ import yaml
 
 from vipquality.errors import ConfigError
 
-__all__ = ["_DATE_RE", "_Reader", "_read_yaml", "_show", "_hint", "_fmt"]
+__all__ = ["_DATE_RE", "_Reader", "_fmt", "_hint", "_read_yaml", "_show"]
 
 
 # --------------------------------------------------------------------------------------------

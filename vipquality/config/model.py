@@ -19,18 +19,18 @@ from vipquality.config.quarter import _QUARTER_RE, Quarter
 from vipquality.config.rules import All, Condition
 
 __all__ = [
-    "ALL_SEGMENT",
     "ALL_LABEL",
-    "Item",
+    "ALL_SEGMENT",
     "Attribute",
+    "ChecklistItem",
     "Instrument",
+    "Item",
+    "Reporting",
     "Segment",
     "SegmentRules",
-    "ChecklistItem",
-    "StandardVersion",
     "Standard",
+    "StandardVersion",
     "Standards",
-    "Reporting",
     "Workspace",
 ]
 

@@ -11,7 +11,7 @@ import datetime as dt
 import typing as t
 from dataclasses import dataclass
 
-__all__ = ["OPERATORS", "Scalar", "Condition", "Compare", "All", "Any", "Not"]
+__all__ = ["OPERATORS", "All", "Any", "Compare", "Condition", "Not", "Scalar"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -62,106 +62,41 @@ from scipy.special import ndtri
 
 from vipquality.errors import ConfigError
 from vipquality.paths import SAMPLE_WORKSPACE
-from vipquality.config import Compare, Condition, Not, Quarter, load_workspace
+from vipquality.config import (
+    All,
+    Any,
+    Compare,
+    Condition,
+    Not,
+    Quarter,
+    Workspace,
+    load_workspace,
+)
 
 __all__ = ["generate_sample", "generate_responses", "DEFAULT_SEED"]
 
 DEFAULT_SEED = 20261123
 
 # --------------------------------------------------------------------------------------------
-# Configuration: the validated workspace, reduced to what the generator needs
+# Configuration: the validated workspace, read through the classes of vipquality.config
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Item:
-    column: str
-    lo: int
-    hi: int
+def _read_workspace(workspace: Path) -> Workspace:
+    """Load and validate the workspace (``ConfigError`` names the file and key).
 
-
-@dataclass(frozen=True)
-class _Attribute:
-    id: str
-    satisfaction: str
-    importance: str | None
-
-
-@dataclass(frozen=True)
-class _Standard:
-    id: str
-    target: float                                   # default target, %
-    versions: tuple[tuple[int, _dt.date], ...]      # (version, effective), oldest first
-    items: tuple[tuple[str, float, bool], ...]      # (item id, weight, critical)
-
-
-@dataclass(frozen=True)
-class _Segment:
-    id: str
-    report: bool
-    rule: Condition
-
-
-@dataclass(frozen=True)
-class _Config:
-    root: Path
-    fiscal_year_start: int
-    staff_path: Path | None
-    quarter_files: dict[str, tuple[str, ...]]
-    client_columns: dict[str, str]                  # canonical -> source
-    personal_columns: tuple[str, ...]
-    visit_columns: dict[str, str]                   # canonical -> source
-    response_columns: dict[str, str | None]         # response_id, client_id, submitted_at, weight
-    nps: _Item
-    ces: _Item | None
-    overall: _Item | None
-    comment: str | None
-    csi_scale: tuple[int, int]
-    importance_scale: tuple[int, int] | None
-    missing_code: float | None
-    attributes: tuple[_Attribute, ...]
-    segments: tuple[_Segment, ...]                  # declared segments, then grid cells
-    universe: Condition | None
-    standards: tuple[_Standard, ...]
-
-
-def _read_config(workspace: Path) -> _Config:
-    """Load and validate the workspace (``ConfigError`` names the file and key)."""
+    The generator reads the typed configuration as it is: the instrument's items
+    (:class:`~vipquality.config.Item`, with their scales) and attributes
+    (:class:`~vipquality.config.Attribute`), the segments and their rule trees, the standards
+    with their versions and checklist items, and the column mappings of ``workspace.yaml``.
+    """
     ws = load_workspace(workspace)
     inst = ws.instrument
     if inst.match_columns_by != "name":
         raise ConfigError("instrument.yaml", "match_columns_by",
                           f"the sample generator writes exports matched by name, got "
                           f"{inst.match_columns_by!r}")
-
-    def item(it) -> _Item | None:
-        return None if it is None else _Item(it.column, int(it.scale[0]), int(it.scale[1]))
-
-    return _Config(
-        root=ws.root,
-        fiscal_year_start=ws.fiscal_year_start,
-        staff_path=ws.staff_path,
-        quarter_files=dict(ws.quarter_files),
-        client_columns=dict(ws.client_columns),
-        personal_columns=tuple(ws.personal_columns),
-        visit_columns=dict(ws.visit_columns),
-        response_columns=dict(inst.columns),
-        nps=item(inst.nps),
-        ces=item(inst.ces),
-        overall=item(inst.overall),
-        comment=inst.comment.column if inst.comment else None,
-        csi_scale=tuple(inst.csi_scale),
-        importance_scale=tuple(inst.importance_scale) if inst.importance_scale else None,
-        missing_code=float(inst.missing_codes[0]) if inst.missing_codes else None,
-        attributes=tuple(_Attribute(a.id, a.satisfaction, a.importance) for a in inst.attributes),
-        segments=tuple(_Segment(g.id, g.report, g.rule) for g in ws.segments.segments),
-        universe=ws.segments.universe,
-        standards=tuple(
-            _Standard(st.id, float(st.targets.get("default", 85.0)),
-                      tuple((v.version, v.effective) for v in st.versions),
-                      tuple((it.id, float(it.weight), bool(it.critical)) for it in st.items))
-            for st in ws.standards.standards),
-    )
+    return ws
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +111,9 @@ def _leaves(rule: Condition | None) -> list[tuple[str, str, object]]:
         return [(rule.field, rule.op, rule.value)]
     if isinstance(rule, Not):
         return _leaves(rule.item)
-    return [leaf for sub in getattr(rule, "items", ()) for leaf in _leaves(sub)]
+    if isinstance(rule, (All, Any)):
+        return [leaf for sub in rule.items for leaf in _leaves(sub)]
+    return []
 
 
 def _numbers(leaves, field_name, ops=("lt", "le", "gt", "ge")) -> list[float]:
@@ -208,11 +145,12 @@ _PRODUCTS = ("cards", "deposits", "investments", "insurance", "mortgage", "fx", 
 _PRODUCT_RATE = (0.85, 0.6, 0.35, 0.22, 0.1, 0.28, 0.15, 0.05, 0.07, 0.08)
 
 
-def _design(cfg: _Config) -> _Design:
+def _design(ws: Workspace) -> _Design:
+    rules = ws.segments
     tiers, tier_segment = [], {}
     ctypes: dict[str, bool] = {}            # value -> appears with a revenue condition
     every = []
-    for seg in cfg.segments:
+    for seg in rules.segments:
         leaves = _leaves(seg.rule)
         every += leaves
         has_revenue = any(f == "revenue" for f, _, _ in leaves)
@@ -222,7 +160,7 @@ def _design(cfg: _Config) -> _Design:
                 tier_segment[str(v)] = seg.id
             if f == "client_type" and op == "eq":
                 ctypes[str(v)] = ctypes.get(str(v), False) or has_revenue
-    universe = _leaves(cfg.universe)
+    universe = _leaves(rules.universe)
     for f, op, v in universe:
         if f == "client_type" and op == "eq":
             ctypes[str(v)] = True
@@ -248,7 +186,7 @@ def _design(cfg: _Config) -> _Design:
         ltv_cuts=tuple(_numbers(every, "lifetime_value")) or (5e6, 2e7),
         frequency_cuts=tuple(_numbers(every, "purchases_12m")) or (4.0,),
         products=tuple(products),
-        reported=tuple(g.id for g in cfg.segments if g.report),
+        reported=tuple(g.id for g in rules.reported),
     )
 
 
@@ -546,17 +484,18 @@ def _place(x, lo, hi, mean10, sd10):
     return np.clip(np.rint(lo + frac * (hi - lo)), lo, hi)
 
 
-def _driver_weights(cfg: _Config, sc: _Scenario) -> dict[str, float]:
-    w = {a.id: float(sc.driver_weights.get(a.id, sc.other_weight)) for a in cfg.attributes}
+def _driver_weights(ws: Workspace, sc: _Scenario) -> dict[str, float]:
+    w = {a.id: float(sc.driver_weights.get(a.id, sc.other_weight))
+         for a in ws.instrument.attributes}
     total = sum(w.values()) or 1.0
     return {k: v / total for k, v in w.items()}
 
 
-def _decline_attribute(cfg: _Config, sc: _Scenario) -> str | None:
-    ids = [a.id for a in cfg.attributes]
+def _decline_attribute(ws: Workspace, sc: _Scenario) -> str | None:
+    ids = ws.instrument.attribute_ids
     if sc.decline_attribute in ids:
         return sc.decline_attribute
-    w = _driver_weights(cfg, sc)
+    w = _driver_weights(ws, sc)
     return max(ids, key=lambda k: w[k]) if ids else None
 
 
@@ -603,12 +542,13 @@ def _stratified_normal(rng: np.random.Generator, strata: np.ndarray) -> np.ndarr
     return out
 
 
-def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Population,
+def _answers(ws: Workspace, d: _Design, sc: _Scenario, staff: _Staff, pop: _Population,
              quarters: list[str], qi: int, k: int, seed: int) -> _Answers:
+    inst = ws.instrument
     rng = _rng(seed, _S_RESPONSES, qi)
     who = _sample_respondents(pop, qi, k, d.lapsing_days, rng)
     n = who.size
-    start, end = _quarter_bounds(quarters[qi], cfg.fiscal_year_start)
+    start, end = _quarter_bounds(quarters[qi], ws.fiscal_year_start)
     days = int((end - start).astype(int)) + 1
     # fieldwork from the second week to the end of the quarter, 08:00-22:59 local time
     day = start + rng.integers(7, days, n).astype("timedelta64[D]")
@@ -625,7 +565,7 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
     general = 0.75 * pop.latent[who] + 0.55 * noise() - 0.25 * lapsing
     style = noise()                                  # importance answering style
 
-    decline_attr = _decline_attribute(cfg, sc)
+    decline_attr = _decline_attribute(ws, sc)
     tier_of_decline = [t for t, s in d.tier_segment.items() if s == sc.decline_segment]
     steps = max(sc.decline_quarters, 1)
     into = qi - (len(quarters) - 1 - steps)                    # 1 … steps in the decline span
@@ -634,12 +574,12 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
     if tier_of_decline and decline:
         hit = pop.tier[who] == d.tiers.index(tier_of_decline[0])
 
-    weights = _driver_weights(cfg, sc)
-    lo, hi = cfg.csi_scale
-    ilo, ihi = cfg.importance_scale or cfg.csi_scale
+    weights = _driver_weights(ws, sc)
+    lo, hi = inst.csi_scale
+    ilo, ihi = inst.importance_scale or inst.csi_scale
     latent, sat, imp, sat_code, imp_code = {}, {}, {}, {}, {}
     skip_importance = rng.random(n) < 0.08
-    for a in cfg.attributes:
+    for a in inst.attributes:
         m = float(sc.manager_related.get(a.id, 1.0))
         z = general + m * context + 0.75 * noise()
         if a.id == decline_attr:
@@ -660,20 +600,20 @@ def _answers(cfg: _Config, d: _Design, sc: _Scenario, staff: _Staff, pop: _Popul
 
     drive = sum(weights[a] * latent[a] for a in latent) if latent else general
     nps_latent = drive + 0.55 * noise()
-    nps = _place(nps_latent, cfg.nps.lo, cfg.nps.hi, 8.9, 2.0)
+    nps = _place(nps_latent, *inst.nps.scale, 8.9, 2.0)
     overall = ces = None
-    if cfg.overall:
-        x = _place(drive + 0.5 * noise(), cfg.overall.lo, cfg.overall.hi, 8.2, 1.6)
+    if inst.overall is not None:
+        x = _place(drive + 0.5 * noise(), *inst.overall.scale, 8.2, 1.6)
         overall = np.where(rng.random(n) < 0.01, np.nan, x)
-    if cfg.ces:
+    if inst.ces is not None:
         ew = {a: sc.effort_weights[a] for a in latent if a in sc.effort_weights} or weights
         total = sum(ew.values())
         effort = sum(v / total * latent[a] for a, v in ew.items()) if latent else general
-        x = _place(effort + 0.6 * noise(), cfg.ces.lo, cfg.ces.hi, 7.9, 1.9)
+        x = _place(effort + 0.6 * noise(), *inst.ces.scale, 7.9, 1.9)
         ces = np.where(rng.random(n) < 0.03, np.nan, x)
 
     weight = np.ones(n)
-    if cfg.response_columns.get("weight"):
+    if inst.columns.get("weight"):
         # non-response weights by tier: population share / sample share
         active = (pop.join <= qi) & (pop.leave > qi)
         pop_share = np.bincount(pop.tier[active], minlength=len(d.tiers)) / active.sum()
@@ -739,7 +679,7 @@ class _Checklist:
     manager_offset: np.ndarray               # logit offset per manager (branch + manager)
 
 
-def _checklist(cfg: _Config, sc: _Scenario, staff: _Staff, seed: int) -> _Checklist:
+def _checklist(ws: Workspace, sc: _Scenario, staff: _Staff, seed: int) -> _Checklist:
     """Calibrate item logits so that compliance averaged over the visit plan hits its level.
 
     The plan visits every branch equally and the managers of a branch equally; the visit noise
@@ -754,23 +694,23 @@ def _checklist(cfg: _Config, sc: _Scenario, staff: _Staff, seed: int) -> _Checkl
     per_branch = np.bincount(staff.branch)[staff.branch]
     cweight = ((1.0 / per_branch)[:, None] * hweights[None, :]).ravel()
     ids, before, after, effective, na_rate = [], [], [], [], []
-    for s in cfg.standards:
-        level = float(np.clip(s.target / 100 - 0.06 + rng.normal(0, 0.03), 0.5, 0.97))
+    for s in ws.standards:
+        level = float(np.clip(s.targets["default"] / 100 - 0.06 + rng.normal(0, 0.03), 0.5, 0.97))
         shift = rng.normal(0, 0.15, len(s.items))
         shift -= shift.mean()                     # items differ, the standard keeps its level
         if s.id == sc.revised_standard and len(s.versions) > 1:
             b = _solve_logit(sc.revised_before, calib, cweight)
             a = _solve_logit(sc.revised_after, calib, cweight)
-            eff = np.datetime64(s.versions[-1][1], "D")
+            eff = np.datetime64(s.versions[-1].effective, "D")
         else:
             b = a = _solve_logit(level, calib, cweight)
             eff = _NEVER
-        for (item_id, _weight, critical), sh in zip(s.items, shift):
-            ids.append(item_id)
+        for item, sh in zip(s.items, shift):
+            ids.append(item.id)
             before.append(b + sh)
             after.append(a + sh)
             effective.append(eff)
-            na_rate.append(0.01 if critical else rng.choice([0.02, 0.04, 0.15], p=[0.6, 0.3, 0.1]))
+            na_rate.append(0.01 if item.critical else rng.choice([0.02, 0.04, 0.15], p=[0.6, 0.3, 0.1]))
     return _Checklist(np.asarray(ids), np.asarray(before), np.asarray(after),
                       np.asarray(effective, dtype="datetime64[D]"), np.asarray(na_rate), offsets)
 
@@ -1089,11 +1029,12 @@ _COMMENTS = (
 
 
 def _comments(answers: _Answers, people: _Person, manager_first: pd.Series, pop: _Population,
-              cfg: _Config, qi: int, seed: int) -> np.ndarray:
+              ws: Workspace, qi: int, seed: int) -> np.ndarray:
     rng = _rng(seed, _S_COMMENTS, qi)
     n = answers.client.size
-    span = cfg.nps.hi - cfg.nps.lo
-    pos = (answers.nps - cfg.nps.lo) / span
+    lo, hi = ws.instrument.nps.scale
+    span = hi - lo
+    pos = (answers.nps - lo) / span
     sentiment = np.select([pos <= 0.6, pos <= 0.8], [-1, 0], 1)
     p = np.select([sentiment < 0, sentiment == 0], [0.26, 0.12], 0.09)
     has = rng.random(n) < p
@@ -1130,8 +1071,8 @@ def _to_cyrillic(first_latin: pd.Series) -> list[str]:
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
-def _file_name(cfg: _Config, table: str, fmt: str) -> str:
-    for pattern in cfg.quarter_files.get(table, ()):
+def _file_name(ws: Workspace, table: str, fmt: str) -> str:
+    for pattern in ws.quarter_files.get(table, ()):
         if pattern.lower().endswith("." + fmt):
             name = pattern.replace("*", "")
             if fnmatch.fnmatch(name, pattern):
@@ -1230,22 +1171,24 @@ def _int_column(values) -> pd.arrays.IntegerArray:
     return pd.array(np.where(np.isnan(values), np.nan, values), dtype="Float64").astype("Int64")
 
 
-def _survey_frame(cfg: _Config, ans: _Answers, ids: np.ndarray, client_ids: np.ndarray,
+def _survey_frame(ws: Workspace, ans: _Answers, ids: np.ndarray, client_ids: np.ndarray,
                   comments: np.ndarray | None) -> pd.DataFrame:
     """The survey tool's export: the instrument's source column names, codes and blanks."""
-    rc = cfg.response_columns
+    inst = ws.instrument
+    rc = inst.columns
     out: dict[str, object] = {rc["response_id"]: ids, rc["client_id"]: client_ids}
     if rc.get("submitted_at"):
         out[rc["submitted_at"]] = pd.to_datetime(ans.submitted)
     if rc.get("weight"):
         out[rc["weight"]] = ans.weight
-    out[cfg.nps.column] = _int_column(ans.nps)
-    if cfg.ces:
-        out[cfg.ces.column] = _int_column(ans.ces)
-    if cfg.overall:
-        out[cfg.overall.column] = _int_column(ans.overall)
-    code = cfg.missing_code
-    for a in cfg.attributes:
+    out[inst.nps.column] = _int_column(ans.nps)
+    if inst.ces is not None:
+        out[inst.ces.column] = _int_column(ans.ces)
+    if inst.overall is not None:
+        out[inst.overall.column] = _int_column(ans.overall)
+    # the first missing-value code stands for "cannot judge"
+    code = float(inst.missing_codes[0]) if inst.missing_codes else None
+    for a in inst.attributes:
         sat = ans.sat[a.id]
         if code is not None:
             sat = np.where(ans.sat_code[a.id], code, sat)
@@ -1255,8 +1198,8 @@ def _survey_frame(cfg: _Config, ans: _Answers, ids: np.ndarray, client_ids: np.n
             if code is not None:
                 imp = np.where(ans.imp_code[a.id], code, imp)
             out[a.importance] = _int_column(imp)
-    if cfg.comment and comments is not None:
-        out[cfg.comment] = comments
+    if inst.comment is not None and comments is not None:
+        out[inst.comment.column] = comments
     return pd.DataFrame(out)
 
 
@@ -1308,27 +1251,27 @@ def generate_sample(
     Existing files of a generated quarter folder that match the workspace's ``quarter_files``
     patterns are replaced; other files and other quarter folders are left alone.
     """
-    cfg = _read_config(Path(workspace))
-    root = cfg.root
-    d = _design(cfg)
+    ws = _read_workspace(Path(workspace))
+    root = ws.root
+    d = _design(ws)
     sc = _SCENARIO
-    qs = _quarter_list(last_quarter, quarters, cfg.fiscal_year_start)
+    qs = _quarter_list(last_quarter, quarters, ws.fiscal_year_start)
     fmt = _formats_for(formats, qs)
     staff = _make_staff(sc, seed)
     pop = _make_population(d, sc, staff, int(clients), len(qs), seed)
     people = _people(pop, seed)
-    _, last_end = _quarter_bounds(qs[-1], cfg.fiscal_year_start)
+    _, last_end = _quarter_bounds(qs[-1], ws.fiscal_year_start)
     staff_df, manager_first = _staff_table(staff, last_end, seed)
-    checklist = _checklist(cfg, sc, staff, seed)
+    checklist = _checklist(ws, sc, staff, seed)
 
     files: dict[str, int] = {}
     rows = {"staff": 0, "clients": 0, "survey": 0, "visits": 0}
-    if cfg.staff_path is not None:
-        _write(staff_df, cfg.staff_path, "csv", _dt.datetime(2000, 1, 1))
-        files[cfg.staff_path.relative_to(cfg.root).as_posix()] = rows["staff"] = len(staff_df)
+    if ws.staff_path is not None:
+        _write(staff_df, ws.staff_path, "csv", _dt.datetime(2000, 1, 1))
+        files[ws.staff_path.relative_to(ws.root).as_posix()] = rows["staff"] = len(staff_df)
 
     personal = {}
-    for col in cfg.personal_columns:
+    for col in ws.personal_columns:
         low = col.lower()
         kind = ("email" if "mail" in low else "phone" if "phone" in low or "tel" in low
                 else "address" if "addr" in low else "full_name")
@@ -1338,43 +1281,43 @@ def generate_sample(
         folder = root / q
         folder.mkdir(parents=True, exist_ok=True)
         for table in ("survey", "visits", "clients"):
-            for pattern in cfg.quarter_files.get(table, ()):
+            for pattern in ws.quarter_files.get(table, ()):
                 for old in sorted(folder.glob(pattern)):
                     old.unlink()
-        start, end = _quarter_bounds(q, cfg.fiscal_year_start)
+        start, end = _quarter_bounds(q, ws.fiscal_year_start)
         stamp = _dt.datetime.fromisoformat(str(end + 1)) + _dt.timedelta(hours=9)
 
         # CRM extract
         crm, idx = _crm(d, pop, staff, qi, end)
-        src = {canon: source for canon, source in cfg.client_columns.items() if canon in crm}
+        src = {canon: source for canon, source in ws.client_columns.items() if canon in crm}
         extract = pd.DataFrame({src["client_id"]: crm["client_id"]})
         for col, values in personal.items():
             extract[col] = values[idx]
         for canon, source in src.items():
             if canon != "client_id":
                 extract[source] = crm[canon]
-        name = _file_name(cfg, "clients", fmt["clients"][q])
+        name = _file_name(ws, "clients", fmt["clients"][q])
         _write(extract, folder / name, fmt["clients"][q], stamp)
         files[f"{q}/{name}"] = len(extract)
         rows["clients"] += len(extract)
 
         # survey
-        ans = _answers(cfg, d, sc, staff, pop, qs, qi, int(responses_per_quarter), seed)
-        comments = (_comments(ans, people, manager_first, pop, cfg, qi, seed) if cfg.comment
-                    else None)
-        survey = _survey_frame(cfg, ans, _strings([_response_ids(q, ans.client.size)]),
+        ans = _answers(ws, d, sc, staff, pop, qs, qi, int(responses_per_quarter), seed)
+        comments = (_comments(ans, people, manager_first, pop, ws, qi, seed)
+                    if ws.instrument.comment is not None else None)
+        survey = _survey_frame(ws, ans, _strings([_response_ids(q, ans.client.size)]),
                                pop.client_id[ans.client], comments)
-        name = _file_name(cfg, "survey", fmt["survey"][q])
+        name = _file_name(ws, "survey", fmt["survey"][q])
         _write(survey, folder / name, fmt["survey"][q], stamp)
         files[f"{q}/{name}"] = len(survey)
         rows["survey"] += len(survey)
 
         # mystery shopping
         visits = _visits(d, staff, checklist, q, qi, int(visits_per_quarter), seed,
-                         cfg.fiscal_year_start)
-        vcols = {canon: source for canon, source in cfg.visit_columns.items() if canon in visits}
+                         ws.fiscal_year_start)
+        vcols = {canon: source for canon, source in ws.visit_columns.items() if canon in visits}
         visits = visits[list(vcols)].rename(columns=vcols)
-        name = _file_name(cfg, "visits", fmt["visits"][q])
+        name = _file_name(ws, "visits", fmt["visits"][q])
         _write(visits, folder / name, fmt["visits"][q], stamp)
         files[f"{q}/{name}"] = len(visits)
         rows["visits"] += len(visits)
@@ -1419,10 +1362,10 @@ def generate_responses(
     >>> len(df), df["quarter"].nunique(), int(df["nps"].between(0, 10).all())
     (2000, 8, 1)
     """
-    cfg = _read_config(Path(workspace) if workspace is not None else SAMPLE_WORKSPACE)
-    d = _design(cfg)
+    ws = _read_workspace(Path(workspace) if workspace is not None else SAMPLE_WORKSPACE)
+    d = _design(ws)
     sc = _SCENARIO
-    qs = _quarter_list(last_quarter, quarters, cfg.fiscal_year_start)
+    qs = _quarter_list(last_quarter, quarters, ws.fiscal_year_start)
     counts = _per_quarter(n, len(qs))
     if clients is None:
         clients = max(6000, int(max(counts) * 2.4))
@@ -1434,7 +1377,7 @@ def generate_responses(
     strings = ("quarter", "response_id", "client_id", "segment", "branch", "manager_id")
     parts: dict[str, list] = {}
     for qi, (q, k) in enumerate(zip(qs, counts)):               # one pass per quarter
-        ans = _answers(cfg, d, sc, staff, pop, qs, qi, k, seed)
+        ans = _answers(ws, d, sc, staff, pop, qs, qi, k, seed)
         m = ans.client.size
         blank = np.full(m, np.nan, np.float32)
         cols = {
@@ -1447,7 +1390,7 @@ def generate_responses(
             "ces": blank if ans.ces is None else ans.ces.astype(np.float32),
             "overall": blank if ans.overall is None else ans.overall.astype(np.float32),
         }
-        for a in cfg.attributes:
+        for a in ws.instrument.attributes:
             cols[f"sat__{a.id}"] = ans.sat[a.id].astype(np.float32)
             cols[f"imp__{a.id}"] = ans.imp[a.id].astype(np.float32) if a.importance else blank
         cols["segment"] = _take(tier_segment, pop.tier[ans.client])
