@@ -21,7 +21,7 @@ SECTIONS = ("metrics", "bootstrap", "spark", "quarterly", "ingest")
 PLANS = {
     "Metric engine (summarise)": """\
 - Done (issue 5): the value checks run inside the DuckDB aggregation pass
-  (`vipquality/_sufficient.py`: one extra per-group count of rejected rows — off-scale or
+  (`vipquality/metrics/sufficient/`: one extra per-group count of rejected rows — off-scale or
   non-integer answers, missing/negative weights, results other than yes/no/na, negative item
   weights, `COUNT(*) − COUNT(DISTINCT item_id)` for items checked twice in a visit); the
   pandas checks run only when that count is non-zero, so the error still names the first bad
@@ -60,7 +60,7 @@ PLANS = {
   extension) is the next step, or the delta-method interval of `summarise` for report tables
   with the bootstrap kept for a single group's reference figure.""",
     "Quarterly run and pages": """\
-- Done (issue 5; `vipquality/report/_run.py`, `quarterly.py`, `reportdata.py`): the notebook
+- Done (issue 5; `vipquality/report/run/`, `report/build.py`, `report/data.py`): the notebook
   workers start right after the workspace is loaded (`NotebookPool`) and get ready while the
   shared tables are computed: papermill and nbconvert imported, the HTML exporter warmed, one
   kernel each started with `vipquality` and `vipquality.report.pages` already imported (that start

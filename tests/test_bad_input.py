@@ -484,12 +484,13 @@ def reads(monkeypatch):
         return real(workspace, quarter, plan, *args, **kwargs)
 
     monkeypatch.setattr(ingest, "_run", spy)
+    import vipquality.data.ingest.refresh as refresh
     import vipquality.report.data as reportdata
 
-    # the report's reads of the store (build_report imports them from reportdata when it runs)
-    for name in ("ensure_store", "compute_report_data"):
-        real_fn = getattr(reportdata, name)
-        monkeypatch.setattr(reportdata, name, lambda *a, _f=real_fn, _n=name, **k: (
+    # the report's reads of the store (build_report imports them from these modules when it runs)
+    for module, name in ((refresh, "ensure_store"), (reportdata, "compute_report_data")):
+        real_fn = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=real_fn, _n=name, **k: (
             calls.append(_n), _f(*a, **k))[1])
     return calls
 

@@ -19,7 +19,7 @@ What SPSS files do that a CSV does not, and what happens here:
   SurveyGizmo store a 0–10 item as codes 1–11. A code without such a label is set to
   missing and reported. Labelled text items the instrument maps (ids, comment) get the label
   text. ``apply_labels=`` replaces codes by label text in any other columns.
-* **Reversed scales**: the instrument format (``workspace.py``) has no per-item ``reverse``
+* **Reversed scales**: the instrument format (``vipquality/config/``) has no per-item ``reverse``
   option, so reversal is the ``reverse_items=`` argument: each listed column x becomes
   lo + hi − x on its scale (the instrument's for mapped items; else given, or taken from
   the numeric labels).
