@@ -257,13 +257,13 @@ print(outcome.summary(), flush=True)
 REPORT_KILLED_BETWEEN_RENAMES = """
 import os, signal, sys
 from pathlib import Path
-from vipquality.report.run import pool as _run
-real = _run._rename
+from vipquality.report.run import publication
+real = publication._rename
 def rename(src, dst):
     if Path(src).name.startswith("." + Path(dst).name + ".staging"):
         os.kill(os.getpid(), signal.SIGKILL)   # the old quarter is set aside, the new not in
     real(src, dst)
-_run._rename = rename
+publication._rename = rename
 from vipquality.report.build import build_report
 build_report(sys.argv[1], out=sys.argv[2], workers=2, progress=False, notebooks=Path(sys.argv[3]))
 """

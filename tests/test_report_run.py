@@ -23,7 +23,10 @@ from vipquality.errors import ReportError
 from vipquality.report.run import NotebookJob, new_staging, publish, report_lock, run_notebooks
 from vipquality.report.run.export import check_html, count_charts, export_html, ship_plotly_js
 from vipquality.report.run.manifest import write_manifest
-from vipquality.report.run import pool as _run
+from vipquality.report.run import jobs as run_jobs
+from vipquality.report.run import kernels as run_kernels
+from vipquality.report.run import pool as run_pool
+from vipquality.report.run import publication as run_publication
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 REPO = Path(__file__).resolve().parents[1]
@@ -186,7 +189,7 @@ def test_kernel_setup_renders_offline_charts_with_stable_ids():
 
     before = pio.renderers.default
     try:
-        exec(_run.KERNEL_SETUP, {})
+        exec(run_kernels.KERNEL_SETUP, {})
         assert pio.renderers.default == "vipquality"
         bundle = pio.renderers._build_mime_bundle(go.Figure(go.Bar(x=[1], y=[2])).to_dict())
         html = bundle["text/html"]
@@ -209,10 +212,11 @@ def test_a_kernel_that_never_starts_is_retried_once(tmp_path, monkeypatch):
         nbformat.write(_fake_executed_notebook(), output_path)
 
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
-    monkeypatch.setattr(_run.time, "sleep", lambda s: None)
-    settings = _run._Settings(str(tmp_path / "out"), str(tmp_path), "setup.py", 60, 5, "python3")
+    monkeypatch.setattr(run_pool.time, "sleep", lambda s: None)
+    settings = run_kernels._Settings(str(tmp_path / "out"), str(tmp_path), "setup.py", 60, 5,
+                                     "python3")
     job = NotebookJob("seg", NOTEBOOKS / "good.ipynb", {"segment": "X"}, "seg.html")
-    result = _run._run_one(job, settings)
+    result = run_pool._run_one(job, settings)
     assert (result.status, result.attempts, result.charts) == ("ok", 2, 1)
     assert calls[0]["start_timeout"] == 5 and calls[0]["execution_timeout"] == 60
     assert "--IPKernelApp.exec_files=setup.py" in calls[0]["extra_arguments"]
@@ -221,7 +225,7 @@ def test_a_kernel_that_never_starts_is_retried_once(tmp_path, monkeypatch):
     monkeypatch.setattr(papermill, "execute_notebook",
                         lambda *a, **k: calls.append(k) or (_ for _ in ()).throw(
                             RuntimeError("Kernel died before replying to kernel_info")))
-    result = _run._run_one(job, settings)
+    result = run_pool._run_one(job, settings)
     assert (result.status, result.attempts, len(calls)) == ("failed", 2, 2)
     assert (result.ename, result.cell_index) == ("RuntimeError", None)
 
@@ -235,8 +239,8 @@ def test_two_workers_start_a_kernel_ahead_and_count_it_in_the_notebook_time(run)
 
 def test_a_pool_gets_ready_before_the_jobs_and_leaves_no_kernel_behind(tmp_path):
     psutil = pytest.importorskip("psutil")
-    with _run.NotebookPool(workers=1, timeout=120, kernel_cwd=NOTEBOOKS,
-                           preload=["json", "no_such_module_xyz"]) as pool:
+    with run_pool.NotebookPool(workers=1, timeout=120, kernel_cwd=NOTEBOOKS,
+                               preload=["json", "no_such_module_xyz"]) as pool:
         scratch = pool.settings.scratch
         assert "no_such_module_xyz" in Path(pool.settings.setup_file).read_text()
         result = pool.run([NotebookJob("seg", NOTEBOOKS / "good.ipynb", {"segment": "X"},
@@ -257,9 +261,9 @@ def test_a_pool_gets_ready_before_the_jobs_and_leaves_no_kernel_behind(tmp_path)
 POOL_KILLED = """
 import os, signal, sys
 from pathlib import Path
-from vipquality.report.run import pool as _run
+from vipquality.report.run import NotebookPool
 if __name__ == "__main__":
-    pool = _run.NotebookPool(workers=2, timeout=60, kernel_cwd=Path(sys.argv[1]))
+    pool = NotebookPool(workers=2, timeout=60, kernel_cwd=Path(sys.argv[1]))
     for f in pool._warming:
         f.result()
     print(pool.settings.scratch, *[p.pid for p in pool._pool._processes.values()], flush=True)
@@ -290,9 +294,9 @@ def test_workers_and_their_kernels_exit_when_the_run_is_killed(tmp_path):
 
 def test_jobs_start_longest_first_by_expected_time():
     jobs = [NotebookJob(n, NOTEBOOKS / "good.ipynb") for n in ("a", "b", "c", "d")]
-    order = [j.name for j in _run.longest_first(jobs, {"a": 1.0, "b": 9.0, "d": 3.0})]
+    order = [j.name for j in run_pool.longest_first(jobs, {"a": 1.0, "b": 9.0, "d": 3.0})]
     assert order == ["c", "b", "d", "a"]  # no estimate first, then longest first
-    assert [j.name for j in _run.longest_first(jobs)] == ["a", "b", "c", "d"]
+    assert [j.name for j in run_pool.longest_first(jobs)] == ["a", "b", "c", "d"]
 
 
 def test_previous_durations_come_from_the_last_published_run(tmp_path):
@@ -367,10 +371,10 @@ def test_a_crash_between_the_renames_keeps_the_old_quarter(tmp_path, monkeypatch
     with report_lock(reports):
         staging = new_staging(final)
         (staging / "new.html").write_text("new", encoding="utf-8")
-        monkeypatch.setattr(_run, "_rename", crashing_rename)
+        monkeypatch.setattr(run_publication, "_rename", crashing_rename)
         with pytest.raises(OSError, match="simulated crash"):
             publish(staging, final)
-        monkeypatch.setattr(_run, "_rename", real_rename)
+        monkeypatch.setattr(run_publication, "_rename", real_rename)
     assert _names(final) == ["old.html"]
     assert not [p for p in reports.iterdir() if ".old-" in p.name]
 
@@ -442,8 +446,8 @@ def test_new_staging_needs_the_lock(tmp_path):
 
 def test_manifest_records_what_the_run_ran_on(tmp_path):
     started = datetime(2026, 10, 5, 6, 0, tzinfo=timezone.utc)
-    result = _run.NotebookResult("seg-a", "ok", 1.5, {"segment": "Private"},
-                                 html=Path("seg-a.html"), charts=4)
+    result = run_jobs.NotebookResult("seg-a", "ok", 1.5, {"segment": "Private"},
+                                     html=Path("seg-a.html"), charts=4)
     path = write_manifest(
         tmp_path / "run.json", package_version="0.1.0", workspace=Path("surveys"),
         data_fingerprint="sha256:abc", parameters={"quarter": "2026Q3", "min_base": 30},

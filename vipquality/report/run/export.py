@@ -9,7 +9,7 @@
   loads from CDNs. plotly.js is shipped once per folder of pages (:func:`ship_plotly_js`) and
   loaded from there with a relative ``<script src>``; inside the kernel the run sets a plotly
   renderer that writes only the chart's ``<div>`` and its ``Plotly.newPlot`` call (see
-  ``_run.KERNEL_SETUP``).
+  :data:`~vipquality.report.run.kernels.KERNEL_SETUP`).
 * :func:`check_html` re-reads a written page and lists what would break that promise.
 """
 
