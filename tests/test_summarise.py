@@ -527,10 +527,10 @@ def test_weighted_nps_uses_the_kish_base():
 # --- one aggregation pass, whatever the number of groups ------------------------------------
 
 def test_one_query_per_table_whatever_the_number_of_groups(monkeypatch):
-    import vipquality.metrics.sufficient as sufficient
+    from vipquality.metrics.sufficient import engine_duckdb
 
     calls = []
-    real_cursor = sufficient._duckdb_cursor
+    real_cursor = engine_duckdb.cursor
 
     class Counting:
         def __init__(self):
@@ -543,7 +543,7 @@ def test_one_query_per_table_whatever_the_number_of_groups(monkeypatch):
         def __getattr__(self, name):
             return getattr(self.con, name)
 
-    monkeypatch.setattr(sufficient, "_duckdb_cursor", Counting)
+    monkeypatch.setattr(engine_duckdb, "cursor", Counting)
     r, m, v = simulated(n=3000, clients=600)
     r["segment"] = [f"s{i % 400}" for i in range(len(r))]          # 400 segments
     r["quarter"] = np.repeat(["2024Q4", "2025Q1", "2025Q2"], 1000)   # × 3 quarters

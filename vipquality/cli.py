@@ -14,6 +14,7 @@ import click
 
 from vipquality._version import __version__
 from vipquality.errors import VipqualityError
+from vipquality.metrics.sufficient.engines import ENGINES  # names only: no engine is imported
 from vipquality.paths import SAMPLE_WORKSPACE
 
 __all__ = ["main"]
@@ -99,7 +100,7 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
               help="Grouping columns, comma-separated (quarter, segment, branch, manager_id).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the tidy table as CSV here (default: print).")
-@click.option("--engine", type=click.Choice(["duckdb", "pandas", "spark"]), default="duckdb",
+@click.option("--engine", type=click.Choice(ENGINES), default="duckdb",
               show_default=True,
               help="Engine of the aggregation (all give the same table): spark runs the same "
                    "SQL on $SPARK_MASTER (a cluster URL; local[*] when unset); needs pyspark "
@@ -126,7 +127,7 @@ def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
               show_default=True, help="Reports folder; pages go to OUT/<quarter>/.")
 @click.option("--workers", type=int, default=None, help="Notebooks run at once (default: cores).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (for logs).")
-@click.option("--engine", type=click.Choice(["duckdb", "pandas", "spark"]), default="duckdb",
+@click.option("--engine", type=click.Choice(ENGINES), default="duckdb",
               show_default=True,
               help="Engine of the shared aggregation's sufficient statistics (all give the same "
                    "tables; recorded in run.json): spark runs the same SQL on $SPARK_MASTER "

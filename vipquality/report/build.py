@@ -39,6 +39,7 @@ from vipquality.report.run import (
 )
 from vipquality.report.run.manifest import write_manifest
 from vipquality.config import Workspace, load_workspace
+from vipquality.metrics.sufficient.engines import ENGINES  # the summarise(engine=) choices
 from vipquality.report.executive import write_executive_tables
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["build_report", "report_jobs", "ReportOutcome", "NOTEBOOKS_DIR", "ENGINES"]
 
-#: Engines of the shared aggregation's sufficient statistics (``summarise(..., engine=)``).
-ENGINES = ("duckdb", "pandas", "spark")
 #: Imported by every notebook kernel at start-up (they all begin with ``import vipquality``).
 _PRELOAD = ("vipquality", "vipquality.report.pages")
 

@@ -1,10 +1,11 @@
 """The Spark engine of the sufficient-statistics step (``engine="spark"``).
 
-The only step of :func:`vipquality.metrics.summarise.summarise` whose cost grows with the data is one
-``GROUP BY`` of counts and sums (:mod:`vipquality.metrics.sufficient`). This module runs the **same SQL**
-(:func:`~vipquality.metrics.sufficient.response_stats_sql`, :func:`~vipquality.metrics.sufficient.visit_stats_sql`
-with :func:`~vipquality.metrics.sufficient.spark_quote`) on Apache Spark, so the statistics — and every
-metric computed from them — equal the DuckDB engine's.
+The only step of :func:`vipquality.metrics.summarise.summarise` whose cost grows with the data
+is one ``GROUP BY`` of counts and sums (:mod:`vipquality.metrics.sufficient`). This module runs
+the **same SQL** (:func:`~vipquality.metrics.sufficient.sql.response_stats_sql`,
+:func:`~vipquality.metrics.sufficient.sql.visit_stats_sql` with
+:func:`~vipquality.metrics.sufficient.sql.spark_quote`) on Apache Spark, so the statistics — and
+every metric computed from them — equal the DuckDB engine's.
 
 Where Spark runs
 ----------------
@@ -23,7 +24,20 @@ For data that already sits in Parquet on object storage, :func:`spark_stats_sql`
 aggregation over any Spark table or view without passing through pandas.
 
 pyspark is optional: nothing here is imported by ``vipquality`` unless ``engine="spark"`` is
-asked for, and a clear error says how to install it otherwise.
+asked for (the engine registry, :mod:`vipquality.metrics.sufficient.engines`, imports this module
+on first use, and this module imports pyspark only when a session is needed), and a clear error
+says how to install it otherwise.
+
+Examples
+--------
+Over Parquet files, on a cluster (``$SPARK_MASTER``) or locally:
+
+>>> from vipquality.metrics.sufficient.spec import StatsSpec
+>>> spec = StatsSpec(by=("quarter", "segment"), attributes=("speed", "respect"))
+>>> session = spark_session()                                       # doctest: +SKIP
+>>> view = session.read.parquet("s3a://bucket/store/responses")      # doctest: +SKIP
+>>> view.createOrReplaceTempView("responses")                       # doctest: +SKIP
+>>> rows = spark_stats_sql(spec, "responses", "responses", session)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -36,14 +50,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from vipquality.metrics.sufficient import (
-    StatsSpec,
-    response_stats_sql,
-    spark_quote,
-    visit_stats_sql,
-)
+from vipquality.metrics.sufficient.spec import StatsSpec
+from vipquality.metrics.sufficient.sql import response_stats_sql, spark_quote, visit_stats_sql
 
-__all__ = ["spark_session", "spark_stats", "spark_stats_sql", "SPARK_MASTER_ENV"]
+__all__ = ["SPARK_MASTER_ENV", "spark_session", "spark_stats", "spark_stats_sql", "table_stats"]
 
 #: Environment variable naming the Spark master URL when no session is active.
 SPARK_MASTER_ENV = "SPARK_MASTER"
@@ -153,3 +163,11 @@ def spark_stats(spec: StatsSpec, table: str, frame: pd.DataFrame,
     finally:
         for view in views:
             session.catalog.dropTempView(view)
+
+
+def table_stats(spec: StatsSpec, table: str, frame: pd.DataFrame,
+                memberships: pd.DataFrame | None) -> pd.DataFrame:
+    """The statistics of ``table`` (``"responses"`` or ``"visits"``) of checked frames on the
+    active or a new Spark session (:func:`spark_session`): one row per group, not yet indexed
+    (the function every engine module exposes)."""
+    return spark_stats(spec, table, frame, memberships)
