@@ -13,6 +13,11 @@ from hypothesis import strategies as st
 from vipquality.report.pages import charts
 from vipquality.errors import DataError
 
+#: The base thresholds the expected texts assume (the reporting defaults: n<30 suppressed,
+#: under 100 small). The pages have no defaults of their own: a report passes the workspace's
+#: (``**ReportData.thresholds``).
+T = {"base_suppress": 30, "base_small": 100}
+
 NAN = math.nan
 QUARTERS = [f"{y}Q{q}" for y in (2024, 2025, 2026) for q in (1, 2, 3, 4)][:11]  # ..2026Q3
 LAST8 = QUARTERS[-8:]
@@ -65,7 +70,7 @@ def _line(fig, name_start):
 
 # --------------------------------------------------------------------------- trend
 def test_trend_data_titles_and_axes():
-    fig = charts.trend(_metrics(), "nps", segment_order=CONFIG_ORDER)
+    fig = charts.trend(_metrics(), "nps", segment_order=CONFIG_ORDER, **T)
     assert len(fig.data) == 6  # a line and a marker trace per segment
     assert fig.layout.title.text == "NPS, last 8 quarters"
     assert "95% confidence interval" in fig.layout.title.subtitle.text
@@ -82,7 +87,7 @@ def test_trend_data_titles_and_axes():
 
 
 def test_trend_suppressed_point_is_not_drawn_and_not_in_hover_or_json():
-    fig = charts.trend(_metrics(), "nps", segment_order=CONFIG_ORDER)
+    fig = charts.trend(_metrics(), "nps", segment_order=CONFIG_ORDER, **T)
     prem, line = _markers(fig, "premium"), _line(fig, "premium")
     k = LAST8.index("2026Q1")
     assert prem.y[k] is None and line.y[k] is None
@@ -92,7 +97,7 @@ def test_trend_suppressed_point_is_not_drawn_and_not_in_hover_or_json():
 
 
 def test_trend_small_base_is_hollow_and_named_in_hover():
-    fig = charts.trend(_metrics(), "nps", segment_order=CONFIG_ORDER)
+    fig = charts.trend(_metrics(), "nps", segment_order=CONFIG_ORDER, **T)
     prem = _markers(fig, "premium")
     k = LAST8.index("2025Q3")
     assert prem.marker.symbol[k] == "circle-open"
@@ -102,7 +107,7 @@ def test_trend_small_base_is_hollow_and_named_in_hover():
 
 
 def test_trend_single_segment_shows_bases_under_the_quarters():
-    fig = charts.trend(_metrics(), "nps", segments=["premium"], quarters=4)
+    fig = charts.trend(_metrics(), "nps", segments=["premium"], quarters=4, **T)
     assert fig.layout.title.text == "NPS, last 4 quarters: premium"
     assert list(fig.layout.xaxis.ticktext) == [
         "2025Q4<br>n=407", "2026Q1<br>n<30", "2026Q2<br>n=409", "2026Q3<br>n=410"]
@@ -112,25 +117,25 @@ def test_trend_single_segment_shows_bases_under_the_quarters():
 
 def test_trend_explicit_quarters_and_unknown_metric_rows():
     fig = charts.trend(_metrics(), "nps", quarters=["2025Q1", "2025Q3"],
-                       segment_order=CONFIG_ORDER)
+                       segment_order=CONFIG_ORDER, **T)
     assert list(_markers(fig, "private").y) == [34.0, 36.0]
-    empty = charts.trend(_metrics(), "csi")
+    empty = charts.trend(_metrics(), "csi", **T)
     assert empty.layout.annotations[0].text == "No value to report for this selection."
 
 
 def test_trend_duplicate_rows_and_missing_columns_are_errors():
     m = _metrics()
     with pytest.raises(DataError, match="more than one"):
-        charts.trend(pd.concat([m, m.iloc[[-1]]]), "nps")
+        charts.trend(pd.concat([m, m.iloc[[-1]]]), "nps", **T)
     with pytest.raises(DataError, match="missing \\['ci_low'"):
-        charts.trend(m.drop(columns="ci_low"), "nps")
+        charts.trend(m.drop(columns="ci_low"), "nps", **T)
 
 
 def test_segment_colours_are_stable_across_data_order_and_subsets():
     m = _metrics()
-    a = charts.trend(m, "nps", segment_order=CONFIG_ORDER)
-    b = charts.trend(m.sample(frac=1, random_state=3), "nps", segment_order=CONFIG_ORDER)
-    c = charts.trend(m[m["segment"] != "premium"], "nps", segment_order=CONFIG_ORDER)
+    a = charts.trend(m, "nps", segment_order=CONFIG_ORDER, **T)
+    b = charts.trend(m.sample(frac=1, random_state=3), "nps", segment_order=CONFIG_ORDER, **T)
+    c = charts.trend(m[m["segment"] != "premium"], "nps", segment_order=CONFIG_ORDER, **T)
     colour = {fig_name: _line(f, "luxury").line.color for fig_name, f in
               (("a", a), ("b", b), ("c", c))}
     assert colour == {"a": charts.PALETTE[1], "b": charts.PALETTE[1], "c": charts.PALETTE[1]}
@@ -146,7 +151,7 @@ def test_apply_theme_sets_order_labels_and_template():
     assert charts.apply_theme([Seg(s, s.title()) for s in CONFIG_ORDER]) == "vipquality"
     assert pio.templates.default == "vipquality"
     assert charts.segment_colors() == dict(zip(CONFIG_ORDER, charts.PALETTE))
-    fig = charts.trend(_metrics(), "nps")
+    fig = charts.trend(_metrics(), "nps", **T)
     assert _line(fig, "Private").line.color == charts.PALETTE[2]
     assert fig.layout.template.layout.colorway == charts.PALETTE
 
@@ -160,7 +165,7 @@ def test_more_segments_than_colours_change_the_dash():
 
 
 def test_without_configured_order_segments_are_ordered_by_id():
-    fig = charts.trend(_metrics().iloc[::-1], "nps")
+    fig = charts.trend(_metrics().iloc[::-1], "nps", **T)
     assert [t.name for t in fig.data if t.mode == "lines"] == [
         "luxury (n=410)", "premium (n=410)", "private (n=410)"]
     assert _line(fig, "luxury").line.color == charts.PALETTE[0]
@@ -174,7 +179,7 @@ def test_no_suppressed_value_ever_reaches_the_figure(flags):
         v = SECRET + i if flag == "suppressed" else 10.0 + i
         rows.append(dict(quarter=q, segment="premium", metric="nps", value=v, ci_low=v - 1.5,
                          ci_high=v + 2.5, n=50 if flag == "small" else 500, base_flag=flag))
-    fig = charts.trend(pd.DataFrame(rows), "nps", segments=["premium"])
+    fig = charts.trend(pd.DataFrame(rows), "nps", segments=["premium"], **T)
     text = fig.to_json()
     for i, flag in enumerate(flags):
         if flag == "suppressed":
@@ -195,7 +200,7 @@ def _shares():
 
 
 def test_nps_composition_bars():
-    fig = charts.nps_composition(_shares(), labels={"premium": "Premium"})
+    fig = charts.nps_composition(_shares(), labels={"premium": "Premium"}, **T)
     assert [t.name for t in fig.data] == ["Detractors (0\u20136)", "Passives (7\u20138)",
                                           "Promoters (9\u201310)"]
     assert [t.marker.color for t in fig.data] == [charts.NPS_COLORS[k] for k in
@@ -214,11 +219,11 @@ def test_nps_composition_bars():
 def test_nps_composition_accepts_counts_and_fractions():
     counts = pd.DataFrame({"group": ["2026Q2", "2026Q3"], "promoters": [50, 0.5],
                            "passives": [30, 0.3], "detractors": [20, 0.2], "n": [100, 200]})
-    fig = charts.nps_composition(counts)
+    fig = charts.nps_composition(counts, **T)
     assert list(fig.data[2].x) == [50.0, 50.0]
     bad = counts.assign(promoters=[70, 0.5])
     with pytest.raises(DataError, match="add up to 120"):
-        charts.nps_composition(bad)
+        charts.nps_composition(bad, **T)
 
 
 # --------------------------------------------------------------------------- importance–performance
@@ -231,7 +236,7 @@ def test_importance_performance_points_labels_and_quadrants():
         "n": [400, 390, 410, 20],
         "base_flag": ["ok", "ok", "ok", "suppressed"],
     })
-    fig = charts.importance_performance(frame)
+    fig = charts.importance_performance(frame, **T)
     (pts,) = fig.data
     assert "text" in pts.mode  # labels visible without hovering
     assert list(pts.text) == ["Manager's competence", "Speed of response", "Availability"]
@@ -251,7 +256,7 @@ def test_importance_performance_points_labels_and_quadrants():
 def test_ces_distribution_shares_and_bands():
     counts = pd.DataFrame({"point": [1, 2, 3, 4, 5, 6, 7],
                            "count": [4, 4, 12, 20, 40, 80, 40]})
-    fig = charts.ces_distribution(counts)
+    fig = charts.ces_distribution(counts, **T)
     assert [t.name for t in fig.data] == ["Difficult (1\u20133)", "Neutral (4)", "Easy (5\u20137)"]
     shares = [y for t in fig.data for y in t.y]
     assert shares == pytest.approx([2, 2, 6, 10, 20, 40, 20])
@@ -263,11 +268,11 @@ def test_ces_distribution_shares_and_bands():
 
 def test_ces_distribution_suppressed_and_five_point_scale():
     few = pd.DataFrame({"point": [1, 5], "count": [7, 13]})
-    fig = charts.ces_distribution(few, scale=(1, 5))
+    fig = charts.ces_distribution(few, scale=(1, 5), **T)
     assert len(fig.data) == 0 and "n<30" in fig.layout.annotations[0].text
     assert '"13' not in fig.to_json()
     five = charts.ces_distribution(pd.DataFrame({"point": [1, 3, 5], "count": [10, 40, 50]}),
-                                   scale=(1, 5))
+                                   scale=(1, 5), **T)
     assert [t.name for t in five.data] == ["Difficult (1\u20132)", "Neutral (3)", "Easy (4\u20135)"]
     assert list(five.data[2].y) == [0.0, 50.0]  # the point nobody chose still has its bar
 
@@ -287,7 +292,7 @@ def _standards():
 
 
 def test_compliance_by_standard():
-    fig = charts.compliance_by_standard(_standards(), {"S01": 95, "S02": 90, "S03": 90})
+    fig = charts.compliance_by_standard(_standards(), {"S01": 95, "S02": 90, "S03": 90}, **T)
     bars, targets = fig.data
     assert list(bars.y) == [92.5, None, 70.0]
     assert list(bars.error_y.array) == [3.0, None, 8.0]
@@ -307,7 +312,7 @@ def test_compliance_by_branch_sorted_with_target_line():
                           "value": [81.5, SECRET, 91.0, 88.0], "ci_low": [75, SECRET_LO, 86, 80],
                           "ci_high": [87, SECRET_HI, 95, 94], "n": [150, 10, 120, 60],
                           "base_flag": ["ok", "suppressed", "ok", "small"]})
-    fig = charts.compliance_by_branch(frame, target=90)
+    fig = charts.compliance_by_branch(frame, target=90, **T)
     (bars,) = fig.data
     assert list(bars.y) == ["Tverskaya \u00b7 n=120", "Kutuzovsky \u00b7 n=60\u2020",
                             "Arbat \u00b7 n=150", "Nevsky \u00b7 n<30"]
@@ -325,7 +330,7 @@ def test_headline_tiles():
                           "ci_low": [22.4, 70.1, SECRET_LO], "ci_high": [40.1, 74.8, SECRET_HI],
                           "n": [412, 412, 12], "base_flag": ["ok", "ok", "suppressed"],
                           "change": [-9.3, 1.2, 5.0], "significant": [True, False, True]})
-    fig = charts.headline_tiles(frame)
+    fig = charts.headline_tiles(frame, **T)
     assert [t.value for t in fig.data] == [31.0, 72.4]
     assert "\u25bc \u22129" in fig.data[0].title.text and "n=412" in fig.data[0].title.text
     assert "+1.2, not significant" in fig.data[1].title.text
@@ -336,14 +341,14 @@ def test_headline_tiles():
 def _all_figures():
     m = _metrics()
     return [
-        charts.trend(m, "nps"),
-        charts.nps_composition(_shares()),
+        charts.trend(m, "nps", **T),
+        charts.nps_composition(_shares(), **T),
         charts.importance_performance(pd.DataFrame({"attribute": ["a", "b"], "weight": [60, 40],
-                                                    "performance": [70, 80]})),
-        charts.ces_distribution(pd.DataFrame({"point": [1, 7], "count": [50, 50]})),
-        charts.compliance_by_standard(_standards(), {"S01": 90}),
-        charts.compliance_by_branch(pd.DataFrame({"branch": ["A"], "value": [90.0],
-                                                  "ci_low": [85], "ci_high": [94], "n": [200]})),
+                                                    "performance": [70, 80]}), **T),
+        charts.ces_distribution(pd.DataFrame({"point": [1, 7], "count": [50, 50]}), **T),
+        charts.compliance_by_standard(_standards(), {"S01": 90}, **T),
+        charts.compliance_by_branch(pd.DataFrame({"branch": ["A"], "value": [90.0], "ci_low": [85],
+                                                  "ci_high": [94], "n": [200]}), **T),
     ]
 
 
@@ -358,9 +363,9 @@ def test_every_chart_has_title_axis_titles_template_and_id():
 
 
 def test_to_html_is_a_stable_fragment_without_plotlyjs():
-    fig = charts.trend(_metrics(), "nps", segments=["luxury"])
+    fig = charts.trend(_metrics(), "nps", segments=["luxury"], **T)
     a, b = charts.to_html(fig), charts.to_html(charts.trend(_metrics(), "nps",
-                                                            segments=["luxury"]))
+                                                            segments=["luxury"], **T))
     assert a == b
     assert '<div id="vq-trend-nps-luxury"' in a
     assert "<html" not in a and "cdn.plot.ly" not in a and len(a) < 100_000

@@ -8,6 +8,7 @@ fresh workspace under ``tmp_path`` and adds the bad input it is about.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import shutil
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from vipquality.errors import DataError, IngestError, StoreError
 from vipquality.data.ingest import IngestResult, ingest_quarter, read_table
+from vipquality.data.readers import cell_text
 from vipquality.data.store import txn as _store
 from vipquality.data.store import StoreLock, recover
 from vipquality._files import neutralise
@@ -543,6 +545,54 @@ def test_excel_merged_header_is_a_clear_error(tmp_path: Path):
     book.save(tmp_path / "survey.xlsx")
     with pytest.raises(DataError, match="merged cells.*multi-row headers are not supported"):
         read_table(tmp_path / "survey.xlsx")
+
+
+CELLS = [  # (what openpyxl reads from a cell, the text of it)
+    (True, "TRUE"),
+    (False, "FALSE"),
+    (5.0, "5"),
+    (-12.0, "-12"),
+    (0.25, "0.25"),
+    (1 / 3, "0.3333333333333333"),
+    (7, "7"),
+    (dt.datetime(2026, 4, 3), "2026-04-03"),
+    (dt.datetime(2026, 4, 3, 9, 30), "2026-04-03 09:30:00"),
+    (dt.datetime(2026, 4, 3, 9, 30, 5), "2026-04-03 09:30:05"),
+    (dt.datetime(2026, 4, 3, 9, 30, 5, 250000), "2026-04-03 09:30:05.250"),
+    (dt.datetime(2026, 4, 3, 9, 30, 5, 123456), "2026-04-03 09:30:05.123456"),
+    (dt.date(2026, 4, 3), "2026-04-03"),
+    (dt.time(9, 30), "09:30:00"),
+    (dt.time(9, 30, 5, 500000), "09:30:05.500"),
+    ("  text  ", "  text  "),
+    (None, ""),
+]
+
+
+@pytest.mark.parametrize("value, text", CELLS, ids=[repr(v) for v, _ in CELLS])
+def test_cell_text(value, text):
+    assert cell_text(value) == text
+
+
+def test_excel_cells_read_alike_by_ingest_and_importers(tmp_path: Path):
+    """The ingest reader and the survey importers turn a workbook's cells into the same texts
+    (one rule, :func:`vipquality.data.readers.cell_text`)."""
+    import openpyxl
+
+    from vipquality.data.importers._common import read_sheet
+
+    # an Excel time stamp holds milliseconds at most: openpyxl rounds a finer one when saving
+    cells = [(v, text) for v, text in CELLS if v is not None and not isinstance(v, dt.time)
+             and not getattr(v, "microsecond", 0) % 1000]
+    values = [v for v, _ in cells]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([f"c{i}" for i in range(len(values))])
+    sheet.append(values)
+    book.save(tmp_path / "cells.xlsx")
+    expected = [text for _, text in cells]
+    ingest_row = read_table(tmp_path / "cells.xlsx").data.iloc[0].tolist()[:len(values)]
+    assert ingest_row == expected
+    assert read_sheet(tmp_path / "cells.xlsx", "cells.xlsx").rows[1] == expected
 
 
 def test_parquet_survey(root: Path):

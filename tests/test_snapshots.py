@@ -40,7 +40,8 @@ def _check(name: str, frame: pd.DataFrame) -> None:
 def test_quarter_at_a_glance_table(data):
     shown = data.segments.loc[data.segments["report"], "segment"].tolist()
     frame = tables.metrics_display_frame(pages.executive(data.current("metrics")),
-                                         segment_order=shown, quarter=data.quarter)
+                                         segment_order=shown, quarter=data.quarter,
+                                         **data.thresholds)
     _check("quarter_at_a_glance_2026Q3.csv", frame)
 
 

@@ -20,6 +20,11 @@ from vipquality.report.pages.tables import (
     metrics_display_frame,
 )
 
+#: The base thresholds the expected texts assume (the reporting defaults: n<30 suppressed,
+#: under 100 small). The pages have no defaults of their own: a report passes the workspace's
+#: (``**ReportData.thresholds``).
+T = {"base_suppress": 30, "base_small": 100}
+
 NAN = math.nan
 PLANTED = "77.7777"  # the value of a suppressed group: must never be shown
 
@@ -76,7 +81,7 @@ def test_change_has_an_arrow_only_when_significant():
 
 # --------------------------------------------------------------------------- metrics table
 def test_display_frame_exact_cells(metrics):
-    df = metrics_display_frame(metrics).set_index("segment")
+    df = metrics_display_frame(metrics, **T).set_index("segment")
     assert list(df.index) == ["premium", "luxury", "private"]
     p = df.loc["premium"]
     assert (p["nps"], p["nps_n"], p["nps_change"]) == ("31 [22\u201340]", "412", "\u25bc \u22129")
@@ -94,14 +99,14 @@ def test_display_frame_exact_cells(metrics):
 
 
 def test_segment_order_comes_from_the_configuration(metrics):
-    df = metrics_display_frame(metrics, segment_order=["private", "premium", "luxury"])
+    df = metrics_display_frame(metrics, segment_order=["private", "premium", "luxury"], **T)
     assert list(df["segment"]) == ["private", "premium", "luxury"]
 
 
 def test_html_table_structure_and_no_suppressed_value(metrics):
     html = format_metrics_table(
         metrics, segment_labels={"premium": "Premium", "luxury": "Luxury"},
-        links={"premium": "premium.html"}, table_id="glance")
+        links={"premium": "premium.html"}, table_id="glance", **T)
     assert isinstance(html, HTMLTable) and html._repr_html_() == str(html)
     assert '<table class="vq-table vq-metrics" id="glance">' in html
     assert '<tr id="glance-premium">' in html
@@ -118,12 +123,12 @@ def test_html_table_structure_and_no_suppressed_value(metrics):
     assert "<th></th>" not in html  # no index column
     assert html == format_metrics_table(
         metrics, segment_labels={"premium": "Premium", "luxury": "Luxury"},
-        links={"premium": "premium.html"}, table_id="glance")
+        links={"premium": "premium.html"}, table_id="glance", **T)
 
 
 def test_custom_labels_and_a_chosen_quarter(metrics):
     html = format_metrics_table(metrics, {"nps": "Net Promoter Score"}, quarter="2026Q2",
-                                include_css=False)
+                                include_css=False, **T)
     assert "Net Promoter Score" in html and "<style>" not in html
     assert "41 [31\u201350]" in html  # 2026Q2's value, half up
     assert "31 [22\u201340]" not in html
@@ -131,19 +136,19 @@ def test_custom_labels_and_a_chosen_quarter(metrics):
 
 def test_input_is_not_changed(metrics):
     before = metrics.copy()
-    format_metrics_table(metrics)
+    format_metrics_table(metrics, **T)
     pd.testing.assert_frame_equal(metrics, before)
 
 
 def test_two_rows_for_one_segment_and_metric_is_an_error(metrics):
     twice = pd.concat([metrics, metrics.iloc[[0]]])
     with pytest.raises(DataError, match="more than one row"):
-        format_metrics_table(twice)
+        format_metrics_table(twice, **T)
 
 
 def test_missing_columns_are_named():
     with pytest.raises(DataError, match="missing \\['n'\\]"):
-        format_metrics_table(pd.DataFrame({"segment": [], "metric": [], "value": []}))
+        format_metrics_table(pd.DataFrame({"segment": [], "metric": [], "value": []}), **T)
 
 
 # --------------------------------------------------------------------------- general helper
@@ -157,7 +162,7 @@ def test_format_table():
     }, index=[10, 11, 12])
     html = format_table(df, {"compliance": ".1f", "share": ".0%", "n": ",.0f"},
                         labels={"compliance": "Compliance, %"}, table_id="branches",
-                        include_css=False)
+                        include_css=False, **T)
     assert '<th scope="col">Compliance, %</th>' in html
     assert "base_flag" not in html and ">10<" not in html  # flag column and index not shown
     assert '<tr id="branches-0"><td>B1</td><td>87.5</td><td>46%</td><td>120</td></tr>' in html
@@ -167,11 +172,25 @@ def test_format_table():
     assert "Small base" in html
 
 
+def test_format_table_thresholds_are_the_callers():
+    """No default thresholds: a table with a base flag needs the workspace's; one without does
+    not use them."""
+    plain = pd.DataFrame({"branch": ["B1"], "compliance": [87.46]})
+    assert "<td>87.5</td>" in format_table(plain, {"compliance": ".1f"}, include_css=False)
+    flagged = plain.assign(n=[12], base_flag=[None])
+    with pytest.raises(TypeError, match="base_suppress= and base_small="):
+        format_table(flagged, {"compliance": ".1f"})
+    hidden = format_table(flagged, {"compliance": ".1f"}, **T)
+    assert "n&lt;30" in hidden and "87.5" not in hidden  # n=12 is under 30
+    strict = format_table(flagged, {"compliance": ".1f"}, base_suppress=10, base_small=20)
+    assert "87.5" in strict and "\u2020" in strict  # 12 is a small base under these thresholds
+
+
 def test_without_a_flag_column_the_base_decides_and_a_missing_value_is_a_dash():
     frame = pd.DataFrame({"segment": ["a", "b", "c", "d"], "metric": ["nps"] * 4,
                           "value": [77.7777, 40.0, 30.0, NAN], "ci_low": [70.0, 30.0, 20.0, NAN],
                           "ci_high": [85.0, 50.0, 40.0, NAN], "n": [12, 64, 500, 300]})
-    df = metrics_display_frame(frame, ["nps"]).set_index("segment")
+    df = metrics_display_frame(frame, ["nps"], **T).set_index("segment")
     assert df["nps"].tolist() == ["n<30", "40 [30\u201350]", "30 [20\u201340]", "\u2013"]
     assert df["nps_small"].tolist() == [False, True, False, False]
     assert df.loc["d", "nps_n"] == "300"

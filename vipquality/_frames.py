@@ -45,17 +45,19 @@ def stack(frames: Sequence, columns: Sequence[str]):
 
 
 def truthy(value: object) -> bool:
-    """A flag cell read as a bool: ``True``, ``1``, ``"true"``, ``"yes"`` (any case) are true;
-    missing values, ``False``, ``0`` and any other text are false.
+    """A flag cell read as a bool: ``True``, a non-zero number, ``"true"``, ``"yes"``, ``"1"``
+    (any case) are true; missing values (None, NaN, NA, NaT), ``False``, ``0`` and any other
+    text are false. So a ``significant`` column read back from a CSV (``"False"``) is false,
+    where ``bool("False")`` would be true.
 
-    >>> [truthy(v) for v in (True, "TRUE", "yes", 1, None, float("nan"), "no", 0)]
-    [True, True, True, True, False, False, False, False]
+    >>> [truthy(v) for v in (True, "TRUE", "yes", 1, None, float("nan"), "no", "False", 0)]
+    [True, True, True, True, False, False, False, False, False]
     """
     if value is None:
         return False
     if isinstance(value, str):
         return value.strip().casefold() in ("true", "yes", "1")
     try:
-        return bool(value) and value == value  # NaN is not equal to itself
-    except (TypeError, ValueError):
+        return bool(value) and bool(value == value)  # NaN and NaT are not equal to themselves
+    except (TypeError, ValueError):  # pd.NA has no truth value
         return False

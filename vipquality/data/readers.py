@@ -1,7 +1,8 @@
 """Reading one raw export (CSV, Excel or Parquet) into strings, nothing coerced.
 
-Every cell comes back as text exactly as the file holds it (a missing cell is ``""``), so that the
-validation step sees what the user typed and can report it. Each row keeps the place it came from:
+Every cell comes back as text exactly as the file holds it (a missing cell is ``""``; an Excel
+cell as a CSV export of the sheet would hold it, :func:`cell_text`), so that the validation step
+sees what the user typed and can report it. Each row keeps the place it came from:
 ``source_row`` is the 1-based line of the file, counting the header as line 1 (for Excel, the sheet
 row; for Parquet, the record number + 1 so that the first record is row 2 as in a CSV).
 """
@@ -9,6 +10,7 @@ row; for Parquet, the record number + 1 so that the first record is row 2 as in 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import re
@@ -20,7 +22,7 @@ import pandas as pd
 from vipquality.errors import DataError
 
 __all__ = ["RawTable", "read_table", "REJECT_COLUMNS", "CsvStream", "open_csv_stream",
-           "NeedsExactRead", "DEFAULT_BLOCK_ROWS"]
+           "NeedsExactRead", "DEFAULT_BLOCK_ROWS", "cell_text", "iso"]
 
 #: Columns of every reject table (and of ``store/rejects/<quarter>.csv``).
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -294,22 +296,53 @@ def _show(delim: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------- Excel
-def _cell_text(value: object) -> str:
-    import datetime as dt
+def iso(ts: dt.datetime | dt.time) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` (a time alone: ``HH:MM:SS``), + milliseconds or microseconds when
+    there are, + the offset of an aware time stamp.
 
+    >>> iso(dt.datetime(2025, 8, 29, 17, 17, 56, 622000)), iso(dt.time(9, 5))
+    ('2025-08-29 17:17:56.622', '09:05:00')
+    """
+    spec = "seconds" if not ts.microsecond else \
+        "milliseconds" if ts.microsecond % 1000 == 0 else "microseconds"
+    if isinstance(ts, dt.datetime):
+        return ts.isoformat(sep=" ", timespec=spec)
+    return ts.isoformat(timespec=spec)
+
+
+def cell_text(value: object) -> str:
+    """An Excel cell (as openpyxl reads it) as the text a CSV export of the sheet would hold:
+    the one rule of the Excel reader here and of the survey importers.
+
+    - booleans are ``TRUE`` / ``FALSE``: what Excel and Google Sheets write in a CSV export, so
+      a sheet imports the same whether it is sent as .xlsx or as .csv (the ingest validators
+      casefold a yes/no answer, so ``TRUE`` is read as ``true`` would be);
+    - whole-number floats lose the ``.0`` (Excel stores every number as a float: 5 is shown
+      and exported as ``5``); other floats are the shortest text that reads back the same;
+    - a date and time is ISO 8601, ``YYYY-MM-DD HH:MM:SS`` with milliseconds (the most Excel
+      shows) or microseconds only when there are; a time stamp at midnight is the date alone,
+      as a date-formatted cell is exported (openpyxl reads a date cell as midnight). The
+      validators read both forms (``_parse_datetimes``: ISO 8601, then ``DD.MM.YYYY``), and a
+      date-only text in a time-stamp column is midnight there too;
+    - dates and times alone are ISO 8601; an empty cell is ``""``.
+
+    >>> [cell_text(v) for v in (True, 5.0, 0.25, None, dt.datetime(2026, 4, 3),
+    ...                         dt.datetime(2026, 4, 3, 9, 30, 5, 250000))]
+    ['TRUE', '5', '0.25', '', '2026-04-03', '2026-04-03 09:30:05.250']
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return "TRUE" if value else "FALSE"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dt.datetime):
-        if value.microsecond:
-            return value.isoformat(sep=" ")
-        if value.hour == value.minute == value.second == 0:
+        if value.time() == dt.time(0) and value.tzinfo is None:
             return value.date().isoformat()
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, (dt.date, dt.time)):
+        return iso(value)
+    if isinstance(value, dt.time):
+        return iso(value)
+    if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
 
@@ -363,7 +396,7 @@ def _read_excel(raw: bytes, path: Path, name: str, digest: str,
     rows: list[int] = []
     ragged: list[tuple[str, int, str, str, str]] = []
     for i, values in enumerate(rows_iter, start=header_row + 1):
-        cells = [_cell_text(v) for v in values]
+        cells = [cell_text(v) for v in values]
         if not any(c.strip() for c in cells):
             continue
         if len(cells) < width:

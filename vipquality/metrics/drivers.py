@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from vipquality._frames import stack
 from vipquality.config import ALL_SEGMENT, Workspace, load_workspace
 from vipquality.errors import DataError
 from vipquality.metrics.intervals import z_value
@@ -475,11 +476,7 @@ def key_drivers(responses: pd.DataFrame, workspace, *, outcome: str = "nps",
         frames.append(rw)
     if not frames:
         return pd.DataFrame(columns=DRIVER_COLUMNS)
-    out = pd.concat(frames, ignore_index=True)
-    for c in DRIVER_COLUMNS:
-        if c not in out:
-            out[c] = np.nan
-    out = out[DRIVER_COLUMNS]
+    out = stack(frames, DRIVER_COLUMNS)  # a column no frame has is NaN
     out["ord_agrees"] = out["ord_agrees"].astype("boolean")
     out["ord_note"] = out["ord_note"].fillna("").astype(str)
     return out

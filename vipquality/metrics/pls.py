@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from vipquality.config import Reporting
 from vipquality.errors import DataError
 from vipquality.metrics.estimate import Estimate
 
@@ -671,14 +672,14 @@ def pls_by_segment(
     blocks: Mapping[str, Sequence[str]],
     paths: Mapping[str, Sequence[str]],
     *,
-    min_n: int = 100,
+    min_n: int = Reporting().base_small,
     **kwargs,
 ) -> dict[str, PLSResult | None]:
     """:func:`pls_path_model` in each segment of column ``by``, where the base allows.
 
     Returns ``{segment: PLSResult}`` in sorted segment order; a segment with fewer than
-    ``min_n`` complete rows maps to ``None`` (base too small for a path model; the default
-    100 is the "small base" threshold of the reporting rules). ``kwargs`` go to
+    ``min_n`` complete rows maps to ``None`` (base too small for a path model; the default is
+    the "small base" threshold of the reporting rules, ``Reporting().base_small``). ``kwargs`` go to
     :func:`pls_path_model` (``mode``, ``scheme``, ``scaled``, ``n_boot``, ``seed`` …).
 
     Examples

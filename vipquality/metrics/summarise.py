@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from vipquality.config import Reporting
 from vipquality.metrics.sufficient import merge_stats, stat_columns, sufficient_stats
 from vipquality.errors import DataError
 from vipquality.metrics.intervals import (
@@ -54,6 +55,9 @@ RESULT_COLUMNS = (
 _BLANKED = ("value", "ci_low", "ci_high", "se", "prev_value", "change", "change_se", "p_value",
             "p_adjusted")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+#: The workspace's reporting settings when none are given (``vipquality.config.Reporting``):
+#: the one source of the default base thresholds of a summary.
+_REPORTING = Reporting()
 
 
 def summarise(
@@ -69,8 +73,8 @@ def summarise(
     memberships: pd.DataFrame | None = None,
     visits: pd.DataFrame | None = None,
     confidence: float = 0.95,
-    base_suppress: float = 30,
-    base_small: float = 100,
+    base_suppress: float = _REPORTING.base_suppress,
+    base_small: float = _REPORTING.base_small,
     adjustment: str = "holm",
     compare: str | None = "previous_quarter",
     critical_fails_visit: bool = True,
@@ -98,16 +102,17 @@ def summarise(
         ``stated``: each group's mean importance ratings, normalised to sum 1; ``equal``; or
         fixed non-negative numbers naming every attribute (normalised). An attribute nobody
         in a group rated is left out of that group's CSI and the other weights renormalised,
-        as in :func:`vipquality.metrics.csi.csi`. ``derived`` weights need a regression per group and
-        are not available here.
+        as in :func:`vipquality.metrics.csi.csi`. ``derived`` weights need a regression per
+        group and are not available here.
     memberships : DataFrame, optional
         ``quarter, client_id, segment``; used when ``"segment"`` is in ``by`` and the
         responses have no ``segment`` column. A response counts in every segment of its client.
     visits : DataFrame, optional
         Mystery-shopper visits (one row per visit × item) for the ``compliance`` metric.
     confidence : float, default 0.95
-    base_suppress, base_small : float, default 30 and 100
+    base_suppress, base_small : float, default ``Reporting().base_suppress``, ``.base_small``
         ``n < base_suppress`` → ``"suppressed"``, ``n < base_small`` → ``"small"``, else ``"ok"``.
+        A quarterly run passes the workspace's (``workspace.yaml``, ``reporting:``).
     adjustment : {"holm", "bh"}, default "holm"
         Multiplicity adjustment of the change p-values across the groups compared for the same
         quarter and metric.
@@ -117,8 +122,8 @@ def summarise(
         A critical checklist item answered "no" scores the visit 0.
     engine : {"duckdb", "pandas", "spark"}
         Engine of the sufficient-statistics step (all give the same sums). ``spark`` runs the
-        same SQL on Spark (:mod:`vipquality.metrics.sufficient.engine_spark`; needs pyspark and Java; ``$SPARK_MASTER``
-        names a cluster).
+        same SQL on Spark (:mod:`vipquality.metrics.sufficient.engine_spark`; needs pyspark
+        and Java; ``$SPARK_MASTER`` names a cluster).
 
     Returns
     -------
@@ -139,7 +144,8 @@ def summarise(
       weighted shares with the Kish base n = (Σw)²/Σw² when the responses carry weights.
     - ``ces_mean`` (item scale, t-interval), ``ces_easy`` (%, Wilson), ``ces_net_easy``
       (% easy − % difficult, Wald interval with the NPS variance), exactly as
-      :func:`vipquality.metrics.ces.ces`; easy/net easy only for scales with an odd number of points.
+      :func:`vipquality.metrics.ces.ces`; easy/net easy only for scales with an odd number of
+      points.
     - ``attr:<id>``: s = 100·(x̄ − lo)/(hi − lo) with a t-interval (clipped to 0–100), over
       the respondents who rated it.
     - ``imp:<id>``: stated weight share in % (mean importance / sum of the means, over the
@@ -155,8 +161,8 @@ def summarise(
     - ``compliance``: mean visit score (0–100) with a t-interval; ``n`` = visits with a score.
 
     Respondent weights (a ``weight`` column) apply to NPS and CES, as in
-    :func:`vipquality.metrics.nps.nps` and :func:`vipquality.metrics.ces.ces`; attribute performance, CSI and
-    compliance are unweighted, as in :func:`vipquality.metrics.csi.csi` and
+    :func:`vipquality.metrics.nps.nps` and :func:`vipquality.metrics.ces.ces`; attribute
+    performance, CSI and compliance are unweighted, as in :func:`vipquality.metrics.csi.csi` and
     :func:`vipquality.metrics.compliance.compliance`.
 
     Change: Δ = value − prev_value against the same group in the previous quarter,
@@ -200,8 +206,8 @@ def summarise_stats(
     csi_scale: tuple[int, int] = (1, 10),
     csi_weights: str | Mapping[str, float] = "stated",
     confidence: float = 0.95,
-    base_suppress: float = 30,
-    base_small: float = 100,
+    base_suppress: float = _REPORTING.base_suppress,
+    base_small: float = _REPORTING.base_small,
     adjustment: str = "holm",
     compare: str | None = "previous_quarter",
 ) -> pd.DataFrame:

@@ -18,12 +18,6 @@ if TYPE_CHECKING:
 __all__ = ["executive", "executive_table", "write_executive_tables"]
 
 
-def _thresholds(data: ReportData) -> dict:
-    s = data.settings
-    return {"base_suppress": int(s.get("base_suppress", 30)),
-            "base_small": int(s.get("base_small", 100))}
-
-
 def executive(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of a tidy metrics table as executives may see them (suppressed values blanked).
 

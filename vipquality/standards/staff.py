@@ -25,7 +25,7 @@ import pandas as pd
 from vipquality.metrics.compliance import visit_scores
 from vipquality.errors import DataError
 from vipquality.metrics.intervals import t_interval, z_value
-from vipquality.config import Quarter, Standards, Workspace, load_workspace
+from vipquality.config import Quarter, Reporting, Standards, Workspace, load_workspace
 
 __all__ = ["load_roster", "staff_compliance", "staff_report", "STAFF_COLUMNS", "ROSTER_COLUMNS"]
 
@@ -128,7 +128,8 @@ def _parse_roster(raw: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
 def staff_compliance(visits: pd.DataFrame, roster: pd.DataFrame, *,
                      standards: Standards | Workspace | None = None,
                      target: float | None = None, as_of: dt.date | None = None,
-                     base_suppress: int = 30, base_small: int = 100, confidence: float = 0.95,
+                     base_suppress: int = Reporting().base_suppress,
+                     base_small: int = Reporting().base_small, confidence: float = 0.95,
                      critical_fails_visit: bool = True, trained_within_months: int = 12,
                      use_interval: bool = False) -> pd.DataFrame:
     """Compliance by personal manager with the roster's certification and training dates.
@@ -155,7 +156,9 @@ def staff_compliance(visits: pd.DataFrame, roster: pd.DataFrame, *,
         visits.
     base_suppress, base_small : int
         Visits below ``base_suppress``: value, interval and gap hidden (NaN), not ranked, no
-        below-target flag; below ``base_small``: ``base_flag`` "small".
+        below-target flag; below ``base_small``: ``base_flag`` "small". Default: the reporting
+        defaults (``vipquality.config.Reporting``); :func:`staff_report` passes the
+        workspace's.
     confidence : float, default 0.95
     critical_fails_visit : bool, default True
         A critical item answered "no" scores the visit 0 (as everywhere else).

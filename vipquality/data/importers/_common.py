@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from vipquality.errors import DataError, IngestError
-from vipquality.data.readers import REJECT_COLUMNS, RawTable, sniff_delimiter
+from vipquality.data.readers import REJECT_COLUMNS, RawTable, cell_text, iso, sniff_delimiter
 from vipquality.data.readers import decode as decode_bytes
 
 #: Every format :func:`vipquality.data.importers.detect_format` can return.
@@ -337,21 +337,6 @@ def read_sheet(path: Path, name: str, raw: bytes | None = None,
     return sheet
 
 
-def cell_text(value: object) -> str:
-    """An Excel cell as the text a CSV export would hold."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, dt.datetime):
-        return iso(value)
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
 def _read_xlsx(raw: bytes, path: Path, name: str, digest: str, limit: int | None) -> Sheet:
     import warnings
 
@@ -492,13 +477,6 @@ _ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2
                      r"\s*(Z|[+-]\d{2}:?\d{2})?$")
 _SLASH_RE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?:[ T,]+(\d{1,2}):(\d{2})"
                        r"(?::(\d{2})(\.\d+)?)?\s*([AaPp][Mm])?)?$")
-
-
-def iso(ts: dt.datetime) -> str:
-    """``YYYY-MM-DD HH:MM:SS`` (+ milliseconds or microseconds when there are, + offset)."""
-    spec = "seconds" if not ts.microsecond else \
-        "milliseconds" if ts.microsecond % 1000 == 0 else "microseconds"
-    return ts.isoformat(sep=" ", timespec=spec)
 
 
 def zone(name: str | None) -> dt.tzinfo | None:

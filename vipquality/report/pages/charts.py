@@ -24,6 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from vipquality._frames import require_columns
 from vipquality.errors import DataError
 from vipquality.report.pages.tables import (
     DASH,
@@ -187,15 +188,8 @@ def _slug(*parts: object) -> str:
     return "-".join(_SLUG.sub("-", str(p)).strip("-") for p in parts if str(p))
 
 
-def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"{what} needs the columns {list(columns)}; missing {missing} "
-                        f"(got {list(frame.columns)})")
-
-
 def _flag(row: Mapping | pd.Series, base_suppress: int, base_small: int) -> str:
-    return base_flag_of(row, base_suppress, base_small)
+    return base_flag_of(row, base_suppress=base_suppress, base_small=base_small)
 
 
 def _hidden(row: Mapping | pd.Series, base_suppress: int, base_small: int) -> bool:
@@ -206,7 +200,7 @@ def _n_text(row: Mapping | pd.Series, base_suppress: int, base_small: int) -> st
     """``n=412``, ``n=64†`` (small base) or ``n<30``."""
     flag = _flag(row, base_suppress, base_small)
     if flag == "suppressed":
-        return suppress_label(base_suppress)
+        return suppress_label(base_suppress=base_suppress)
     mark = SMALL_MARK if flag == "small" else ""
     return f"n={format_base(row.get('n'))}{mark}"
 
@@ -261,8 +255,8 @@ def trend(
     title: str | None = None,
     axis_title: str | None = None,
     confidence: float = 0.95,
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     fig_id: str | None = None,
 ) -> go.Figure:
     """One metric over the last quarters: a line per segment, with confidence-interval bars.
@@ -291,7 +285,7 @@ def trend(
         points are hollow and say "small base" on hover. Bases: in the tick labels for one segment,
         in the legend (latest quarter) for several, and on hover for every point.
     """
-    _require(metrics, ["quarter", by, "metric", "value", "ci_low", "ci_high", "n"], "trend")
+    require_columns(metrics, ["quarter", by, "metric", "value", "ci_low", "ci_high", "n"], "trend")
     disp = metric_display(metric, attribute_labels)
     rows = metrics[metrics["metric"] == metric]
     all_q = sorted(rows["quarter"].dropna().astype(str).unique())
@@ -329,7 +323,7 @@ def trend(
                 y.append(None), plus.append(None), minus.append(None)
                 symbols.append("circle"), hover.append("")
                 if single and row is not None:
-                    ticktext[i] = f"{q}<br>{suppress_label(base_suppress)}"
+                    ticktext[i] = f"{q}<br>{suppress_label(base_suppress=base_suppress)}"
                 continue
             small = _flag(row, base_suppress, base_small) == "small"
             up, down = _errors(row)
@@ -390,8 +384,8 @@ def nps_composition(
     group: str = "group",
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     fig_id: str | None = None,
 ) -> go.Figure:
     """Promoters, passives and detractors as stacked 100 % bars, one bar per segment or quarter.
@@ -411,7 +405,8 @@ def nps_composition(
         Horizontal stacked bars on 0–100 %, shares written in the bars, ``n=…`` in each bar's
         label. A suppressed group keeps its row, labelled ``n<30`` with no bar and no shares.
     """
-    _require(shares_frame, [group, "promoters", "passives", "detractors", "n"], "nps_composition")
+    require_columns(shares_frame, [group, "promoters", "passives", "detractors", "n"],
+                    "nps_composition")
     labels = {**_SEGMENT_LABELS, **dict(labels or {})}
     cats, values, any_small = [], [], False
     notes = []
@@ -470,8 +465,8 @@ def importance_performance(
     title: str | None = None,
     x_title: str = "Driver weight, % of explained variance",
     y_title: str = "Performance (0\u2013100)",
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     fig_id: str | None = None,
 ) -> go.Figure:
     """Importance–performance chart of the CSI attributes, quadrants split at the means.
@@ -491,7 +486,7 @@ def importance_performance(
         Labelled points (labels always visible), dashed lines at the mean weight and the mean
         performance of the attributes shown, and the four quadrants named in the corners.
     """
-    _require(frame, [attribute, x, y], "importance_performance")
+    require_columns(frame, [attribute, x, y], "importance_performance")
     names = dict(attribute_labels or {})
     shown, hidden = [], []
     for _, row in frame.iterrows():
@@ -571,8 +566,8 @@ def ces_distribution(
     n: float | None = None,
     item_text: str | None = None,
     title: str | None = None,
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     fig_id: str | None = None,
 ) -> go.Figure:
     """Share of answers at each point of the CES scale, coloured difficult / neutral / easy.
@@ -598,7 +593,7 @@ def ces_distribution(
         distribution is in the figure.
     """
     has_count = count in counts_frame.columns
-    _require(counts_frame, [point, count if has_count else "share"], "ces_distribution")
+    require_columns(counts_frame, [point, count if has_count else "share"], "ces_distribution")
     pts = counts_frame[point].astype(int)
     vals = counts_frame[count if has_count else "share"].astype(float)
     total = float(vals.sum()) if has_count else None
@@ -618,7 +613,8 @@ def ces_distribution(
                       title or "Customer effort: distribution of answers", sub)
     points = list(range(lo, hi + 1))
     if flag == "suppressed":
-        _empty_note(fig, f"Base too small to report ({suppress_label(base_suppress)}).")
+        label = suppress_label(base_suppress=base_suppress)
+        _empty_note(fig, f"Base too small to report ({label}).")
     else:
         by_point = dict(zip(pts, vals))
         share = {p: (by_point.get(p, 0.0) / total * 100 if has_count and total else
@@ -664,6 +660,19 @@ def _compliance_bar(row, heading: str, hidden: bool, base_suppress: int,
     return float(row["value"]), up, down, f"{format_number(row['value'], 1)}%", hover
 
 
+def _compliance_bars(cats: list, values: list, plus: list, minus: list, text: list,
+                     hover: list, *, horizontal: bool) -> go.Bar:
+    """The bars of both compliance charts: the value inside the bar, interval error bars, the
+    hover text; along the x axis (by standard) or, ``horizontal``, the y axis (by branch)."""
+    error = dict(type="data", symmetric=False, array=plus, arrayminus=minus, color="#1f2328",
+                 thickness=1.5, width=4 if horizontal else 6)
+    axes = (dict(x=values, y=cats, orientation="h", error_x=error, showlegend=False)
+            if horizontal else dict(x=cats, y=values, error_y=error))
+    return go.Bar(name="Compliance", marker=dict(color=METRIC_COLORS["compliance"]), text=text,
+                  textposition="inside", insidetextanchor="start", textfont=dict(color="white"),
+                  hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", **axes)
+
+
 def compliance_by_standard(
     frame: pd.DataFrame,
     targets: Mapping[str, float] | pd.Series,
@@ -672,8 +681,8 @@ def compliance_by_standard(
     titles: Mapping[str, str] | None = None,
     title: str | None = None,
     confidence: float = 0.95,
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     fig_id: str | None = None,
 ) -> go.Figure:
     """Compliance per service standard with its interval, against the segment's target.
@@ -695,7 +704,7 @@ def compliance_by_standard(
         Bars in the table's order with interval error bars, a black target marker per standard,
         ``n=…`` under each standard's label. A suppressed standard has no bar (label ``n<30``).
     """
-    _require(frame, [standard, "value", "ci_low", "ci_high", "n"], "compliance_by_standard")
+    require_columns(frame, [standard, "value", "ci_low", "ci_high", "n"], "compliance_by_standard")
     target_map = {str(k): float(v) for k, v in dict(targets).items() if not is_missing(v)}
     names = dict(titles or {})
     cats, ys, plus, minus, text, hover, tgt_x, tgt_y = [], [], [], [], [], [], [], []
@@ -719,14 +728,7 @@ def compliance_by_standard(
         f"Bars: compliance with {pct} confidence interval; \u25ac target. "
         + _base_note(base_suppress, base_small).replace(" / hollow marker", ""),
     )
-    fig.add_trace(go.Bar(
-        x=cats, y=ys, name="Compliance", marker=dict(color=METRIC_COLORS["compliance"]),
-        error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus,
-                     color="#1f2328", thickness=1.5, width=6),
-        text=text, textposition="inside", insidetextanchor="start",
-        textfont=dict(color="white"), hovertext=hover,
-        hovertemplate="%{hovertext}<extra></extra>",
-    ))
+    fig.add_trace(_compliance_bars(cats, ys, plus, minus, text, hover, horizontal=False))
     if tgt_x:
         fig.add_trace(go.Scatter(
             x=tgt_x, y=tgt_y, mode="markers", name="Target",
@@ -751,8 +753,8 @@ def compliance_by_branch(
     labels: Mapping[str, str] | None = None,
     title: str | None = None,
     confidence: float = 0.95,
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     fig_id: str | None = None,
 ) -> go.Figure:
     """Compliance per branch as horizontal bars, highest first, with the target as a line.
@@ -771,7 +773,7 @@ def compliance_by_branch(
         Bars sorted by compliance (ties by branch), interval error bars, ``n=…`` in each label.
         Branches with n < 30 are listed last, labelled ``n<30``, with no bar.
     """
-    _require(frame, [branch, "value", "ci_low", "ci_high", "n"], "compliance_by_branch")
+    require_columns(frame, [branch, "value", "ci_low", "ci_high", "n"], "compliance_by_branch")
     names = dict(labels or {})
     shown, hidden = [], []
     for _, row in frame.iterrows():
@@ -793,15 +795,7 @@ def compliance_by_branch(
     fig = _new_figure(fig_id or "vq-compliance-by-branch", "compliance_by_branch",
                       title or "Mystery-shopper compliance by branch",
                       sub + _base_note(base_suppress, base_small).replace(" / hollow marker", ""))
-    fig.add_trace(go.Bar(
-        x=xs, y=cats, orientation="h", name="Compliance",
-        marker=dict(color=METRIC_COLORS["compliance"]),
-        error_x=dict(type="data", symmetric=False, array=plus, arrayminus=minus,
-                     color="#1f2328", thickness=1.5, width=4),
-        text=text, textposition="inside", insidetextanchor="start",
-        textfont=dict(color="white"), hovertext=hover,
-        hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
-    ))
+    fig.add_trace(_compliance_bars(cats, xs, plus, minus, text, hover, horizontal=True))
     if target is not None:
         fig.add_vline(x=float(target), line=dict(color=_TARGET_COLOR, width=2, dash="dash"),
                       annotation=dict(text=f"Target {format_number(target, 0)}%",
@@ -824,8 +818,8 @@ def headline_tiles(
     metric_labels: Mapping[str, str] | None = None,
     title: str | None = None,
     confidence: float = 0.95,
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     fig_id: str | None = None,
 ) -> go.Figure:
     """Headline tiles: one number per metric with interval, base and change from last quarter.
@@ -843,7 +837,7 @@ def headline_tiles(
         base and the change (an arrow only when significant). A suppressed metric shows
         ``n<30`` and no number.
     """
-    _require(metrics_segment, ["metric", "value", "n"], "headline_tiles")
+    require_columns(metrics_segment, ["metric", "value", "n"], "headline_tiles")
     shown = [m for m in metrics if (metrics_segment["metric"] == m).any()]
     fig = _new_figure(fig_id or "vq-headline-tiles", "headline_tiles",
                       title or "This quarter at a glance",
@@ -856,7 +850,7 @@ def headline_tiles(
         label = (metric_labels or {}).get(m, disp.label)
         domain = dict(x=[i / k + 0.01, (i + 1) / k - 0.01], y=[0, 1])
         if _hidden(row, base_suppress, base_small):
-            fig.add_annotation(text=f"<b>{label}</b><br><br>{suppress_label(base_suppress)}"
+            fig.add_annotation(text=f"<b>{label}</b><br><br>{suppress_label(base_suppress=base_suppress)}"
                                "<br>base too small to report",
                                x=(i + 0.5) / k, y=0.5, xref="paper", yref="paper",
                                xanchor="center", yanchor="middle",

@@ -3,8 +3,8 @@
 Display only: the sentences read the tidy metrics table (``docs/architecture.md``) of one segment
 and quarter, and optionally the key-driver weights; nothing is estimated here. The wording is
 deterministic (same input, same sentences) and the numbers are rounded as in the tables
-(:mod:`vipquality.report.pages.tables`). A suppressed group never gets a number: it gets "base too small to
-report".
+(:mod:`vipquality.report.pages.tables`). A suppressed group never gets a number: it gets
+"base too small to report".
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from vipquality._frames import require_columns, truthy
 from vipquality.errors import DataError
 from vipquality.report.pages.tables import (
     format_base,
@@ -51,18 +52,14 @@ def _significance_note(n_compared: int | None) -> str:
     return f"significant after adjustment for {n_compared} segments compared"
 
 
-def _truthy(x: object) -> bool:
-    return False if is_missing(x) else bool(x)
-
-
 def _base_note(row: pd.Series, base_suppress: int, base_small: int) -> str:
-    small = is_small(row, base_suppress, base_small)
+    small = is_small(row, base_suppress=base_suppress, base_small=base_small)
     return f"; small base, n={format_base(row.get('n'))}" if small else ""
 
 
 def _metric_sentence(row: pd.Series, label: str, decimals: int, unit: str, change_unit: str,
                      n_compared: int | None, base_suppress: int, base_small: int) -> str:
-    if is_suppressed(row, base_suppress):
+    if is_suppressed(row, base_suppress=base_suppress):
         return f"{label}: base too small to report (n<{base_suppress})."
     if is_missing(row.get("value")):
         return f"{label}: no value to report this quarter."
@@ -73,7 +70,7 @@ def _metric_sentence(row: pd.Series, label: str, decimals: int, unit: str, chang
         tail = f" ({small[2:]})" if small else ""
         return (f"{label} is {value} this quarter; "
                 f"no comparable figure for the previous quarter{tail}.")
-    if _truthy(row.get("significant")) and float(change) != 0:
+    if truthy(row.get("significant")) and float(change) != 0:
         verb = "rose" if float(change) > 0 else "fell"
         amount = _amount(float(change), decimals, change_unit)
         return f"{label} {verb} {amount} to {value} ({_significance_note(n_compared)}{small})."
@@ -83,10 +80,7 @@ def _metric_sentence(row: pd.Series, label: str, decimals: int, unit: str, chang
 
 def _driver_sentence(metrics: pd.DataFrame, drivers: pd.DataFrame, weight: str,
                      attribute_labels: Mapping[str, str], base_suppress: int) -> str | None:
-    for column in ("attribute", weight):
-        if column not in drivers.columns:
-            raise DataError(f"drivers needs the columns ['attribute', {weight!r}]; missing "
-                            f"{column!r} (got {list(drivers.columns)})")
+    require_columns(drivers, ["attribute", weight], "drivers")
     ranked = drivers.dropna(subset=[weight])
     if ranked.empty:
         return None
@@ -100,7 +94,7 @@ def _driver_sentence(metrics: pd.DataFrame, drivers: pd.DataFrame, weight: str,
         return None
     row = rows.iloc[0]
     lead = f"The largest driver, {label},"
-    if is_suppressed(row, base_suppress) or is_missing(row.get("value")):
+    if is_suppressed(row, base_suppress=base_suppress) or is_missing(row.get("value")):
         return f"{lead} has a base too small to report (n<{base_suppress})."
     now = format_number(row["value"], 0)
     prev = row.get("prev_value")
@@ -109,7 +103,7 @@ def _driver_sentence(metrics: pd.DataFrame, drivers: pd.DataFrame, weight: str,
     before = format_number(prev, 0)
     if before == now:
         return f"{lead} held steady at {now}."
-    if _truthy(row.get("significant")):
+    if truthy(row.get("significant")):
         verb = "rose" if float(row["change"]) > 0 else "fell"
         return f"{lead} {verb} from {before} to {now}."
     return f"{lead} moved from {before} to {now} (not significant)."
@@ -124,8 +118,8 @@ def explain_changes(
     metric_labels: Mapping[str, str] | None = None,
     n_compared: int | None = None,
     weight: str = "weight",
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
 ) -> list[str]:
     """A few sentences on what changed this quarter for one segment, and its largest driver.
 
@@ -147,6 +141,9 @@ def explain_changes(
         Metric -> name used in the sentence (defaults: "NPS", "CSI", "CES", "Compliance").
     n_compared : int, optional
         Number of segments the significance test was adjusted for, named in the sentence.
+    base_suppress, base_small : int
+        The workspace's base thresholds (``**ReportData.thresholds``): a row without a
+        ``base_flag`` is suppressed under the first and small under the second.
 
     Returns
     -------
@@ -166,13 +163,10 @@ def explain_changes(
     --------
     >>> m = pd.DataFrame({"metric": ["nps"], "value": [31.2], "n": [412], "base_flag": ["ok"],
     ...                   "change": [-9.1], "significant": [True]})
-    >>> explain_changes(m, n_compared=6)
+    >>> explain_changes(m, n_compared=6, base_suppress=30, base_small=100)
     ['NPS fell 9 points to 31 (significant after adjustment for 6 segments compared).']
     """
-    for column in ("metric", "value"):
-        if column not in metrics_segment.columns:
-            raise DataError(f"explain_changes needs the column {column!r} "
-                            f"(got {list(metrics_segment.columns)})")
+    require_columns(metrics_segment, ["metric", "value"], "explain_changes")
     frame = metrics_segment
     if "quarter" in frame.columns and frame["quarter"].nunique() > 1:
         frame = frame[frame["quarter"].astype(str) == max(frame["quarter"].astype(str))]
@@ -212,8 +206,8 @@ def _attribute_moves(metrics: pd.DataFrame, attribute_labels: Mapping[str, str],
     rows = metrics[metrics["metric"].astype(str).str.startswith("attr:")]
     if rows.empty or "significant" not in rows.columns or "change" not in rows.columns:
         return None
-    rows = rows[rows["significant"].map(_truthy) & ~rows.apply(
-        lambda r: is_suppressed(r, base_suppress), axis=1)]
+    rows = rows[rows["significant"].map(truthy) & ~rows.apply(
+        lambda r: is_suppressed(r, base_suppress=base_suppress), axis=1)]
     rows = rows[rows["metric"] != f"attr:{exclude}"] if exclude else rows
     if rows.empty:
         return None

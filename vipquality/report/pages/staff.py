@@ -8,7 +8,19 @@ import html
 import numpy as np
 import pandas as pd
 
+from vipquality.config import Reporting
+
 __all__ = ["staff_summary", "staff_chart", "staff_table"]
+
+
+def _settings(table: pd.DataFrame) -> dict:
+    """``base_suppress``, ``base_small`` and ``confidence`` the table was computed with
+    (:func:`~vipquality.standards.staff.staff_compliance` keeps them in ``table.attrs``); the
+    reporting defaults for a table that lost them."""
+    default = Reporting()
+    return {"base_suppress": int(table.attrs.get("base_suppress", default.base_suppress)),
+            "base_small": int(table.attrs.get("base_small", default.base_small)),
+            "confidence": float(table.attrs.get("confidence", default.confidence))}
 
 
 def _window_text(table: pd.DataFrame) -> str:
@@ -18,7 +30,7 @@ def _window_text(table: pd.DataFrame) -> str:
 
 def staff_summary(table: pd.DataFrame) -> str:
     """A short HTML paragraph: how many managers are ranked, below target, untrained."""
-    base = table.attrs.get("base_suppress", 30)
+    base = _settings(table)["base_suppress"]
     ranked = int(table["rank"].notna().sum())
     below = int(table["below_target"].fillna(False).sum())
     untrained = int(table["not_trained_12m"].fillna(False).sum())
@@ -48,14 +60,14 @@ def staff_chart(table: pd.DataFrame, *, fig_id: str = "staff-compliance"):
                           "n": shown["visits"], "base_flag": shown["base_flag"]})
     target = table.attrs.get("target")
     hidden = len(table) - len(shown)
-    base = table.attrs.get("base_suppress", 30)
+    settings = _settings(table)
+    base = settings["base_suppress"]
     return charts.compliance_by_branch(
         frame, None if target is None or pd.isna(target) else float(target), branch="manager",
         labels={r["manager_id"]: _name(r) for _, r in shown.iterrows()},
         title=(f"Checklist items passed by personal manager, {_window_text(table)} "
                f"({hidden} with fewer than {base} visits not shown)"),
-        confidence=table.attrs.get("confidence", 0.95), base_suppress=base,
-        base_small=table.attrs.get("base_small", 100), fig_id=fig_id)
+        fig_id=fig_id, **settings)
 
 
 def staff_table(table: pd.DataFrame, *, table_id: str = "vq-staff"):
@@ -87,14 +99,14 @@ def staff_table(table: pd.DataFrame, *, table_id: str = "vq-staff"):
         "Not trained in 12 months": order["not_trained_12m"].map(flag),
         "base_flag": order["base_flag"],
     })
-    base = table.attrs.get("base_suppress", 30)
-    conf = table.attrs.get("confidence", 0.95)
+    settings = _settings(table)
+    base, conf = settings["base_suppress"], settings["confidence"]
     return tables.format_table(
         frame, {"Visit score, %": lambda v: tables.format_estimate(*v, 1),
                 "Checks passed, %": lambda v: tables.format_estimate(*v, 1),
                 "Gap, points": lambda v: tables.format_signed(v, 1),
                 "Rank": lambda v: tables.format_number(v, 0), "Below target": str},
-        table_id=table_id, base_suppress=base, base_small=table.attrs.get("base_small", 100),
+        table_id=table_id, base_suppress=base, base_small=settings["base_small"],
         caption=f"Personal managers, {_window_text(table)} (furthest below target first)",
         footnote=(f"Visit score: mean mystery-shopper visit score (a critical failure scores "
                   f"the visit 0) with its {conf:.0%} interval; rank by visit score. Checks "

@@ -7,8 +7,9 @@ The reporting rules of ``metrics.md`` apply to every cell: a suppressed group (`
 already redacted; a small base is marked ``†`` and explained in a footnote.
 
 The number helpers (:func:`format_number`, :func:`format_estimate`, :func:`format_change`, …) and
-the metric display registry (:func:`metric_display`) are shared with :mod:`vipquality.report.pages.charts` and
-:mod:`vipquality.report.pages.narrative`, so a number reads the same in a table, a chart and a sentence.
+the metric display registry (:func:`metric_display`) are shared with
+:mod:`vipquality.report.pages.charts` and :mod:`vipquality.report.pages.narrative`, so a number
+reads the same in a table, a chart and a sentence.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from vipquality._frames import require_columns, truthy
 from vipquality.errors import DataError
 
 __all__ = [
@@ -219,21 +221,23 @@ def format_change(change: object, significant: object, decimals: int = 0) -> tup
     if is_missing(change):
         return DASH, "vq-na"
     text = format_signed(change, decimals)
-    if _truthy(significant) and float(change) != 0:  # type: ignore[arg-type]
+    if truthy(significant) and float(change) != 0:  # type: ignore[arg-type]
         return (f"{ARROW_UP} {text}", "vq-up") if float(change) > 0 else (  # type: ignore[arg-type]
             f"{ARROW_DOWN} {text}", "vq-down")
     return text, "vq-ns"
 
 
-def _truthy(x: object) -> bool:
-    return False if is_missing(x) else bool(x)
-
-
-def base_flag_of(row: Mapping | pd.Series, base_suppress: int = 30, base_small: int = 100) -> str:
+def base_flag_of(row: Mapping | pd.Series, *, base_suppress: int, base_small: int) -> str:
     """A tidy row's ``base_flag``; derived from ``n`` and the thresholds when it has none.
 
-    >>> base_flag_of({"n": 64, "base_flag": "small"}), base_flag_of({"n": 12}), base_flag_of({})
-    ('small', 'suppressed', 'suppressed')
+    The thresholds are the workspace's (``ReportData.thresholds``); no function of the pages
+    has a default of its own.
+
+    >>> t = {"base_suppress": 30, "base_small": 100}
+    >>> base_flag_of({"n": 64, "base_flag": "small"}, **t), base_flag_of({"n": 12}, **t)
+    ('small', 'suppressed')
+    >>> base_flag_of({"n": 64}, **t), base_flag_of({}, **t)
+    ('small', 'suppressed')
     """
     flag = row.get("base_flag")
     if flag is not None and not is_missing(flag):
@@ -244,18 +248,21 @@ def base_flag_of(row: Mapping | pd.Series, base_suppress: int = 30, base_small: 
     return "suppressed" if float(n) < base_suppress else "small" if float(n) < base_small else "ok"
 
 
-def is_suppressed(row: Mapping | pd.Series, base_suppress: int = 30) -> bool:
-    """True when a tidy row must not show its value (flagged ``suppressed``, or n < 30)."""
-    return base_flag_of(row, base_suppress) == "suppressed"
+def is_suppressed(row: Mapping | pd.Series, *, base_suppress: int) -> bool:
+    """True when a tidy row must not show its value (flagged ``suppressed``, or
+    n < ``base_suppress``)."""
+    # whether a row is suppressed does not depend on the small-base threshold
+    return base_flag_of(row, base_suppress=base_suppress, base_small=base_suppress) == "suppressed"
 
 
-def is_small(row: Mapping | pd.Series, base_suppress: int = 30, base_small: int = 100) -> bool:
-    """True when a tidy row has a small base (flagged ``small``, or 30 ≤ n < 100)."""
-    return base_flag_of(row, base_suppress, base_small) == "small"
+def is_small(row: Mapping | pd.Series, *, base_suppress: int, base_small: int) -> bool:
+    """True when a tidy row has a small base (flagged ``small``, or
+    ``base_suppress`` ≤ n < ``base_small``)."""
+    return base_flag_of(row, base_suppress=base_suppress, base_small=base_small) == "small"
 
 
-def suppress_label(base_suppress: int = 30) -> str:
-    """What a suppressed value shows: ``n<30``."""
+def suppress_label(*, base_suppress: int) -> str:
+    """What a suppressed value shows: ``n<30`` for ``base_suppress=30``."""
     return f"n<{base_suppress}"
 
 
@@ -335,20 +342,13 @@ def _select_quarter(metrics: pd.DataFrame, quarter: str | None) -> pd.DataFrame:
     return metrics[metrics["quarter"].astype(str) == str(quarter)]
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"{what} needs the columns {list(columns)}; missing {missing} "
-                        f"(got {list(frame.columns)})")
-
-
 def _metric_cells(row: pd.Series | None, disp: MetricDisplay, base_suppress: int,
                   base_small: int) -> list[_Cell]:
     """Value, base and change cells of one metric for one segment."""
     if row is None:
         return [_Cell(DASH, "vq-value vq-na"), _Cell("", "vq-n"), _Cell("", "vq-change vq-na")]
-    if is_suppressed(row, base_suppress):
-        return [_Cell(suppress_label(base_suppress), "vq-value vq-suppressed"),
+    if is_suppressed(row, base_suppress=base_suppress):
+        return [_Cell(suppress_label(base_suppress=base_suppress), "vq-value vq-suppressed"),
                 _Cell(DASH, "vq-n vq-na"), _Cell(DASH, "vq-change vq-na")]
     if is_missing(row.get("value")):
         return [_Cell(DASH, "vq-value vq-na"), _Cell(format_base(row.get("n")), "vq-n"),
@@ -356,7 +356,8 @@ def _metric_cells(row: pd.Series | None, disp: MetricDisplay, base_suppress: int
     value = format_estimate(row.get("value"), row.get("ci_low"), row.get("ci_high"),
                             disp.decimals, disp.unit)
     change, cls = format_change(row.get("change"), row.get("significant"), disp.decimals)
-    return [_Cell(value, "vq-value", small=is_small(row, base_suppress, base_small)),
+    return [_Cell(value, "vq-value", small=is_small(row, base_suppress=base_suppress,
+                                                     base_small=base_small)),
             _Cell(format_base(row.get("n")), "vq-n"),
             _Cell(change, f"vq-change {cls}")]
 
@@ -365,7 +366,7 @@ def _metrics_cells(metrics: pd.DataFrame, metrics_shown: Sequence[str], by: str,
                    segment_order: Sequence[str] | None, quarter: str | None,
                    base_suppress: int, base_small: int
                    ) -> tuple[list[str], dict[str, dict[str, list[_Cell]]]]:
-    _require(metrics, [by, "metric", "value", "n"], "format_metrics_table")
+    require_columns(metrics, [by, "metric", "value", "n"], "format_metrics_table")
     frame = _select_quarter(metrics, quarter)
     frame = frame[frame["metric"].isin(list(metrics_shown))]
     dupes = frame.duplicated([by, "metric"])
@@ -389,8 +390,8 @@ def _metrics_cells(metrics: pd.DataFrame, metrics_shown: Sequence[str], by: str,
 
 def metrics_display_frame(metrics: pd.DataFrame, metrics_shown: Sequence[str] = HEADLINE_METRICS,
                           *, by: str = "segment", segment_order: Sequence[str] | None = None,
-                          quarter: str | None = None, base_suppress: int = 30,
-                          base_small: int = 100) -> pd.DataFrame:
+                          quarter: str | None = None, base_suppress: int,
+                          base_small: int) -> pd.DataFrame:
     """The text of the quarter-at-a-glance table, one row per segment, as plain strings.
 
     The same cells as :func:`format_metrics_table` without markup, for tests and snapshots.
@@ -402,7 +403,7 @@ def metrics_display_frame(metrics: pd.DataFrame, metrics_shown: Sequence[str] = 
     >>> df = pd.DataFrame({"segment": ["premium"], "metric": ["nps"], "value": [31.2],
     ...     "ci_low": [22.4], "ci_high": [40.1], "n": [412], "base_flag": ["ok"],
     ...     "change": [-9.3], "significant": [True]})
-    >>> metrics_display_frame(df, ["nps"]).iloc[0, :4].tolist()
+    >>> metrics_display_frame(df, ["nps"], base_suppress=30, base_small=100).iloc[0, :4].tolist()
     ['premium', '31 [22–40]', '412', '▼ −9']
     """
     order, cells = _metrics_cells(metrics, metrics_shown, by, segment_order, quarter,
@@ -432,8 +433,8 @@ def format_metrics_table(
     table_id: str = "vq-metrics",
     caption: str | None = None,
     confidence: float = 0.95,
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int,
+    base_small: int,
     include_css: bool = True,
 ) -> HTMLTable:
     """The quarter at a glance: one row per segment; per metric the interval, base and change.
@@ -453,7 +454,8 @@ def format_metrics_table(
         Row label, row order (the configuration's order) and link target per segment id.
     table_id : str
         ``id`` of the ``<table>``; rows get ``<table_id>-<segment>``. Stable, for snapshots.
-    confidence, base_suppress, base_small : reporting settings used in the wording.
+    confidence, base_suppress, base_small : reporting settings used in the wording; the base
+        thresholds are required (the workspace's: ``**ReportData.thresholds``).
 
     Returns
     -------
@@ -542,8 +544,8 @@ def format_table(
     caption: str | None = None,
     footnote: str | None = None,
     base_flag: str = "base_flag",
-    base_suppress: int = 30,
-    base_small: int = 100,
+    base_suppress: int | None = None,
+    base_small: int | None = None,
     include_css: bool = True,
 ) -> HTMLTable:
     """Any frame as a readable HTML table: formatted numbers, no index, stable ids.
@@ -561,6 +563,9 @@ def format_table(
         If ``df`` has this column it is not shown; in rows flagged ``suppressed`` every formatted
         column shows ``n<30``, and rows flagged ``small`` get ``†`` on their first cell and a
         footnote.
+    base_suppress, base_small : int
+        The workspace's base thresholds (``**ReportData.thresholds``); required when ``df`` has
+        the ``base_flag`` column, unused otherwise.
 
     Examples
     --------
@@ -569,6 +574,10 @@ def format_table(
     >>> "<td>87.5</td>" in t
     True
     """
+    if base_flag in df.columns and (base_suppress is None or base_small is None):
+        raise TypeError(f"format_table: a table with the {base_flag!r} column needs "
+                        "base_suppress= and base_small= (the workspace's: "
+                        "**ReportData.thresholds)")
     formats = dict(formats or {})
     labels = dict(labels or {})
     shown = [c for c in df.columns if c != base_flag]
@@ -587,12 +596,13 @@ def format_table(
     for i, (_, row) in enumerate(df.iterrows()):
         flag = str(row[base_flag]) if base_flag in df.columns else "ok"
         if flag in ("nan", "None", "<NA>"):
-            flag = base_flag_of({"n": row.get("n")}, base_suppress, base_small)
+            flag = base_flag_of({"n": row.get("n")}, base_suppress=base_suppress,
+                                base_small=base_small)
         row_id = f' id="{_html_id(table_id, i)}"' if table_id else ""
         out.append(f"<tr{row_id}>")
         for j, c in enumerate(shown):
             if flag == "suppressed" and c in formats:
-                cell = _Cell(suppress_label(base_suppress), "vq-suppressed")
+                cell = _Cell(suppress_label(base_suppress=base_suppress), "vq-suppressed")
             else:
                 cell = _Cell(_format_value(row[c], formats.get(c)),
                              small=(flag == "small" and j == 0))
