@@ -19,7 +19,7 @@ import fcntl
 import io
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,7 +46,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # ------------------------------------------------------------------------------------------- lock
 @contextmanager
 def exclusive_lock(path: str | Path, *, wait: float = 0.0, poll: float = 0.2,
-                   note: str | None = None) -> Iterator[int]:
+                   note: str | None = None,
+                   busy: Callable[[LockBusy], LockBusy] | None = None) -> Iterator[int]:
     """Hold an exclusive ``fcntl.flock`` on ``path`` (created if needed) for the ``with`` block.
 
     The lock goes with its process, so a killed holder never leaves a stale lock.
@@ -62,6 +63,9 @@ def exclusive_lock(path: str | Path, *, wait: float = 0.0, poll: float = 0.2,
     note : str, optional
         Written into the lock file while held (who holds it), and read back into
         :class:`~vipquality.errors.LockBusy` by the next process that finds it held.
+    busy : callable, optional
+        Turns the :class:`~vipquality.errors.LockBusy` into the caller's own error (e.g.
+        :class:`~vipquality.errors.StoreBusy` with a message that says what to do).
 
     Yields
     ------
@@ -71,7 +75,8 @@ def exclusive_lock(path: str | Path, *, wait: float = 0.0, poll: float = 0.2,
     Raises
     ------
     LockBusy
-        Another process (or another ``with`` in this one) holds the lock past ``wait``.
+        Another process (or another ``with`` in this one) holds the lock past ``wait``
+        (or what ``busy`` makes of it).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +90,8 @@ def exclusive_lock(path: str | Path, *, wait: float = 0.0, poll: float = 0.2,
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-                    raise LockBusy(path, holder or "unknown", waited=wait) from None
+                    err = LockBusy(path, holder or "unknown", waited=wait)
+                    raise (busy(err) if busy else err) from None
                 time.sleep(poll)
     except BaseException:
         os.close(fd)

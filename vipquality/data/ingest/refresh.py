@@ -75,13 +75,14 @@ def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
 
     store = Path(workspace.store_path)
     deadline = time.monotonic() + timeout
-    try:  # one ensure_store at a time per store; the others wait here
-        held = exclusive_lock(store / ".ensure.lock", wait=timeout)
-        held.__enter__()
-    except LockBusy:
-        raise StoreBusy(f"waited {timeout:.0f} s for another process importing into {store}; "
-                        f"try again later") from None
-    try:
+
+    def busy(err: LockBusy) -> StoreBusy:
+        return StoreBusy(err.path, err.holder, waited=err.waited, message=(
+            f"waited {timeout:.0f} s for another process importing into {store}; "
+            f"try again later"))
+
+    # one ensure_store at a time per store; the others wait here
+    with exclusive_lock(store / ".ensure.lock", wait=timeout, busy=busy):
         done: list[str] = []
         while True:
             have = _stored_now(workspace)
@@ -98,9 +99,7 @@ def ensure_store(workspace: Workspace, *, timeout: float = 600.0) -> list[str]:
                     if time.monotonic() > deadline:
                         raise
             elif time.monotonic() > deadline:
-                raise StoreBusy(f"the store {store} stayed half-written for {timeout:.0f} s "
-                                f"(an interrupted import?); run `vipquality ingest` to "
-                                f"complete it")
+                raise StoreBusy(store, waited=timeout, message=(
+                    f"the store {store} stayed half-written for {timeout:.0f} s (an interrupted "
+                    f"import?); run `vipquality ingest` to complete it"))
             time.sleep(0.2)
-    finally:
-        held.__exit__(None, None, None)

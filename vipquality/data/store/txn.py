@@ -22,6 +22,7 @@ import csv
 import json
 import os
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 
 import pyarrow as pa
@@ -54,23 +55,19 @@ class StoreLock:
 
     def __init__(self, store: Path) -> None:
         self.store = Path(store)
-        self._held = None
+        self._stack = ExitStack()
 
     def __enter__(self) -> StoreLock:
-        path = self.store / LOCK_NAME
-        held = exclusive_lock(path)
-        try:
-            held.__enter__()
-        except LockBusy:
-            raise StoreBusy(f"another ingest is running on the store {self.store} (it holds "
-                            f"{path}); wait for it to finish and try again") from None
-        self._held = held
+        def busy(err: LockBusy) -> StoreBusy:
+            return StoreBusy(err.path, err.holder, message=(
+                f"another ingest is running on the store {self.store} (it holds {err.path}); "
+                f"wait for it to finish and try again"))
+
+        self._stack.enter_context(exclusive_lock(self.store / LOCK_NAME, busy=busy))
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._held is not None:
-            self._held.__exit__(None, None, None)
-            self._held = None
+        self._stack.close()
 
 
 # -------------------------------------------------------------------------------------- encoding

@@ -45,21 +45,19 @@ def report_lock(reports_dir: Path) -> Iterator[Path]:
     reports_dir = Path(reports_dir)
     lock_path = reports_dir / LOCK_NAME
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    try:
-        held = exclusive_lock(lock_path, note=f"pid {os.getpid()} since {stamp}")
-        held.__enter__()
-    except LockBusy as busy:
-        raise ReportBusy(
-            f"{reports_dir} is being written by another vipquality report run ({busy.holder}): "
-            f"wait for it to finish, or write to another --out folder"
-        ) from None
-    key = reports_dir.resolve()
-    try:
+
+    def busy(err: LockBusy) -> ReportBusy:
+        return ReportBusy(err.path, err.holder, message=(
+            f"{reports_dir} is being written by another vipquality report run ({err.holder}): "
+            f"wait for it to finish, or write to another --out folder"))
+
+    with exclusive_lock(lock_path, note=f"pid {os.getpid()} since {stamp}", busy=busy):
+        key = reports_dir.resolve()
         _held_locks[key] = lock_path
-        yield lock_path
-    finally:
-        _held_locks.pop(key, None)
-        held.__exit__(None, None, None)
+        try:
+            yield lock_path
+        finally:
+            _held_locks.pop(key, None)
 
 
 def _require_lock(reports_dir: Path, what: str) -> None:
