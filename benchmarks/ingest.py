@@ -157,8 +157,8 @@ def run(small: tuple[int, ...] = (50_000, 200_000), large: int = 2_000_000,
 
 
 def _ingest(ws: Path) -> None:
-    from vipquality.data.ingest import ingest_quarter
     from vipquality.config import load_workspace
+    from vipquality.data.ingest import ingest_quarter
 
     shutil.rmtree(ws / "store", ignore_errors=True)
     ingest_quarter(load_workspace(ws), QUARTER)

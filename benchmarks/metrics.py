@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from vipquality.metrics.summarise import summarise, sufficient_stats
+from vipquality.metrics.summarise import sufficient_stats, summarise
 
 from . import data
 from ._common import PeakRSS, Section, log, mb, med, median_times, profile, secs

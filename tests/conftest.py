@@ -119,9 +119,9 @@ def _plant(ws, quarter: str, planted: PlantedClient) -> PlantedClient:
 
 
 def _build_report_workspace(root: Path) -> dict:
+    from vipquality.config import load_workspace
     from vipquality.data.ingest.refresh import ensure_store
     from vipquality.data.sample import generate_sample
-    from vipquality.config import load_workspace
 
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -158,9 +158,9 @@ def report_workspace(tmp_path_factory) -> ReportWorkspace:
 def sample_workspace(tmp_path_factory) -> Path:
     """The committed sample workspace (surveys/), copied without its store and ingested once
     per test process: tests that check the planted structure end to end read it."""
-    from vipquality.paths import SAMPLE_WORKSPACE
-    from vipquality.data.ingest.refresh import ensure_store
     from vipquality.config import load_workspace
+    from vipquality.data.ingest.refresh import ensure_store
+    from vipquality.paths import SAMPLE_WORKSPACE
 
     root = tmp_path_factory.mktemp("sample") / "surveys"
     shutil.copytree(SAMPLE_WORKSPACE, root, ignore=shutil.ignore_patterns("store", ".lock"))

@@ -26,11 +26,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vipquality.cli import main
-from vipquality.errors import ConfigError, VipqualityError
-from vipquality.data.ingest import ingest_quarter
-from vipquality.paths import SAMPLE_WORKSPACE
-from vipquality.data.store import load_responses
 from vipquality.config import load_workspace
+from vipquality.data.ingest import ingest_quarter
+from vipquality.data.store import load_responses
+from vipquality.errors import ConfigError, VipqualityError
+from vipquality.paths import SAMPLE_WORKSPACE
 
 DATA = Path(__file__).parent / "data"
 Q = "2026Q2"

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from vipquality.metrics.ces import ces
 from vipquality.errors import DataError
+from vipquality.metrics.ces import ces
 
 X = [7, 6, 6, 5, 4, 3, 7, 2, 6, 5, 1, 7]  # easy (5–7): 8, neutral (4): 1, difficult (1–3): 3
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vipquality.report.pages import charts
 from vipquality.errors import DataError
+from vipquality.report.pages import charts
 
 #: The base thresholds the expected texts assume (the reporting defaults: n<30 suppressed,
 #: under 100 small). The pages have no defaults of their own: a report passes the workspace's

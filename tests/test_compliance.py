@@ -8,8 +8,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from vipquality.metrics.compliance import compliance, standard_compliance, visit_scores
 from vipquality.errors import DataError
+from vipquality.metrics.compliance import compliance, standard_compliance, visit_scores
 
 
 def frame(rows: list[tuple]) -> pd.DataFrame:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vipquality.errors import DataError
 from vipquality.metrics.csi import csi, csi_by_group
 from vipquality.metrics.drivers import relative_weights
-from vipquality.errors import DataError
 
 # Three respondents with missing ratings (scale 1–10), plus one who rated nothing:
 #   a: 10, 7, –   mean 8.5 -> s = 100·7.5/9 = 83.333

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import linalg
 
-from vipquality.metrics.drivers import _johnson, relative_weights
 from vipquality.errors import DataError
+from vipquality.metrics.drivers import _johnson, relative_weights
 
 
 def correlated_data(n: int = 120, seed: int = 3) -> tuple[pd.DataFrame, pd.Series]:

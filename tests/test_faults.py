@@ -26,11 +26,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from vipquality.errors import StoreError
-from vipquality.data.ingest import ingest_quarter
-from vipquality.data.store import StoreLock
-from vipquality.data.store import load_responses
 from vipquality.config import load_workspace
+from vipquality.data.ingest import ingest_quarter
+from vipquality.data.store import StoreLock, load_responses
+from vipquality.errors import StoreError
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("VQ_FAULT_SEED", "20260"))

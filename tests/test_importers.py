@@ -23,12 +23,12 @@ import pytest
 from click.testing import CliRunner
 
 import vipquality as vq
-from vipquality.data.readers import read_table
-from vipquality.errors import IngestError
-from vipquality.data.importers import FORMATS, detect_format, import_survey, read_survey
-from vipquality.data.schema import fields_for, resolve_columns
-from vipquality.paths import SAMPLE_WORKSPACE
 from vipquality.config import Attribute, Instrument, Item, load_workspace
+from vipquality.data.importers import FORMATS, detect_format, import_survey, read_survey
+from vipquality.data.readers import read_table
+from vipquality.data.schema import fields_for, resolve_columns
+from vipquality.errors import IngestError
+from vipquality.paths import SAMPLE_WORKSPACE
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("VIPQUALITY_REAL_FIXTURES",

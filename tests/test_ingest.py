@@ -18,15 +18,21 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from vipquality.errors import DataError, IngestError, StoreError
+from vipquality._files import neutralise
+from vipquality.config import load_workspace
 from vipquality.data.ingest import IngestResult, ingest_quarter, read_table
 from vipquality.data.readers import cell_text
+from vipquality.data.store import (
+    StoreLock,
+    load_clients,
+    load_memberships,
+    load_responses,
+    load_visits,
+    recover,
+)
 from vipquality.data.store import txn as _store
-from vipquality.data.store import StoreLock, recover
-from vipquality._files import neutralise
+from vipquality.errors import DataError, IngestError, StoreError
 from vipquality.paths import SAMPLE_WORKSPACE
-from vipquality.data.store import load_clients, load_memberships, load_responses, load_visits
-from vipquality.config import load_workspace
 
 DATA = Path(__file__).parent / "data"
 Q = "2026Q2"

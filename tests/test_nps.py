@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vipquality.metrics.ces import ces
 from vipquality.errors import DataError
+from vipquality.metrics.ces import ces
 from vipquality.metrics.nps import nps, nps_difference
 
 Z95 = NormalDist().inv_cdf(0.975)

@@ -24,11 +24,11 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scan import distinctive
 
+from vipquality.config import load_workspace
 from vipquality.data.privacy import Scrubber, find_personal_data, scrub_comment
 from vipquality.metrics.summarise import redact
-from vipquality.config import load_workspace
-from scan import distinctive
 
 REPO = Path(__file__).resolve().parents[1]
 

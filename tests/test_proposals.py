@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vipquality.config import ChecklistItem, Standard, Standards, StandardVersion
+from vipquality.report.data import ReportData
 from vipquality.standards.proposals import ACTIONS, PROPOSAL_COLUMNS, RevisionRules, propose
 from vipquality.standards.scorecard import SCORECARD_COLUMNS, scorecard
 from vipquality.standards.writers import write_proposals
-from vipquality.report.data import ReportData
-from vipquality.config import ChecklistItem, Standard, StandardVersion, Standards
 
 Q, PREV = "2026Q3", "2026Q2"
 
@@ -464,9 +464,8 @@ def test_scorecard_sums_overall_weights_when_the_report_has_them():
 # --------------------------------------------------------------------------------------------
 # the ordinal cross-check (vipquality.metrics.drivers.ordinal_check)
 
-from vipquality.metrics.drivers import ordinal_check, relative_weights  # noqa: E402
 from vipquality.errors import DataError  # noqa: E402
-from vipquality.metrics.drivers import DRIVER_COLUMNS, key_drivers  # noqa: E402
+from vipquality.metrics.drivers import DRIVER_COLUMNS, key_drivers, ordinal_check, relative_weights  # noqa: E402  # noqa: E402
 
 BETA = {"speed": 1.2, "competence": 0.8, "respect": 0.4, "digital": 0.0}
 

@@ -26,17 +26,17 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+import browser
 import nbformat
 import pandas as pd
 import pytest
-
-import browser
 from scan import distinctive
+
 import vipquality
+from vipquality.config import load_workspace
 from vipquality.report import pages
 from vipquality.report.build import NOTEBOOKS_DIR, ReportOutcome, build_report
 from vipquality.report.run.export import check_html, count_charts
-from vipquality.config import load_workspace
 
 EXECUTIVE_CSVS = ("metrics.csv", "metrics_by_branch.csv", "standards_compliance.csv")
 #: segment page: headline tiles, one trend per headline metric, NPS composition, drivers

@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from vipquality.report import build as quarterly
 from vipquality.cli import main
 from vipquality.errors import ReportError
+from vipquality.report import build as quarterly
 from vipquality.report.data import compute_report_data
 
 SUMMED = ("metrics", "branches", "managers")

@@ -21,12 +21,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from vipquality.errors import ReportError
 from vipquality.report.run import NotebookJob, new_staging, publish, report_lock, run_notebooks
-from vipquality.report.run.export import check_html, count_charts, export_html, ship_plotly_js
-from vipquality.report.run.manifest import write_manifest
 from vipquality.report.run import jobs as run_jobs
 from vipquality.report.run import kernels as run_kernels
 from vipquality.report.run import pool as run_pool
 from vipquality.report.run import publication as run_publication
+from vipquality.report.run.export import check_html, count_charts, export_html, ship_plotly_js
+from vipquality.report.run.manifest import write_manifest
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 REPO = Path(__file__).resolve().parents[1]

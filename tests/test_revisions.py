@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from vipquality.config import ChecklistItem, Quarter, Standard, Standards, StandardVersion
 from vipquality.standards.revisions import REVISION_COLUMNS, revision_effects
-from vipquality.config import ChecklistItem, Quarter, Standard, StandardVersion, Standards
 
 REVISED = dt.date(2025, 1, 1)
 QUARTERS = ["2024Q3", "2024Q4", "2025Q1", "2025Q2"]
@@ -160,8 +160,8 @@ def test_no_estimate_without_checks_on_one_side():
 
 def test_sample_workspace_revised_standard_effect_is_positive_and_significant(sample_workspace):
     WS = sample_workspace  # the committed sample, copied and ingested once
-    from vipquality.data.store import load_visits
     from vipquality.config import load_workspace
+    from vipquality.data.store import load_visits
 
     ws = load_workspace(WS)
     revised = [s.id for s in ws.standards if len(s.versions) > 1]
@@ -176,6 +176,7 @@ def test_sample_workspace_revised_standard_effect_is_positive_and_significant(sa
 # --------------------------------------------------------------------------------------------
 # the linked CSI attributes (survey responses) and the robustness checks
 
+from vipquality.config import Attribute, Instrument, Item  # noqa: E402
 from vipquality.standards.revisions import (
     ATTRIBUTE_COLUMNS,
     ROBUSTNESS_CHECKS,
@@ -183,7 +184,6 @@ from vipquality.standards.revisions import (
     revision_attributes,
     revision_robustness,
 )
-from vipquality.config import Attribute, Instrument, Item  # noqa: E402
 
 ATTRS = ("speed", "promises", "respect", "privacy")  # S1 serves speed and promises
 
@@ -359,8 +359,8 @@ def test_robustness_without_branches_or_revisions():
 
 def test_sample_workspace_revision_with_attributes_and_robustness(sample_workspace):
     WS = sample_workspace  # the committed sample, copied and ingested once
-    from vipquality.data.store import load_responses, load_visits
     from vipquality.config import load_workspace
+    from vipquality.data.store import load_responses, load_visits
 
     ws = load_workspace(WS)
     visits = load_visits(ws)

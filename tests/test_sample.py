@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from vipquality.errors import ConfigError
 from vipquality.data.sample import DEFAULT_SEED, generate_responses, generate_sample
+from vipquality.errors import ConfigError
 
 SURVEYS = Path(__file__).resolve().parents[1] / "surveys"
 CONFIG = ("workspace.yaml", "instrument.yaml", "segments.yaml", "standards.yaml")

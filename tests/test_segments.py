@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vipquality.errors import DataError
-from vipquality.data.segments import assign_segments, evaluate, segment_sizes
 from vipquality.config import All, Any, Compare, Not, Quarter, Segment, SegmentRules, load_workspace
+from vipquality.data.segments import assign_segments, evaluate, segment_sizes
+from vipquality.errors import DataError
 
 AS_OF = dt.date(2026, 3, 31)
 NA = np.nan

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from vipquality.data.sample import generate_responses
-from vipquality.metrics.summarise import summarise, sufficient_stats
+from vipquality.metrics.summarise import sufficient_stats, summarise
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark)")
 

@@ -14,9 +14,9 @@ import pytest
 
 pyreadstat = pytest.importorskip("pyreadstat")
 
-from vipquality.errors import DataError, IngestError  # noqa: E402
-from vipquality.data.importers._spss import read_spss  # noqa: E402
 from vipquality.config import Attribute, Instrument, Item  # noqa: E402
+from vipquality.data.importers._spss import read_spss  # noqa: E402
+from vipquality.errors import DataError, IngestError  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "real"
 SPSS = REAL / "spss"

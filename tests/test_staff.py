@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from vipquality.config import ChecklistItem, Standard, Standards, StandardVersion
 from vipquality.errors import DataError
-from vipquality.standards.staff import STAFF_COLUMNS, load_roster, staff_compliance
 from vipquality.report.pages.staff import staff_chart, staff_summary, staff_table
-from vipquality.config import ChecklistItem, Standard, StandardVersion, Standards
+from vipquality.standards.staff import STAFF_COLUMNS, load_roster, staff_compliance
 
 WS = Path("/tmp/ws")
 AS_OF = dt.date(2026, 9, 30)
@@ -230,8 +230,8 @@ def test_page_pieces_hide_what_is_under_the_base():
 
 @pytest.mark.skipif(not (WS / "staff.csv").is_file(), reason="the sample copy /tmp/ws")
 def test_sample_roster_and_planted_branch():
-    from vipquality.data.store import load_visits
     from vipquality.config import load_workspace
+    from vipquality.data.store import load_visits
 
     ws = load_workspace(WS)
     people = load_roster(ws)

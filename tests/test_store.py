@@ -11,9 +11,8 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from vipquality.errors import StoreError
+from vipquality.config import load_workspace
 from vipquality.data.ingest import ingest_quarter
-from vipquality.paths import SAMPLE_WORKSPACE
 from vipquality.data.schema import TABLES, table_schema
 from vipquality.data.store import (
     fingerprint,
@@ -23,7 +22,8 @@ from vipquality.data.store import (
     load_visits,
     stored_quarters,
 )
-from vipquality.config import load_workspace
+from vipquality.errors import StoreError
+from vipquality.paths import SAMPLE_WORKSPACE
 
 DATA = Path(__file__).parent / "data"
 

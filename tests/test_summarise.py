@@ -19,8 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
-from vipquality.metrics.sufficient import StatsSpec, response_stats_sql, spark_quote
+from vipquality.data.summary import summarise_workspace
 from vipquality.errors import DataError
+from vipquality.metrics.sufficient import StatsSpec, response_stats_sql, spark_quote
 from vipquality.metrics.summarise import (
     RESULT_COLUMNS,
     adjust_p,
@@ -30,7 +31,6 @@ from vipquality.metrics.summarise import (
     summarise,
     summarise_stats,
 )
-from vipquality.data.summary import summarise_workspace
 
 NAN = np.nan
 Z95 = 1.959963984540054          # Φ⁻¹(0.975)

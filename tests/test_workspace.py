@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from vipquality.errors import ConfigError
-from vipquality.paths import PROJECT_ROOT, SAMPLE_WORKSPACE
 from vipquality.config import (
     ALL_SEGMENT,
     All,
@@ -25,6 +23,8 @@ from vipquality.config import (
     Workspace,
     load_workspace,
 )
+from vipquality.errors import ConfigError
+from vipquality.paths import PROJECT_ROOT, SAMPLE_WORKSPACE
 
 D = dt.date
 

@@ -79,8 +79,8 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
 
     Survey files may be exports of Qualtrics, SurveyMonkey, LimeSurvey, Google Forms or
     Microsoft Forms: they are recognised and mapped onto the instrument."""
-    from vipquality.data.ingest import ingest_quarter
     from vipquality.config import load_workspace
+    from vipquality.data.ingest import ingest_quarter
 
     ws = load_workspace(workspace)
     quarters = ws.quarters() if all_quarters or not quarter else list(quarter)
@@ -107,8 +107,8 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
                    "and Java.")
 def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
     """Compute the tidy metrics table from the store."""
-    from vipquality.data.summary import summarise_workspace
     from vipquality.config import load_workspace
+    from vipquality.data.summary import summarise_workspace
 
     ws = load_workspace(workspace)
     table = summarise_workspace(ws, by=[c.strip() for c in by.split(",") if c.strip()],

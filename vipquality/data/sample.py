@@ -60,8 +60,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import ndtri
 
-from vipquality.errors import ConfigError
-from vipquality.paths import SAMPLE_WORKSPACE
 from vipquality.config import (
     All,
     Any,
@@ -72,6 +70,8 @@ from vipquality.config import (
     Workspace,
     load_workspace,
 )
+from vipquality.errors import ConfigError
+from vipquality.paths import SAMPLE_WORKSPACE
 
 __all__ = ["generate_sample", "generate_responses", "DEFAULT_SEED"]
 

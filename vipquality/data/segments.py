@@ -31,8 +31,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from vipquality.errors import DataError
 from vipquality.config import ALL_SEGMENT, All, Any, Compare, Condition, Not, Quarter, SegmentRules
+from vipquality.errors import DataError
 
 __all__ = ["evaluate", "assign_segments", "segment_sizes", "MEMBERSHIP_COLUMNS"]
 

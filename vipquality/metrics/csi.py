@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from vipquality.errors import DataError
 from vipquality.metrics.drivers import (
     _bootstrap_counts,
     _design,
@@ -18,7 +19,6 @@ from vipquality.metrics.drivers import (
     _percentile_interval,
     relative_weights,
 )
-from vipquality.errors import DataError
 from vipquality.metrics.estimate import Estimate
 from vipquality.metrics.intervals import z_value
 from vipquality.metrics.nps import _scores_array

@@ -24,7 +24,6 @@ import pandas as pd
 from scipy import stats as sps
 
 from vipquality.config import Reporting
-from vipquality.metrics.sufficient import merge_stats, stat_columns, sufficient_stats
 from vipquality.errors import DataError
 from vipquality.metrics.intervals import (
     kish_n,
@@ -34,6 +33,7 @@ from vipquality.metrics.intervals import (
     wilson,
     z_value,
 )
+from vipquality.metrics.sufficient import merge_stats, stat_columns, sufficient_stats
 
 __all__ = [
     "summarise",

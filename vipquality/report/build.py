@@ -27,8 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vipquality._version import __version__
+from vipquality.config import Workspace, load_workspace
 from vipquality.errors import ReportError
+from vipquality.metrics.sufficient.engines import ENGINES  # the summarise(engine=) choices
 from vipquality.paths import PROJECT_ROOT, SAMPLE_WORKSPACE
+from vipquality.report.executive import write_executive_tables
 from vipquality.report.run import (
     NotebookJob,
     NotebookPool,
@@ -38,9 +41,6 @@ from vipquality.report.run import (
     report_lock,
 )
 from vipquality.report.run.manifest import write_manifest
-from vipquality.config import Workspace, load_workspace
-from vipquality.metrics.sufficient.engines import ENGINES  # the summarise(engine=) choices
-from vipquality.report.executive import write_executive_tables
 
 if TYPE_CHECKING:
     from vipquality.report.data import ReportData
@@ -171,8 +171,8 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
     # workers are started, so they start about a second earlier)
     pool = NotebookPool(workers=workers, timeout=timeout, kernel_cwd=notebooks, preload=_PRELOAD)
     try:
-        from vipquality.report.data import compute_report_data
         from vipquality.data.ingest.refresh import ensure_store
+        from vipquality.report.data import compute_report_data
 
         ensure_store(ws)
         # ordinal=False: the ordinal cross-check of the key drivers is shown on no page and in

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vipquality.metrics.compliance import standard_compliance
-from vipquality.errors import DataError, StoreError
+from vipquality.config import ALL_SEGMENT, Quarter, Reporting, Workspace, load_workspace
 from vipquality.data.ingest.refresh import ensure_store
 from vipquality.data.summary import summarise_workspace
-from vipquality.config import ALL_SEGMENT, Quarter, Reporting, Workspace, load_workspace
+from vipquality.errors import DataError, StoreError
+from vipquality.metrics.compliance import standard_compliance
 
 __all__ = ["ReportData", "compute_report_data", "report_data"]
 
@@ -343,14 +343,14 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
 
 def _add_standards_review(data: ReportData, ws: Workspace) -> None:
     """Scorecard, revision proposals and the effect of recorded revisions (issue: closing the loop)."""
+    from vipquality.data.store import load_responses, load_visits
     from vipquality.standards.proposals import propose
-    from vipquality.standards.scorecard import scorecard
     from vipquality.standards.revisions import (
         revision_attributes,
         revision_effects,
         revision_robustness,
     )
-    from vipquality.data.store import load_responses, load_visits
+    from vipquality.standards.scorecard import scorecard
 
     confidence = ws.reporting.confidence
     visits = load_visits(ws, quarters=data.quarters)

@@ -51,8 +51,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from vipquality.standards.scorecard import SCORECARD_COLUMNS, attribute_table, catalogue
 from vipquality.config import ALL_SEGMENT
+from vipquality.standards.scorecard import SCORECARD_COLUMNS, attribute_table, catalogue
 
 __all__ = ["RevisionRules", "propose", "ACTIONS", "PROPOSAL_COLUMNS"]
 

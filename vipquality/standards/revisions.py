@@ -35,8 +35,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from vipquality.errors import DataError
-from vipquality.metrics.intervals import t_interval, z_value
 from vipquality.config import (
     Instrument,
     Quarter,
@@ -46,6 +44,8 @@ from vipquality.config import (
     Workspace,
     load_workspace,
 )
+from vipquality.errors import DataError
+from vipquality.metrics.intervals import t_interval, z_value
 
 __all__ = ["revision_effects", "revision_attributes", "revision_robustness",
            "REVISION_COLUMNS", "ATTRIBUTE_COLUMNS", "ROBUSTNESS_COLUMNS", "ROBUSTNESS_CHECKS"]

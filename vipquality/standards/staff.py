@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vipquality.metrics.compliance import visit_scores
-from vipquality.errors import DataError
-from vipquality.metrics.intervals import t_interval, z_value
 from vipquality.config import Quarter, Reporting, Standards, Workspace, load_workspace
+from vipquality.errors import DataError
+from vipquality.metrics.compliance import visit_scores
+from vipquality.metrics.intervals import t_interval, z_value
 
 __all__ = ["load_roster", "staff_compliance", "staff_report", "STAFF_COLUMNS", "ROSTER_COLUMNS"]
 

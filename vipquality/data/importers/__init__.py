@@ -36,8 +36,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from vipquality.errors import IngestError
-from vipquality.data.readers import RawTable, read_table
 from vipquality.data.importers import _forms, _limesurvey, _qualtrics, _surveymonkey
 from vipquality.data.importers._common import (
     FORMATS,
@@ -58,6 +56,8 @@ from vipquality.data.importers._detect import (
     refuse_non_responses,
     sniff,
 )
+from vipquality.data.readers import RawTable, read_table
+from vipquality.errors import IngestError
 
 __all__ = ["FORMATS", "ImportReport", "ImportedSurvey", "SNIFF_RECORDS", "detect_format",
            "import_survey", "read_sheet", "read_survey", "refuse_non_responses", "sniff"]

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from vipquality.errors import DataError, IngestError
 from vipquality.data.readers import REJECT_COLUMNS, RawTable, cell_text, iso, sniff_delimiter
 from vipquality.data.readers import decode as decode_bytes
+from vipquality.errors import DataError, IngestError
 
 #: Every format :func:`vipquality.data.importers.detect_format` can return.
 FORMATS = ("qualtrics", "qualtrics-2016", "qualtrics-legacy", "surveymonkey", "limesurvey",

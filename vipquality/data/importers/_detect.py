@@ -13,8 +13,8 @@ import json
 import re
 from pathlib import Path
 
-from vipquality.errors import IngestError
 from vipquality.data.importers._common import Sheet, read_bytes, read_sheet
+from vipquality.errors import IngestError
 
 __all__ = ["detect_format", "detect", "sniff", "r_syntax_for", "R_MARK"]
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vipquality.errors import IngestError
 from vipquality.data.importers._common import Col, Draft, Sheet, has_html, strip_html, where
+from vipquality.errors import IngestError
 
 _HEADING = re.compile(r"^([A-Za-z][A-Za-z0-9_]*(?:\[[^\]]*\])*)\.\s+(.*)$", re.S)
 _META = {"id": ("meta", "response_id"), "submitdate": ("time", "submitted_at"),

@@ -33,19 +33,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from vipquality.errors import DataError, IngestError, StoreError
-from vipquality.data.privacy import Scrubber
-from vipquality.data.schema import SORT_KEYS, from_pandas, partition_path, table_schema, to_pandas
-from vipquality.data.readers import (
-    DEFAULT_BLOCK_ROWS,
-    REJECT_COLUMNS,
-    CsvStream,
-    NeedsExactRead,
-    RawTable,
-    open_csv_stream,
-    read_table,
-)
-from vipquality.data.store import StoreLock, Transaction, parquet_bytes, read_csv_rows, recover
 from vipquality._files import csv_bytes
 from vipquality.data.ingest._stream import merge_blocks, write_sorted
 from vipquality.data.ingest._validate import (
@@ -56,7 +43,27 @@ from vipquality.data.ingest._validate import (
     empty_rejects,
     file_warnings,
 )
-from vipquality.data.schema import fields_for, resolve_columns
+from vipquality.data.privacy import Scrubber
+from vipquality.data.readers import (
+    DEFAULT_BLOCK_ROWS,
+    REJECT_COLUMNS,
+    CsvStream,
+    NeedsExactRead,
+    RawTable,
+    open_csv_stream,
+    read_table,
+)
+from vipquality.data.schema import (
+    SORT_KEYS,
+    fields_for,
+    from_pandas,
+    partition_path,
+    resolve_columns,
+    table_schema,
+    to_pandas,
+)
+from vipquality.data.store import StoreLock, Transaction, parquet_bytes, read_csv_rows, recover
+from vipquality.errors import DataError, IngestError, StoreError
 
 __all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTable"]
 

@@ -22,8 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from vipquality.data.schema import SORT_KEYS, from_pandas, table_schema, to_pandas
-from vipquality.data.readers import CsvStream, RawTable
 from vipquality.data.ingest._validate import (
     KEYS,
     Checked,
@@ -32,6 +30,8 @@ from vipquality.data.ingest._validate import (
     _row_hashes,
     empty_rejects,
 )
+from vipquality.data.readers import CsvStream, RawTable
+from vipquality.data.schema import SORT_KEYS, from_pandas, table_schema, to_pandas
 
 __all__ = ["FileTally", "merge_blocks", "write_sorted", "SORT_CHUNK_ROWS"]
 

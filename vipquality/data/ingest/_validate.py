@@ -23,11 +23,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vipquality.errors import IngestError
 from vipquality.data.privacy import Scrubber
-from vipquality.data.schema import from_pandas, table_schema, to_pandas
-from vipquality.data.schema import Field, fields_for, resolve_columns
 from vipquality.data.readers import REJECT_COLUMNS, RawTable
+from vipquality.data.schema import (
+    Field,
+    fields_for,
+    from_pandas,
+    resolve_columns,
+    table_schema,
+    to_pandas,
+)
+from vipquality.errors import IngestError
 
 __all__ = ["Field", "Checked", "fields_for", "resolve_columns", "check_table", "deduplicate",
            "empty_rejects", "file_warnings", "KEYS"]

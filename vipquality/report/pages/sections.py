@@ -21,10 +21,10 @@ import html
 import pandas as pd
 import plotly.graph_objects as go
 
-from vipquality.report.pages import charts, narrative, tables
 from vipquality.config import ALL_SEGMENT
 from vipquality.report.data import ReportData
 from vipquality.report.executive import executive_table
+from vipquality.report.pages import charts, narrative, tables
 
 __all__ = [
     "setup", "page_title", "quarter_table", "segment_links",
