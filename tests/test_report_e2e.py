@@ -544,6 +544,66 @@ def test_a_broken_workspace_is_one_line_and_exit_code_2(report_workspace, tmp_pa
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
 
 
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    errors = [line for line in proc.stderr.strip().splitlines() if "rror" in line]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize("quarter", ["2026Q5", "../x"])
+def test_a_malformed_quarter_is_refused_before_anything_runs(report_workspace, tmp_path, quarter):
+    for command in (["report", "--out", str(tmp_path / "reports")], ["ingest"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "vipquality.cli", *command, "--workspace",
+             str(report_workspace.root), "--quarter", quarter],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        line = _one_line_error(proc)
+        assert "--quarter" in line and quarter in line
+    assert not (tmp_path / "reports").exists()
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line_and_exit_code_2(report_workspace,
+                                                                          tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vipquality.cli", "report", "--workspace",
+         str(report_workspace.root), "--out", str(blocker / "reports"), "--no-progress"],
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    line = _one_line_error(proc)
+    assert line.startswith("error: ") and str(blocker) in line
+
+
+def test_a_page_cut_short_keeps_the_previous_quarter(report, report_workspace, tmp_path,
+                                                     monkeypatch):
+    """A page written short (a disk that filled up) stops the publication: the previous
+    quarter stays byte for byte, and nothing of the failed run is left beside it."""
+    import vipquality.report.build as build
+    from vipquality.errors import ReportError
+
+    out = tmp_path / "reports"
+    previous = out / report.quarter
+    shutil.copytree(report.folder, previous)
+    before = {p.relative_to(previous): p.read_bytes() for p in previous.rglob("*") if p.is_file()}
+    real = build.short_pages
+
+    def cut_one_then_check(pages):
+        pages = list(pages)
+        index = next(p for p in pages if p.name == "index.html")
+        index.write_bytes(index.read_bytes()[: index.stat().st_size // 2])
+        return real(pages)
+
+    monkeypatch.setattr(build, "short_pages", cut_one_then_check)
+    with pytest.raises(ReportError, match="was not published.*index.html is cut off"):
+        build_report(report_workspace.root, out=out, workers=2, progress=False)
+    after = {p.relative_to(previous): p.read_bytes() for p in previous.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".lock")) == [
+        report.quarter]
+
+
 # --------------------------------------------------------------------------------------------
 # in a browser
 

@@ -29,14 +29,32 @@ _workspace_option = click.option(
 )
 
 
+def _quarters(ctx, param, value):
+    """``--quarter`` values checked as quarters (``2026Q3``) before anything runs."""
+    from vipquality.config import Quarter
+
+    values = value if isinstance(value, tuple) else (() if value is None else (value,))
+    for v in values:
+        try:
+            Quarter.parse(v)
+        except ValueError as err:
+            raise click.BadParameter(str(err)) from None
+    return value
+
+
 class _Group(click.Group):
-    """Turns VipqualityError into a one-line message and exit code 2."""
+    """Turns VipqualityError, and a file system that refuses a read or a write (disk full,
+    read-only or missing folder, no permission), into a one-line message and exit code 2."""
 
     def invoke(self, ctx):  # noqa: D401 - click hook
         try:
             return super().invoke(ctx)
         except VipqualityError as err:
             click.secho(f"error: {err}", fg="red", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except OSError as err:  # the machine, not the data: no traceback for the cron log
+            where = f"{err.filename}: " if err.filename else ""
+            click.secho(f"error: {where}{err.strerror or err}", fg="red", err=True)
             sys.exit(EXIT_BAD_INPUT)
 
 
@@ -62,7 +80,8 @@ def sample(workspace: Path, seed: int | None, responses: int | None) -> None:
 
 @main.command()
 @_workspace_option
-@click.option("--quarter", "-q", multiple=True, help="Quarter(s) to import, e.g. 2026Q3.")
+@click.option("--quarter", "-q", multiple=True, callback=_quarters,
+              help="Quarter(s) to import, e.g. 2026Q3.")
 @click.option("--all", "all_quarters", is_flag=True, help="Import every quarter folder.")
 @click.option("--dry-run", is_flag=True, help="Validate and reconcile, write nothing.")
 @click.option("--format", "survey_format", default=None,
@@ -122,7 +141,8 @@ def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
 
 @main.command()
 @_workspace_option
-@click.option("--quarter", "-q", default=None, help="Quarter to report (default: the latest).")
+@click.option("--quarter", "-q", default=None, callback=_quarters,
+              help="Quarter to report (default: the latest).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
               show_default=True, help="Reports folder; pages go to OUT/<quarter>/.")
 @click.option("--workers", type=int, default=None, help="Notebooks run at once (default: cores).")

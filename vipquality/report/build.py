@@ -39,6 +39,7 @@ from vipquality.report.run import (
     new_staging,
     publish,
     report_lock,
+    short_pages,
 )
 from vipquality.report.run.manifest import write_manifest
 
@@ -214,6 +215,12 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                                                               "segment"].tolist()},
                     started=started, finished=datetime.now(timezone.utc),
                     notebooks=run.notebooks)
+                short = short_pages(staging / r.html for r in run.notebooks
+                                    if r.status == "ok" and r.html)
+                if short:  # a full disk, say: keep the previous quarter whole
+                    raise ReportError(
+                        f"{final} was not published (the previous version, if any, is kept): "
+                        + "; ".join(short))
                 publish(staging, final)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -37,7 +37,7 @@ from vipquality.report.run.export import check_html, count_charts, export_html, 
 from vipquality.report.run.jobs import NotebookJob, NotebookResult, RunResult
 from vipquality.report.run.manifest import write_manifest
 from vipquality.report.run.pool import NotebookPool, run_notebooks
-from vipquality.report.run.publication import new_staging, publish, report_lock
+from vipquality.report.run.publication import new_staging, publish, report_lock, short_pages
 
 __all__ = [
     "NotebookJob",
@@ -51,6 +51,7 @@ __all__ = [
     "publish",
     "report_lock",
     "run_notebooks",
+    "short_pages",
     "ship_plotly_js",
     "write_manifest",
 ]

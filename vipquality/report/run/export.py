@@ -155,9 +155,8 @@ def export_html(
     body, _ = _exporter().from_notebook_node(
         nb, resources={"metadata": {"name": name}, "plotly_js_url": rel}
     )
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(body, encoding="utf-8")
-    return html_path
+    # written whole or not at all: a full disk leaves no empty or cut-off page behind
+    return atomic_write_text(html_path, body)
 
 
 def _warm_exporter(scratch: Path) -> None:

@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +24,7 @@ __all__ = [
     "new_staging",
     "publish",
     "report_lock",
+    "short_pages",
 ]
 
 LOCK_NAME = ".lock"
@@ -105,6 +106,36 @@ def new_staging(final: Path) -> Path:
     staging = final.parent / f".{final.name}.staging-{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()
     return staging
+
+
+def short_pages(pages: Iterable[Path]) -> list[str]:
+    """What is wrong with pages that a run reports written: missing, empty, or cut off
+    (no closing ``</html>``, as when the disk filled up while writing). Empty when every page is
+    whole; :func:`publish` is not called otherwise, so the previous quarter stays.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.html").write_text("<html><body>ok</body></html>\\n")
+    >>> _ = (d / "b.html").write_text("<html><body>cut")
+    >>> short_pages([d / "a.html", d / "b.html", d / "c.html"])
+    ['b.html is cut off (no closing </html>)', 'c.html is missing']
+    """
+    problems = []
+    for page in pages:
+        page = Path(page)
+        if not page.is_file():
+            problems.append(f"{page.name} is missing")
+            continue
+        size = page.stat().st_size
+        if size == 0:
+            problems.append(f"{page.name} is empty")
+            continue
+        with open(page, "rb") as fh:
+            fh.seek(max(0, size - 64))
+            tail = fh.read().rstrip().lower()
+        if not tail.endswith(b"</html>"):
+            problems.append(f"{page.name} is cut off (no closing </html>)")
+    return problems
 
 
 def publish(staging: Path, final: Path) -> None:
