@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     machine_lines = machine()
     print("\n".join(machine_lines), flush=True)
     sections: list[Section] = []
+    crashed: list[str] = []
     for name in args.only:
         t = time.perf_counter()
         try:
@@ -210,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             sec.notes.append("the benchmark failed:\n\n```\n" + traceback.format_exc()[-3000:]
                              + "```")
             log(f"{name} failed:\n{traceback.format_exc()}")
+            crashed.append(name)
         sec.seconds = time.perf_counter() - t
         sections.append(sec)
         # write after every section, so an interrupted run still leaves its figures
@@ -218,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"results written to {args.out}")
     missed = sum(f.ok is False for s in sections for f in s.figures)
     log(f"{missed} target(s) missed")
+    if crashed:  # a section that could not run measured nothing: say so in the exit code
+        log(f"section(s) that failed to run: {', '.join(crashed)}")
+        return 1
     return 0
 
 

@@ -24,7 +24,7 @@ def responses(n: int, seed: int = SEED) -> pd.DataFrame:
     """``n`` generated responses (canonical layout + segment, branch, manager_id)."""
     from vipquality.data.sample import generate_responses
 
-    folder = cache_dir() / f"responses-{n}-{seed}-{source_key('vipquality/sample.py')}"
+    folder = cache_dir() / f"responses-{n}-{seed}-{source_key('vipquality/data/sample.py')}"
     sizes = [min(CHUNK, n - start) for start in range(0, n, CHUNK)]
     paths = [folder / f"part-{i:03d}.parquet" for i in range(len(sizes))]
     if not all(p.exists() for p in paths):

@@ -42,7 +42,7 @@ def workspace(rows: int) -> Path:
     """A one-quarter workspace whose survey export has ``rows`` rows (cached)."""
     import pandas as pd
 
-    key = source_key("vipquality/sample.py", "surveys/instrument.yaml")
+    key = source_key("vipquality/data/sample.py", "surveys/instrument.yaml")
     ws = cache_dir() / f"ingest-ws-{rows}-{key}"
     if (ws / ".ready").exists():
         shutil.rmtree(ws / "store", ignore_errors=True)

@@ -48,7 +48,7 @@ def _vq(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
 
 def sample_workspace() -> Path:
     """The sample workspace with its store, generated and ingested once (cached)."""
-    key = source_key("vipquality/sample.py", "surveys/workspace.yaml", "surveys/instrument.yaml",
+    key = source_key("vipquality/data/sample.py", "surveys/workspace.yaml", "surveys/instrument.yaml",
                      "surveys/segments.yaml", "surveys/standards.yaml")
     ws = cache_dir() / f"sample-ws-{key}"
     if (ws / ".ready").exists():
@@ -81,7 +81,7 @@ def million_workspace() -> tuple[Path, dict]:
     """The 1-million-response workspace with its store, generated and ingested once (cached
     under the bench cache, keyed on the generator and the configuration). Returns the folder
     and what building it took (seconds to generate and to ingest, from its ``.ready`` file)."""
-    key = source_key("vipquality/sample.py", "surveys/workspace.yaml", "surveys/instrument.yaml",
+    key = source_key("vipquality/data/sample.py", "surveys/workspace.yaml", "surveys/instrument.yaml",
                      "surveys/segments.yaml", "surveys/standards.yaml")
     ws = cache_dir() / f"million-ws-{key}"
     ready = ws / ".ready"

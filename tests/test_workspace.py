@@ -434,6 +434,55 @@ def test_unquoted_comma_in_flow_mapping_is_caught(tmp_path):
     assert "unknown key" in str(err)
 
 
+_BOMB = "".join(
+    ["lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"]
+    + [f"lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10)]
+)  # "billion laughs": ten to the tenth values once the aliases are written out
+
+_LOAD = """
+import sys
+from vipquality.config import load_workspace
+from vipquality.errors import ConfigError
+try:
+    load_workspace(sys.argv[1])
+except ConfigError as err:
+    print(err)
+"""
+
+
+@pytest.mark.parametrize("file", ["workspace.yaml", "segments.yaml"])
+def test_an_alias_bomb_is_refused_at_once(tmp_path, file):
+    """Aliases of aliases are counted, not expanded (a subprocess, so a regression shows as a
+    time-out rather than a hung test run)."""
+    import subprocess
+    import sys
+
+    ws_dir = _copy_sample(tmp_path)
+    (ws_dir / file).write_text(_BOMB + (ws_dir / file).read_text(encoding="utf-8"),
+                               encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", _LOAD, str(ws_dir)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    message = proc.stdout.strip()
+    assert message.startswith(str(ws_dir / file)), message
+    assert "100,000 values once its aliases" in message and len(message) < 400
+
+
+def test_an_error_message_never_renders_a_huge_value_whole(tmp_path):
+    big = "[" + ", ".join(["1"] * 300) + "]"
+    err = _error(tmp_path, "workspace.yaml", "name: Sample Private Bank — VIP service quality",
+                 f"name: [&big {big}, " + ", ".join(["*big"] * 299) + "]")
+    assert err.key == "name" and "got a list [[1, 1, 1, 1, 1, 1, ...]" in str(err)
+    assert len(str(err)) < len(str(tmp_path)) + 200
+
+
+def test_yaml_nested_too_deeply_is_one_error(tmp_path):
+    ws_dir = _copy_sample(tmp_path)
+    (ws_dir / "segments.yaml").write_text("x: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_workspace(ws_dir)
+
+
 def test_empty_file(tmp_path):
     ws_dir = _copy_sample(tmp_path)
     (ws_dir / "segments.yaml").write_text("# nothing yet\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import reprlib
 import typing as t
 from pathlib import Path
 
@@ -124,8 +125,12 @@ def _read_yaml(path: Path, named_by: _Reader | None = None) -> _Reader:
                                     f"offset {e.start}") from None
     except OSError as e:
         raise ConfigError(file, "", f"cannot be read: {e.strerror or e}") from None
+    loader = _Loader(text)
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        node = loader.get_single_node()
+        if node is not None:
+            _refuse_alias_bombs(node, file)
+        data = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -135,7 +140,44 @@ def _read_yaml(path: Path, named_by: _Reader | None = None) -> _Reader:
         raise ConfigError(file, "", f"invalid YAML at {where}: {detail}") from None
     except yaml.YAMLError as e:
         raise ConfigError(file, "", f"invalid YAML: {e}") from None
+    except RecursionError:
+        raise ConfigError(file, "", "expected a workspace file, got lists or mappings nested "
+                                    "too deeply to read") from None
+    finally:
+        loader.dispose()
     return _Reader(file, data)
+
+
+#: The most values a workspace file may hold once its aliases are expanded. The sample's largest
+#: file holds about a thousand; "billion laughs" (aliases of aliases) holds billions.
+MAX_EXPANDED_VALUES = 100_000
+
+
+def _refuse_alias_bombs(root: yaml.Node, file: str) -> None:
+    """Count the values of the composed YAML as if every alias (``*name``) were written out, without
+    writing them out (each node's count is kept), and refuse a file past
+    :data:`MAX_EXPANDED_VALUES`: a file of aliases of aliases would otherwise hang any code that
+    walks or prints it."""
+    counts: dict[int, int] = {}
+
+    def count(node: yaml.Node) -> int:
+        key = id(node)
+        if key in counts:
+            return counts[key]
+        counts[key] = 1  # a node that refers to itself counts once
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(count(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(count(k) + count(v) for k, v in node.value)
+        else:
+            total = 1
+        counts[key] = min(total, MAX_EXPANDED_VALUES + 1)
+        return counts[key]
+
+    if count(root) > MAX_EXPANDED_VALUES:
+        raise ConfigError(file, "", f"expected at most {MAX_EXPANDED_VALUES:,} values once its "
+                                    "aliases (*name) are expanded, got more: write the values "
+                                    "out, or use fewer aliases of aliases")
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,8 +200,27 @@ def _show(value: t.Any) -> str:
         kind = "a list"
     else:
         return repr(value)
-    text = repr(dict(value) if isinstance(value, dict) else list(value))
+    # reprlib bounds the text before it is built: a value that aliases of aliases make huge is
+    # never rendered whole
+    text = _SHORT.repr(value)
     return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib's bounded repr, also for the loader's list and dict subclasses (reprlib picks
+    its method by type name, so ``_Seq`` and ``_Map`` would be rendered whole)."""
+
+    def repr1(self, x: t.Any, level: int) -> str:
+        if isinstance(x, list):
+            return self.repr_list(x, level)
+        if isinstance(x, dict):
+            return self.repr_dict(x, level)
+        return super().repr1(x, level)
+
+
+_SHORT = _ShortRepr()  # keyword arguments only from Python 3.12
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist = 3, 6, 6
+_SHORT.maxstring = _SHORT.maxother = 40
 
 
 def _hint(word: str, options: t.Iterable[str]) -> str:
