@@ -936,3 +936,48 @@ def test_rows_of_a_large_partition_are_written_sorted_in_pieces(root: Path, monk
     ids = pq.read_table(ws.store_path / "responses" / f"quarter={Q}" / "part-0.parquet",
                         columns=["response_id"]).column(0).to_pylist()
     assert ids == sorted(ids) and len(ids) == 7
+
+
+# ------------------------------------------------------------------------------------------------
+# every file of a quarter folder is imported or named
+def test_every_file_of_a_quarter_folder_is_imported_or_named(root: Path):
+    import openpyxl
+
+    qdir = root / Q
+    (qdir / "survey.csv").rename(qdir / "Survey_Main.CSV")       # the name's case differs
+    book = openpyxl.Workbook()
+    sheet = book.active
+    header = survey_header()
+    sheet.append(header)
+    sheet.append([survey_row("R950")[h] for h in header])
+    book.save(qdir / "survey_extra.xlsm")                           # Excel's macro format
+    (qdir / "notes.txt").write_text("sent late by the provider\n")
+    (qdir / "survey_old.ods").write_bytes(b"PK")
+    (qdir / ".DS_Store").write_bytes(b"\0")
+
+    result = ingest_quarter(load_workspace(root), Q)
+
+    files = {c.file for c in result.files}
+    assert {f"{Q}/Survey_Main.CSV", f"{Q}/survey_extra.xlsm"} <= files, files
+    assert "R950" in set(load_responses(load_workspace(root), Q)["response_id"])
+    assert result.unmatched == ("notes.txt", "survey_old.ods")
+    assert "not imported (matches no quarter_files pattern of workspace.yaml): notes.txt, " \
+           "survey_old.ods" in result.summary()
+
+
+def test_a_folder_named_almost_like_a_quarter_is_named_not_skipped(root: Path):
+    from click.testing import CliRunner
+
+    from vipquality.cli import main
+
+    for name in ("2026Q5", "2026q3", "2026-Q4"):
+        (root / name).mkdir()
+    (root / "2026Q2_old").mkdir()                                   # not meant as a quarter
+    ws = load_workspace(root)
+    assert ws.quarters() == [Q]
+    assert ws.odd_quarter_folders() == ["2026-Q4", "2026Q5", "2026q3"]
+    result = CliRunner().invoke(main, ["ingest", "--workspace", str(root), "--all"])
+    assert result.exit_code == 0, result.output
+    for name in ("2026Q5", "2026q3", "2026-Q4"):
+        assert f"warning: {root / name} is not imported" in result.output
+    assert "2026Q2_old" not in result.output

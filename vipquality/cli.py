@@ -42,6 +42,13 @@ def _quarters(ctx, param, value):
     return value
 
 
+def _warn_odd_folders(ws) -> None:
+    """Name the folders that look like a quarter but are not one (they are not imported)."""
+    for name in ws.odd_quarter_folders():
+        click.secho(f"warning: {ws.root / name} is not imported: a quarter folder is named "
+                    f"YYYYQ1 to YYYYQ4 (e.g. 2026Q3)", fg="yellow", err=True)
+
+
 class _Group(click.Group):
     """Turns VipqualityError, and a file system that refuses a read or a write (disk full,
     read-only or missing folder, no permission), into a one-line message and exit code 2."""
@@ -103,6 +110,8 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
 
     ws = load_workspace(workspace)
     quarters = ws.quarters() if all_quarters or not quarter else list(quarter)
+    if all_quarters or not quarter:
+        _warn_odd_folders(ws)
     rejected = 0
     for q in quarters:
         result = ingest_quarter(ws, q, dry_run=dry_run, format=survey_format,
@@ -155,9 +164,12 @@ def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
 def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
            no_progress: bool, engine: str) -> None:
     """Run the quarterly report: every notebook in parallel, code-free HTML, published whole."""
+    from vipquality.config import load_workspace
     from vipquality.report.build import build_report
 
-    outcome = build_report(workspace, quarter, out, workers=workers, progress=not no_progress,
+    ws = load_workspace(workspace)
+    _warn_odd_folders(ws)
+    outcome = build_report(ws, quarter, out, workers=workers, progress=not no_progress,
                            engine=engine)
     click.echo(outcome.summary())
     if not outcome.ok:

@@ -438,9 +438,10 @@ def _parse_standards(r: _Reader, attribute_ids: t.Sequence[str],
 
 _TABLES = ("survey", "visits", "clients")
 _DEFAULT_PATTERNS = {
-    "survey": ("survey*.csv", "survey*.xlsx", "survey*.parquet"),
-    "visits": ("mystery_shopper*.csv", "mystery_shopper*.xlsx", "mystery_shopper*.parquet"),
-    "clients": ("clients*.csv", "clients*.xlsx", "clients*.parquet"),
+    "survey": ("survey*.csv", "survey*.xlsx", "survey*.xlsm", "survey*.parquet"),
+    "visits": ("mystery_shopper*.csv", "mystery_shopper*.xlsx", "mystery_shopper*.xlsm",
+               "mystery_shopper*.parquet"),
+    "clients": ("clients*.csv", "clients*.xlsx", "clients*.xlsm", "clients*.parquet"),
 }
 _VISIT_COLUMNS = ("visit_id", "visit_date", "branch", "manager_id", "segment", "item_id", "result")
 _WORKSPACE_REQUIRED = ("name", "currency", "timezone", "instrument", "segments", "standards",

@@ -11,6 +11,7 @@ catalogue (:class:`Standard`, :class:`StandardVersion`, :class:`ChecklistItem`) 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ __all__ = [
     "Standards",
     "Workspace",
 ]
+
+#: A folder name a person meant as a quarter: a year, an optional separator, Q and a number.
+_ODD_QUARTER_RE = re.compile(r"\d{4}[-_ ]?[Qq]\d+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +296,16 @@ class Workspace:
             return []
         return sorted(p.name for p in self.root.iterdir()
                       if p.is_dir() and _QUARTER_RE.fullmatch(p.name))
+
+    def odd_quarter_folders(self) -> list[str]:
+        """Folders named almost like a quarter but not one (``2026Q5``, ``2026q3``,
+        ``2026-Q3``): :meth:`quarters` leaves them out, so the commands name them instead of
+        skipping them without a word."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and _ODD_QUARTER_RE.fullmatch(p.name)
+                      and not _QUARTER_RE.fullmatch(p.name))
 
     def quarter_dir(self, q: str | Quarter) -> Path:
         """The folder of a quarter's raw files (it need not exist yet)."""

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 from collections.abc import Mapping, Sequence
@@ -65,7 +66,8 @@ from vipquality.data.schema import (
 from vipquality.data.store import StoreLock, Transaction, parquet_bytes, read_csv_rows, recover
 from vipquality.errors import DataError, IngestError, StoreError
 
-__all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTable"]
+__all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTable",
+           "unmatched_files"]
 
 #: quarter_files key -> stored table, in the order they are imported.
 _TABLE_OF = {"clients": "clients", "survey": "responses", "responses": "responses",
@@ -119,6 +121,9 @@ class IngestResult:
         Rows of the quarter's memberships table written (``None``: not computed).
     written : tuple of str
         Store files that changed, relative to the store (empty: nothing changed).
+    unmatched : tuple of str
+        Files of the quarter folder that match no ``quarter_files`` pattern and so were not
+        imported (named in :meth:`summary`).
     """
 
     quarter: str
@@ -130,6 +135,7 @@ class IngestResult:
     warnings: tuple[str, ...] = ()
     memberships: int | None = None
     written: tuple[str, ...] = field(default=())
+    unmatched: tuple[str, ...] = field(default=())
 
     @property
     def reconciles(self) -> bool:
@@ -163,6 +169,9 @@ class IngestResult:
             lines.append(f"  {len(self.rejects)} rejected cell(s) in {self.total_rejected} row(s)"
                          + ("" if self.dry_run else f": see {where}"))
         lines += [f"  warning: {w}" for w in self.warnings]
+        if self.unmatched:
+            lines.append(f"  not imported (matches no quarter_files pattern of workspace.yaml): "
+                         f"{', '.join(self.unmatched)}")
         return "\n".join(lines)
 
 
@@ -175,10 +184,29 @@ def _source_name(workspace, path: Path) -> str:
 
 
 def _table_for(workspace, path: Path) -> str | None:
+    """The table a file holds by its name, matched against ``quarter_files`` ignoring case
+    (``Survey_y.CSV`` is a survey file like ``survey_y.csv``)."""
+    name = path.name.casefold()
     for key, patterns in workspace.quarter_files.items():
-        if any(fnmatch.fnmatch(path.name, p) for p in patterns):
+        if any(fnmatch.fnmatchcase(name, p.casefold()) for p in patterns):
             return _TABLE_OF.get(key, key)
     return None
+
+
+def _quarter_files(qdir: Path) -> list[Path]:
+    """The files of a quarter folder that someone put there (hidden files, such as
+    ``.DS_Store``, and Excel's ``~$`` lock files are not)."""
+    return sorted(p for p in qdir.iterdir()
+                  if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def unmatched_files(workspace, quarter) -> list[str]:
+    """The files of a quarter folder that no ``quarter_files`` pattern matches, so that no
+    import passes them over without a word (see :attr:`IngestResult.unmatched`)."""
+    qdir = workspace.quarter_dir(quarter)
+    if not qdir.is_dir():
+        return []
+    return [p.name for p in _quarter_files(qdir) if _table_for(workspace, p) not in _ORDER]
 
 
 def _plan(workspace, quarter: str, files) -> dict[str, list[Path]]:
@@ -188,10 +216,10 @@ def _plan(workspace, quarter: str, files) -> dict[str, list[Path]]:
         if not qdir.is_dir():
             raise IngestError(f"no folder {qdir} for {quarter}: create it and put the quarter's "
                               "survey, mystery_shopper and clients files in it")
-        for key, patterns in workspace.quarter_files.items():
-            table = _TABLE_OF.get(key, key)
-            found = sorted({p for pat in patterns for p in qdir.glob(pat) if p.is_file()})
-            plan.setdefault(table, []).extend(found)
+        for p in _quarter_files(qdir):
+            table = _table_for(workspace, p)
+            if table in _ORDER:
+                plan[table].append(p)
     else:
         items = files.items() if isinstance(files, Mapping) else [(None, files)]
         for key, paths in items:
@@ -213,7 +241,9 @@ def _plan(workspace, quarter: str, files) -> dict[str, list[Path]]:
         plan[table] = sorted(set(plan[table]))
     if not any(plan.values()):
         pats = sorted(p for ps in workspace.quarter_files.values() for p in ps)
-        raise IngestError(f"no files to import for {quarter} in {qdir} (looked for {pats})")
+        others = unmatched_files(workspace, quarter) if files is None else []
+        raise IngestError(f"no files to import for {quarter} in {qdir} (looked for {pats}"
+                          + (f"; not matched: {', '.join(others)}" if others else "") + ")")
     return plan
 
 
@@ -402,14 +432,17 @@ def ingest_quarter(workspace, quarter, *, files=None, dry_run: bool = False,
         raise IngestError(str(err)) from None
     qs = str(q)
     plan = _plan(workspace, qs, files)
+    unmatched = tuple(unmatched_files(workspace, qs)) if files is None else ()
     store = Path(workspace.store_path)
     if dry_run:
-        return _run_exactly(workspace, qs, plan, store, True, (format, keep_test_responses),
-                            block_rows)
-    with StoreLock(store):
-        recover(store)
-        return _run_exactly(workspace, qs, plan, store, False, (format, keep_test_responses),
-                            block_rows)
+        result = _run_exactly(workspace, qs, plan, store, True, (format, keep_test_responses),
+                              block_rows)
+    else:
+        with StoreLock(store):
+            recover(store)
+            result = _run_exactly(workspace, qs, plan, store, False,
+                                  (format, keep_test_responses), block_rows)
+    return dataclasses.replace(result, unmatched=unmatched)
 
 
 def _run_exactly(workspace, quarter: str, plan, store: Path, dry_run: bool, survey,
