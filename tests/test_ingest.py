@@ -981,3 +981,30 @@ def test_a_folder_named_almost_like_a_quarter_is_named_not_skipped(root: Path):
     for name in ("2026Q5", "2026q3", "2026-Q4"):
         assert f"warning: {root / name} is not imported" in result.output
     assert "2026Q2_old" not in result.output
+
+
+def test_a_crm_extract_without_its_header_row_is_refused_without_quoting_it(root: Path):
+    """The first row then stands where the header should: the message names the columns by
+    position and shape, never by the client's name, e-mail, phone or address."""
+    path = root / Q / "clients.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].replace("deposits;investments,,", "deposits;investments,1,")  # no blank
+    path.write_text("".join(lines[1:]), encoding="utf-8")
+    first = next(csv.reader(io.StringIO(lines[1])))
+    assert all(first), first
+    with pytest.raises(IngestError) as err:
+        ingest_quarter(load_workspace(root), Q)
+    message = str(err.value)
+    assert "is the header row missing?" in message and "clients.csv" in message
+    leaked = [v for v in first if len(v) > 2 and v in message]
+    assert leaked == [], leaked
+    assert "'A A A'" in message and "'a.a@a.a'" in message    # full name, e-mail as shapes
+
+
+def test_masked_shape_keeps_no_letter_or_digit_of_the_value():
+    from vipquality.data.schema import masked_shape
+
+    for value in ("Иванов Иван", "planted.secret@example.org", "+7 900 111-22-33", "C001"):
+        shape = masked_shape(value)
+        assert set(shape) <= set("aA9 .@+-,;:'\"()/_"), shape
+    assert masked_shape("Москва, ул. Тверская, 1") == "A, a. A, 9"

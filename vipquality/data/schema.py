@@ -23,7 +23,8 @@ from vipquality.errors import IngestError, StoreError
 if TYPE_CHECKING:  # pragma: no cover
     from vipquality.config import Workspace
 
-__all__ = ["TABLES", "PART_FILE", "SORT_KEYS", "Field", "table_schema", "to_pandas", "from_pandas", "partition_path", "fields_for", "resolve_columns"]
+__all__ = ["TABLES", "PART_FILE", "SORT_KEYS", "Field", "table_schema", "to_pandas", "from_pandas",
+           "partition_path", "fields_for", "masked_shape", "resolve_columns"]
 
 
 #: The stored tables, in the order their files are fingerprinted.
@@ -202,12 +203,34 @@ def _norm(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def resolve_columns(raw: RawTable, fields: Sequence[Field], mode: str) -> dict[str, str]:
+def masked_shape(text: object) -> str:
+    """A value's shape without its content, for messages about files that may hold personal
+    data: each run of letters becomes ``a`` (``A`` when it starts upper case), each run of
+    digits ``9``, other characters stay.
+
+    >>> [masked_shape(v) for v in ("Ivan Petrov", "ivan.p@mail.ru", "+7 999 123-45-67")]
+    ['A A', 'a.a@a.a', '+9 9 9-9-9']
+    """
+    out: list[str] = []
+    for ch in str(text)[:200]:
+        kind = ("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit() else ch
+        if out and kind in ("a", "9") and out[-1] in ("a", "A", "9") and \
+                (kind == "9") == (out[-1] == "9"):
+            continue  # the rest of a run of letters or digits
+        out.append(kind)
+    return "".join(out)
+
+
+def resolve_columns(raw: RawTable, fields: Sequence[Field], mode: str, *,
+                    show_headers: bool = True) -> dict[str, str]:
     """canonical → header of ``raw`` for every field, by ``match_columns_by``.
 
     ``name``: the header equals the configured name (exact, else ignoring case and spacing);
     ``text``: the header is the question text (items) or the configured text;
     ``position``: the configured reference is the 1-based column number.
+    ``show_headers=False`` (the CRM extract: an export without its header row has a client's
+    name, e-mail and phone where the header should be) names the file's columns by position and
+    :func:`masked_shape` only.
 
     Raises
     ------
@@ -243,8 +266,12 @@ def resolve_columns(raw: RawTable, fields: Sequence[Field], mode: str) -> dict[s
         else:
             found[f.name] = hit
     if missing:
+        has = (headers if show_headers else
+               "; ".join(f"{i} {masked_shape(h)!r}" for i, h in enumerate(headers[:12], 1))
+               + ("; …" if len(headers) > 12 else "")
+               + " (shapes only: a letters, 9 digits; is the header row missing?)")
         raise IngestError(
             f"{raw.source_file}: {len(missing)} mapped column(s) not found (matching by {mode}): "
-            f"{'; '.join(missing)}. The file has {len(headers)} column(s): {headers}. Fix the "
+            f"{'; '.join(missing)}. The file has {len(headers)} column(s): {has}. Fix the "
             "YAML key(s) named above, or the export; nothing was imported.")
     return found

@@ -494,7 +494,7 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
             fields = fields_for(table, workspace)
             mode = workspace.instrument.match_columns_by if table == "responses" else "name"
             for raw in raws[table]:
-                resolve_columns(raw, fields, mode)
+                resolve_columns(raw, fields, mode, show_headers=table != "clients")
 
     counts: dict[str, TableCounts] = {}
     file_counts: list[TableCounts] = []

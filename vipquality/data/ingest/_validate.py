@@ -287,7 +287,7 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
 
     fields = fields_for(table, workspace)
     mode = workspace.instrument.match_columns_by if table == "responses" else "name"
-    mapping = resolve_columns(raw, fields, mode)
+    mapping = resolve_columns(raw, fields, mode, show_headers=table != "clients")
     q = workspace.quarter(quarter)
     ctx = {
         "missing_codes": tuple(workspace.instrument.missing_codes),
