@@ -1008,3 +1008,17 @@ def test_masked_shape_keeps_no_letter_or_digit_of_the_value():
         shape = masked_shape(value)
         assert set(shape) <= set("aA9 .@+-,;:'\"()/_"), shape
     assert masked_shape("Москва, ул. Тверская, 1") == "A, a. A, 9"
+
+
+def test_a_link_out_of_the_workspace_is_refused_without_reading_it(root: Path, tmp_path: Path):
+    outside = tmp_path / "secret.csv"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    (root / Q / "survey_linked.csv").symlink_to(outside)
+    before = snapshot(root / "store")
+    with pytest.raises(IngestError, match="survey_linked.csv is a link to a file outside") as err:
+        ingest_quarter(load_workspace(root), Q)
+    assert "root:x" not in str(err.value)
+    assert snapshot(root / "store") == before
+    (root / Q / "survey_inside.csv").symlink_to(root / Q / "survey.csv")  # inside: followed
+    (root / Q / "survey_linked.csv").unlink()
+    assert ingest_quarter(load_workspace(root), Q).tables["responses"].duplicates > 0

@@ -237,8 +237,15 @@ def _plan(workspace, quarter: str, files) -> dict[str, list[Path]]:
                         f"{p.name}: cannot tell which table it holds; its name matches none of "
                         f"workspace.yaml quarter_files {dict(workspace.quarter_files)}")
                 plan[table].append(p)
+    root = Path(workspace.root).resolve()
     for table in plan:
         plan[table] = sorted(set(plan[table]))
+        for p in plan[table]:
+            if p.is_symlink() and not p.resolve().is_relative_to(root):
+                raise IngestError(
+                    f"{p.parent.name}/{p.name} is a link to a file outside the workspace "
+                    f"{workspace.root}: copy the file into the quarter folder instead; nothing "
+                    f"was imported")
     if not any(plan.values()):
         pats = sorted(p for ps in workspace.quarter_files.values() for p in ps)
         others = unmatched_files(workspace, quarter) if files is None else []
