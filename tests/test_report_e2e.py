@@ -234,6 +234,13 @@ def test_run_json_records_what_the_run_ran_on(report, report_workspace):
         assert record["environment"][tool]
 
 
+def test_run_json_records_a_workspace_below_the_working_directory_relative(cli, report_workspace):
+    """`make report` runs from the project with `--workspace surveys`: run.json says
+    "surveys", not a path through the user's home folder."""
+    record = json.loads((cli.out / report_workspace.quarter / "run.json").read_text())
+    assert record["workspace"] == report_workspace.root.name
+
+
 def test_pages_show_no_code_and_need_no_network(report):
     for page in (report.folder / p for p in _all_pages(report)):
         assert check_html(page) == [], page.name

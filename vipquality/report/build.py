@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -133,6 +134,13 @@ def previous_durations(out: Path, quarter: str) -> dict[str, float]:
     return {}
 
 
+def _as_recorded(root: Path) -> str:
+    """The workspace as run.json records it: relative to the working directory when it lies
+    below it (an absolute path would name the user's home folder on every page copied around)."""
+    root, here = Path(root).resolve(), Path.cwd().resolve()
+    return os.path.relpath(root, here) if root.is_relative_to(here) else str(root)
+
+
 def build_report(workspace: str | Path | Workspace | None = None, quarter: str | None = None,
                  out: str | Path = "reports", *, workers: int | None = None,
                  progress: bool = True, timeout: int = 600,
@@ -206,7 +214,8 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                     shutil.move(str(failed_src), failed_dst)
                 run = _relocated(run, staging, failed_dst)
                 write_manifest(
-                    staging / "run.json", package_version=__version__, workspace=ws.root,
+                    staging / "run.json", package_version=__version__,
+                    workspace=_as_recorded(ws.root),
                     data_fingerprint=digest[0],
                     parameters={"quarter": data.quarter, "previous": data.previous,
                                 "quarters": data.quarters, **data.settings,
