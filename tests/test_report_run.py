@@ -463,3 +463,20 @@ def test_manifest_records_what_the_run_ran_on(tmp_path):
     assert record["notebooks"][0]["html"] == "seg-a.html"
     assert record["notebooks"][0]["parameters"] == {"segment": "Private"}
     assert record["environment"]["papermill"] and record["environment"]["nbconvert"]
+
+
+def test_scratch_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    import os
+    import subprocess
+
+    from vipquality.report.run.pool import _clean_stale_scratch
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / f"vipquality-run-{gone.pid}-abc"
+    alive = tmp_path / f"vipquality-run-{os.getpid()}-def"
+    other = tmp_path / "vipquality-run-xyz"                 # not ours to judge: kept
+    for folder in (dead, alive, other):
+        (folder / "sub").mkdir(parents=True)
+    assert _clean_stale_scratch(str(tmp_path)) == [dead.name]
+    assert not dead.exists() and alive.is_dir() and other.is_dir()

@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -120,6 +121,29 @@ def run_notebooks(
         return pool.run(jobs, out_dir, progress=progress, expected=expected)
 
 
+_SCRATCH = "vipquality-run-"
+_STALE = re.compile(rf"^{_SCRATCH}(?P<pid>\d+)-")
+
+
+def _clean_stale_scratch(tmp: str | None = None) -> list[str]:
+    """Remove the scratch folders of runs whose process is gone (a SIGKILL leaves its
+    ``vipquality-run-<pid>-*`` folder in the temporary directory); return their names."""
+    removed = []
+    folder = Path(tmp or tempfile.gettempdir())
+    for entry in folder.glob(f"{_SCRATCH}*"):
+        m = _STALE.match(entry.name)
+        if not m or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(m["pid"]), 0)
+        except ProcessLookupError:  # no such process: the run that made it was killed
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry.name)
+        except PermissionError:  # another user's live process
+            pass
+    return removed
+
+
 class NotebookPool:
     """Worker processes that get ready to run notebooks while the caller is still busy.
 
@@ -142,7 +166,8 @@ class NotebookPool:
                  start_timeout: int = 60, kernel_name: str = "python3",
                  kernel_cwd: Path | str | None = None, preload: Sequence[str] = ()) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self._scratch_dir = tempfile.TemporaryDirectory(prefix="vipquality-run-")
+        _clean_stale_scratch()
+        self._scratch_dir = tempfile.TemporaryDirectory(prefix=f"{_SCRATCH}{os.getpid()}-")
         scratch = self._scratch_dir.name
         setup = Path(scratch, "kernel_setup.py")
         setup.write_text(KERNEL_SETUP + _preload_code(preload), encoding="utf-8")
