@@ -191,7 +191,8 @@ def safe_csv(frame, path: str | Path) -> Path:
     """Write a data frame as CSV with every text cell :func:`neutralise`\\ d, atomically.
 
     >>> import pandas as pd, tempfile, pathlib
-    >>> p = safe_csv(pd.DataFrame({"a": ["=1+1", "ok"]}), pathlib.Path(tempfile.mkdtemp()) / "t.csv")
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> p = safe_csv(pd.DataFrame({"a": ["=1+1", "ok"]}), folder / "t.csv")
     >>> p.read_text()
     "a\\n'=1+1\\nok\\n"
     """

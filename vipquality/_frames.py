@@ -23,7 +23,8 @@ def require_columns(frame, columns: Iterable[str], what: str, hint: str = "") ->
     >>> require_columns(pd.DataFrame({"a": [1]}), ["a", "n"], "the metrics table")
     Traceback (most recent call last):
     ...
-    vipquality.errors.DataError: the metrics table needs the columns ['a', 'n']; missing ['n'] (got ['a'])
+    vipquality.errors.DataError: the metrics table needs the columns ['a', 'n']; missing ['n']
+    (got ['a'])
     """
     columns = list(columns)
     missing = [c for c in columns if c not in frame.columns]

@@ -79,7 +79,8 @@ class ReportError(VipqualityError):
 
 
 class LockBusy(VipqualityError):
-    """Another process holds a lock that this one needs (see :func:`vipquality._files.exclusive_lock`).
+    """Another process holds a lock that this one needs
+    (see :func:`vipquality._files.exclusive_lock`).
 
     Callers decide by this type (or its subclasses), never by the message's text.
     """

@@ -17,7 +17,8 @@ __all__ = ["summarise_workspace"]
 def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
                         by: Sequence[str] = ("quarter", "segment"), *,
                         engine: str = "duckdb") -> pd.DataFrame:
-    """:func:`~vipquality.metrics.summarise.summarise` over the canonical store of ``workspace`` with its own settings.
+    """:func:`~vipquality.metrics.summarise.summarise` over the canonical store of
+    ``workspace`` with its own settings.
 
     Parameters
     ----------

@@ -27,8 +27,6 @@ from vipquality.metrics.compliance import standard_compliance
 
 __all__ = ["ReportData", "compute_report_data", "report_data"]
 
-#: The synthetic segment holding every VIP client (see :func:`vipquality.data.segments.assign_segments`).
-
 
 @dataclass
 class ReportData:
