@@ -532,7 +532,8 @@ def test_optional_keys_take_defaults(tmp_path):
     ws = load_workspace(ws_dir)
     assert ws.fiscal_year_start == 1 and ws.staff_path is None
     assert ws.store_path == ws_dir / "store"
-    assert ws.quarter_files["survey"] == ("survey*.csv", "survey*.xlsx", "survey*.parquet")
+    assert ws.quarter_files["survey"] == ("survey*.csv", "survey*.xlsx", "survey*.xlsm",
+                                         "survey*.parquet")
     assert ws.reporting.base_suppress == 30 and ws.critical_item_fails_visit is True
     assert ws.personal_columns == () and ws.client_columns["client_id"] == "id"
 
