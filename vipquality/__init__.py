@@ -23,6 +23,7 @@ _NAMES = {
     "visit_scores": "metrics.compliance",
     "csi": "metrics.csi", "csi_by_group": "metrics.csi",
     "relative_weights": "metrics.drivers",
+    "what_if": "metrics.whatif",
     "ConfigError": "errors", "DataError": "errors", "IngestError": "errors",
     "ReportError": "errors", "StoreError": "errors", "VipqualityError": "errors",
     "Estimate": "metrics.estimate",
@@ -97,4 +98,5 @@ __all__ = [
     "summarise_workspace",
     "tables",
     "visit_scores",
+    "what_if",
 ]
