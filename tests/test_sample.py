@@ -18,7 +18,7 @@ from vipquality.data.sample import DEFAULT_SEED, generate_responses, generate_sa
 from vipquality.errors import ConfigError
 
 SURVEYS = Path(__file__).resolve().parents[1] / "surveys"
-CONFIG = ("workspace.yaml", "instrument.yaml", "segments.yaml", "standards.yaml")
+CONFIG = ("workspace.yaml", "instrument.yaml", "segments.yaml", "standards.yaml", "cases.yaml")
 
 
 def _new_workspace(folder: Path) -> Path:

@@ -50,7 +50,7 @@ def test_sample_workspace_top_level(ws):
     assert ws.staff_path == SAMPLE_WORKSPACE / "staff.csv"
     assert ws.store_path == SAMPLE_WORKSPACE / "store"
     assert ws.quarter_files["visits"][0] == "mystery_shopper*.csv"
-    assert set(ws.quarter_files) == {"survey", "visits", "clients"}
+    assert set(ws.quarter_files) == {"survey", "visits", "clients", "case_updates"}
     assert ws.client_columns["avg_monthly_spend_3m"] == "avg_monthly_spend_3m"
     assert len(ws.client_columns) == 14
     assert ws.personal_columns == ("full_name", "email", "phone", "address")
@@ -191,7 +191,7 @@ def test_fiscal_year_start_reaches_quarters_and_rules(tmp_path):
 def _copy_sample(tmp_path: Path) -> Path:
     target = tmp_path / "ws"
     target.mkdir()
-    for f in ("workspace.yaml", "instrument.yaml", "segments.yaml", "standards.yaml"):
+    for f in ("workspace.yaml", "instrument.yaml", "segments.yaml", "standards.yaml", "cases.yaml"):
         shutil.copy(SAMPLE_WORKSPACE / f, target / f)
     return target
 

@@ -13,6 +13,7 @@ The YAML itself is read, and every value checked, by :mod:`vipquality.config._ya
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import re
@@ -24,6 +25,7 @@ from vipquality.config._yaml import _DATE_RE, _fmt, _hint, _read_yaml, _Reader, 
 from vipquality.config.model import (
     ALL_SEGMENT,
     Attribute,
+    CaseRules,
     ChecklistItem,
     Instrument,
     Item,
@@ -433,21 +435,114 @@ def _parse_standards(r: _Reader, attribute_ids: t.Sequence[str],
 
 
 # --------------------------------------------------------------------------------------------
+# cases.yaml
+# --------------------------------------------------------------------------------------------
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _default_case_rule(inst: Instrument) -> Condition:
+    """NPS 0–6 (detractors), CES on the difficult side (below the scale's midpoint: 1–3 of 7,
+    1–2 of 5) and overall satisfaction at the bottom of its scale (its lowest quarter)."""
+    parts: list[Condition] = [Compare("nps", "le", 6)]
+    if inst.ces is not None:
+        lo, hi = inst.ces.scale
+        parts.append(Compare("ces", "le", lo + (hi - lo) // 2 - 1))
+    if inst.overall is not None:
+        lo, hi = inst.overall.scale
+        parts.append(Compare("overall", "le", lo + (hi - lo) // 4))
+    return Any(tuple(parts))
+
+
+def _answer_rule(r: _Reader, answers: t.Sequence[str]) -> Condition:
+    """A case rule: a condition on the response's answers (named before the generic parser
+    would call them client columns)."""
+    def check(node: _Reader) -> None:
+        v = node.value
+        if isinstance(v, dict):
+            name = v.get("field")
+            if isinstance(name, str) and name not in answers:
+                node["field"].fail(f"{_hint(name, answers)}expected an answer the instrument has "
+                                   f"({', '.join(answers)}), got {name!r}")
+            for key in v:
+                if key != "field" and isinstance(v[key], (dict, list)):
+                    check(node[key])
+        elif isinstance(v, list):
+            for item in node.list():
+                check(item)
+    check(r)
+    return _condition(r, answers)
+
+
+def _parse_cases(r: _Reader, inst: Instrument) -> CaseRules:
+    r.fields(required=("sla", "root_causes"),
+             optional=("open_when", "tiers", "tier_field", "calendar", "consent",
+                       "contact_target"))
+    answers = ["nps"] + [i.role for i in (inst.ces, inst.overall) if i is not None]
+    open_when = _answer_rule(r["open_when"], answers) if r.get("open_when") \
+        else _default_case_rule(inst)
+    tier_rules: dict[str, Condition] = {}
+    if r.get("tiers"):
+        for tier, tr in r["tiers"].entries():
+            tr.fields(required=("open_when",))
+            tier_rules[str(tier)] = _answer_rule(tr["open_when"], answers)
+    tier_field = r["tier_field"].text("a CRM column name") if r.get("tier_field") else "tier"
+
+    sla: dict[str, int] = {}
+    for tier, vr in r["sla"].entries():
+        sla[str(tier)] = vr.integer(lo=0)
+    if "default" not in sla:
+        sla["default"] = max(sla.values(), default=3)
+
+    weekmask, holidays = "1111100", []
+    if r.get("calendar"):
+        cr = r["calendar"].fields(optional=("working_days", "holidays"))
+        if cr.get("working_days"):
+            days = [d.choice(_WEEKDAYS) for d in
+                    cr["working_days"].list(min_items=1, what="a list of weekdays (Mon … Sun)")]
+            weekmask = "".join("1" if d in days else "0" for d in _WEEKDAYS)
+        if cr.get("holidays"):
+            holidays = sorted({h.date() for h in cr["holidays"].list(what="a list of dates")})
+
+    causes: dict[str, str] = {}
+    for cr in r["root_causes"].list(min_items=1, what="a list of root causes"):
+        cr.fields(required=("code", "label"))
+        code = cr["code"].text("a root-cause code")
+        if code in causes:
+            cr["code"].fail(f"expected a unique root-cause code, got {code!r} twice")
+        causes[code] = cr["label"].text("a label")
+
+    consent = None
+    if r.get("consent"):
+        consent = r["consent"].fields(required=("column",))["column"].text("a survey column")
+        used = {c for c in inst.columns.values() if c} | {
+            i.column for i in (inst.nps, inst.ces, inst.overall, inst.comment) if i is not None}
+        if consent in used:
+            r["consent"]["column"].fail(f"expected a survey column not used by instrument.yaml; "
+                                        f"{consent!r} already holds another item")
+    target = r["contact_target"].number(gt=0, le=100, what="a share in %") \
+        if r.get("contact_target") else 90.0
+    return CaseRules(open_when, tier_rules, tier_field, sla, weekmask, tuple(holidays), causes,
+                     consent, target)
+
+
+# --------------------------------------------------------------------------------------------
 # workspace.yaml
 # --------------------------------------------------------------------------------------------
 
-_TABLES = ("survey", "visits", "clients")
+_TABLES = ("survey", "visits", "clients", "case_updates")
 _DEFAULT_PATTERNS = {
     "survey": ("survey*.csv", "survey*.xlsx", "survey*.xlsm", "survey*.parquet"),
     "visits": ("mystery_shopper*.csv", "mystery_shopper*.xlsx", "mystery_shopper*.xlsm",
                "mystery_shopper*.parquet"),
     "clients": ("clients*.csv", "clients*.xlsx", "clients*.xlsm", "clients*.parquet"),
+    "case_updates": ("case_updates*.csv", "case_updates*.xlsx", "case_updates*.xlsm"),
 }
 _VISIT_COLUMNS = ("visit_id", "visit_date", "branch", "manager_id", "segment", "item_id", "result")
 _WORKSPACE_REQUIRED = ("name", "currency", "timezone", "instrument", "segments", "standards",
                        "clients", "visits")
 _WORKSPACE_OPTIONAL = ("fiscal_year_start", "staff", "store", "quarter_files", "reporting",
-                       "compliance")
+                       "compliance", "cases", "encodings", "sheets")
 
 
 def _config_file(root: Path, r: _Reader) -> Path:
@@ -543,6 +638,24 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
                     p.text("a file pattern such as 'survey*.csv'")
                     for p in pr.list(min_items=1, what="a list of file patterns"))
 
+    encodings: list[str] = []
+    if r.get("encodings"):
+        for er in r["encodings"].list(min_items=1, what="a list of code pages such as [cp1253]"):
+            name = er.text("a code page such as cp1253, cp1251 or iso8859-7")
+            try:
+                codec = codecs.lookup(name)
+            except LookupError:
+                er.fail(f"expected a code page Python knows (cp1253, iso8859-7, cp1251, "
+                        f"koi8-r, cp1252, …), got {name!r}")
+            if codec.name.startswith(("utf-", "utf_")):
+                er.fail(f"expected a legacy 8-bit code page (UTF-8 and UTF-16 are recognised "
+                        f"without being stated), got {name!r}")
+            encodings.append(codec.name)
+    sheets: dict[str, str] = {}
+    if r.get("sheets"):
+        for table, sr in r["sheets"].fields(optional=_TABLES).entries():
+            sheets[table] = sr.text("the name of the workbook's sheet holding the data")
+
     cr = r["clients"].fields(required=("columns",), optional=("personal",))
     client_columns = _column_map(cr["columns"], required=("client_id",), closed=False)
     personal: list[str] = []
@@ -591,10 +704,19 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
     standards = _parse_standards(_read_yaml(files["standards"], r["standards"]),
                                  attribute_ids=instrument.attribute_ids,
                                  segment_ids=segments.ids)
+    cases = None
+    if r.get("cases"):
+        cases = _parse_cases(_read_yaml(_config_file(root, r["cases"]), r["cases"]), instrument)
+        if cases.tier_field not in client_columns:
+            raise ConfigError(str(_config_file(root, r["cases"])), "tier_field",
+                              f"expected a client column named in workspace.yaml "
+                              f"clients.columns ({', '.join(client_columns)}), "
+                              f"got {cases.tier_field!r}")
 
     return Workspace(
         root=root, name=name, currency=currency, timezone=timezone, fiscal_year_start=fys,
         instrument=instrument, segments=segments, standards=standards, staff_path=staff_path,
         store_path=store_path, quarter_files=quarter_files, client_columns=client_columns,
         personal_columns=tuple(personal), visit_columns=visit_columns, reporting=reporting,
-        critical_item_fails_visit=critical_fails)
+        critical_item_fails_visit=critical_fails, cases=cases,
+        encodings=tuple(encodings), sheets=sheets)

@@ -10,6 +10,7 @@ catalogue (:class:`Standard`, :class:`StandardVersion`, :class:`ChecklistItem`) 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import typing as t
@@ -23,6 +24,7 @@ __all__ = [
     "ALL_LABEL",
     "ALL_SEGMENT",
     "Attribute",
+    "CaseRules",
     "ChecklistItem",
     "Instrument",
     "Item",
@@ -264,6 +266,45 @@ class Reporting:
 
 
 @dataclass(frozen=True)
+class CaseRules:
+    """The follow-up case rules of ``cases.yaml``: when a response opens a case, the SLA in
+    working days per tier, the working-day calendar, the root-cause codes and the consent item.
+
+    ``open_when`` is the default rule, a condition on the response's ``nps``, ``ces`` and
+    ``overall`` answers (evaluated like a segment rule); ``tier_rules`` replaces it for the tiers
+    it names (the value of the CRM column ``tier_field``). ``sla_days`` maps a tier to working
+    days, with ``"default"`` for tiers not named. ``weekmask`` is numpy's (``"1111100"``:
+    Monday to Friday), ``holidays`` the non-working days. ``consent_column`` is the survey
+    column answering "may we contact you about your answers?" (``None``: no such item, every
+    case may be followed up).
+
+    >>> from vipquality.config import load_workspace
+    >>> rules = load_workspace().cases
+    >>> rules.sla("Private"), rules.sla("Premium"), rules.sla("unknown tier")
+    (1, 3, 3)
+    """
+
+    open_when: Condition
+    tier_rules: dict[str, Condition]
+    tier_field: str
+    sla_days: dict[str, int]
+    weekmask: str
+    holidays: tuple[dt.date, ...]
+    root_causes: dict[str, str]
+    consent_column: str | None
+    contact_target: float = 90.0
+
+    def rule(self, tier: str | None) -> Condition:
+        """The rule that opens a case for a client of ``tier``."""
+        return self.tier_rules.get(tier, self.open_when) if tier is not None else self.open_when
+
+    def sla(self, tier: str | None) -> int:
+        """Working days allowed from the response to the first contact for ``tier``."""
+        return self.sla_days.get(tier, self.sla_days["default"]) if tier is not None \
+            else self.sla_days["default"]
+
+
+@dataclass(frozen=True)
 class Workspace:
     """A loaded, validated workspace (see ``surveys/README.md``)."""
 
@@ -283,6 +324,14 @@ class Workspace:
     visit_columns: dict[str, str]
     reporting: Reporting
     critical_item_fails_visit: bool
+    #: the follow-up case rules (``cases`` in workspace.yaml); ``None``: no cases are opened
+    cases: CaseRules | None = None
+    #: the legacy code pages of the workspace's non-UTF-8 exports (``encodings``), e.g.
+    #: ``("cp1253",)``; empty: guessed among cp1251, cp1253, cp1252 and latin-1, refusing a file
+    #: that reads as both Greek and Cyrillic
+    encodings: tuple[str, ...] = ()
+    #: the sheet holding the data in Excel workbooks, per table (``sheets``); default: the first
+    sheets: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def quarter(self, q: str | Quarter) -> Quarter:
         """``q`` as a :class:`Quarter` on this workspace's fiscal calendar."""
