@@ -96,6 +96,10 @@ def test_what_if_standard_through_its_attributes():
     assert row["change"] == pytest.approx(0.5 * 10)
     assert np.isnan(row["ci_low"])
     assert "2 performance point" in r.attrs["assumptions"][-1]
+    # default pass-through: one performance point per compliance point, shared by the two
+    half = vq.what_if(resp, vq.load_workspace(), standard="S04", compliance=80.0,
+                      outcome="overall", n_boot=0).iloc[0]
+    assert half["shift"] == 2.5 and half["change"] == pytest.approx(0.5 * 2.5)
 
 
 def test_what_if_per_segment_and_small_segments_left_out():

@@ -20,8 +20,9 @@ Assumptions (stated with every result, ``attrs["assumptions"]``): the relation i
 associational, not causal (clients who rate an attribute higher also recommend more; raising
 the attribute need not raise their recommendation as much); it is linear and additive, applied
 to a shift of the segment's mean; the other attributes stay where they are. A standard's
-compliance moves the attributes it serves by ``pass_through`` performance points per compliance
-point, an assumption unless a revision's difference in differences measured it
+compliance moves each of the k attributes it serves by ``pass_through`` performance points per
+compliance point (default 1/k: a compliance point is worth one point of performance, shared
+among them), an assumption unless a revision's difference in differences measured it
 (:mod:`vipquality.standards.agenda` checks the revision log).
 """
 
@@ -191,7 +192,7 @@ def _per_segment(value, segment: str, what: str):
 
 def what_if(responses: pd.DataFrame, workspace, *, attribute: str | Sequence[str] | None = None,
             standard: str | None = None, to=None, by=None, compliance=None,
-            pass_through: float = 1.0, outcome: str = "nps",
+            pass_through: float | None = None, outcome: str = "nps",
             segments: Sequence[str] | None = None, quarter: str | None = None,
             n_boot: int = 500, seed: int = 0) -> pd.DataFrame:
     """Predicted change in NPS (or overall satisfaction) per segment when an attribute's
@@ -212,15 +213,17 @@ def what_if(responses: pd.DataFrame, workspace, *, attribute: str | Sequence[str
     standard : str, optional
         The standard whose compliance moves; ``to`` is the target compliance (%, default the
         catalogue's target for each segment), ``by`` a shift in compliance points, and
-        ``compliance`` the current compliance (needed with ``to`` or the default target). The
-        served attributes move by ``pass_through`` × the compliance shift, at most to 100.
+        ``compliance`` the current compliance (needed with ``to`` or the default target). Each
+        served attribute moves by ``pass_through`` × the compliance shift, within 0–100.
     to, by : float or mapping segment → float
         Exactly one (``to`` may be left out for a standard: its target).
     compliance : float or mapping segment → float, optional
         Current compliance of ``standard`` per segment (e.g. from the scorecard).
-    pass_through : float, default 1.0
-        Performance points of each served attribute per compliance point (an assumption unless
-        measured, see the module docstring).
+    pass_through : float, optional
+        Performance points of each served attribute per compliance point. Default 1/k for a
+        standard serving k attributes: a compliance point is worth one point of attribute
+        performance, shared evenly among them (an assumption; a revision's difference in
+        differences can measure it, see :mod:`vipquality.standards.agenda`).
     outcome : {"nps", "overall"}, default "nps"
     segments : list of str, optional
         Segments to simulate (default: every segment in ``responses``); a segment with fewer
@@ -264,7 +267,7 @@ def what_if(responses: pd.DataFrame, workspace, *, attribute: str | Sequence[str
         raise ValueError("give either to= or by=, not both")
     if attribute is not None and to is None and by is None:
         raise ValueError("an attribute what-if needs to= (target performance) or by= (points)")
-    if not np.isfinite(pass_through) or pass_through < 0:
+    if pass_through is not None and (not np.isfinite(pass_through) or pass_through < 0):
         raise ValueError(f"pass_through must be a finite number ≥ 0, got {pass_through!r}")
     inst = ws.instrument
     ids = [a for a in inst.attribute_ids if f"sat__{a}" in responses.columns]
@@ -277,6 +280,8 @@ def what_if(responses: pd.DataFrame, workspace, *, attribute: str | Sequence[str
         if not moved:
             raise DataError(f"standard {standard} serves {list(std.attributes)}, none of which "
                             "the responses rate")
+        if pass_through is None:
+            pass_through = 1 / len(moved)
     else:
         moved = [attribute] if isinstance(attribute, str) else list(attribute)
         missing = [a for a in moved if a not in ids]
@@ -338,6 +343,6 @@ def what_if(responses: pd.DataFrame, workspace, *, attribute: str | Sequence[str
     if standard is not None:
         assumptions.append(
             f"Each point of compliance with {standard} is assumed to move the attributes it "
-            f"serves ({', '.join(moved)}) by {pass_through:g} performance point(s).")
+            f"serves ({', '.join(moved)}) by {pass_through:.3g} performance point(s) each.")
     out.attrs.update(assumptions=assumptions, coef=coefs)
     return out

@@ -54,7 +54,7 @@ import pandas as pd
 from vipquality.config import ALL_SEGMENT
 from vipquality.standards.scorecard import SCORECARD_COLUMNS, attribute_table, catalogue
 
-__all__ = ["RevisionRules", "propose", "ACTIONS", "PROPOSAL_COLUMNS"]
+__all__ = ["RevisionRules", "propose", "ACTIONS", "GATES", "PROPOSAL_COLUMNS"]
 
 #: The proposal actions, in the order they are listed.
 ACTIONS = ("reinforce", "revise_content", "simplify_or_retire", "new_standard",
@@ -65,7 +65,12 @@ PROPOSAL_COLUMNS = [
     "quarter", "segment", "standard_id", "title", "attribute", "action", "reason",
     "compliance", "ci_low", "ci_high", "target", "gap", "performance", "mean_performance",
     "weight", "mean_weight", "weight_all", "n", "n_survey", "weight_overall",
+    "w_low", "w_high", "gate", "gate_note",
 ]
+
+#: The evidence gate: ``act`` when every piece of evidence the action rests on is significant,
+#: else ``watch`` (see :func:`propose`).
+GATES = ("act", "watch")
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,6 +220,9 @@ def propose(scorecard: pd.DataFrame, drivers: pd.DataFrame, metrics: pd.DataFram
     little_all = linked.groupby(["segment", "standard_id"])["little"].transform("sum").eq(
         linked["standard_id"].map(k_served))
     high = linked["compliance"] >= np.maximum(linked["target"], rules.high_compliance)
+    # the gate of simplify: every served attribute's weight interval lies below 1/k
+    linked["all_below"] = (linked["w_high"] < linked["mean_weight"]).groupby(
+        [linked["segment"], linked["standard_id"]]).transform("all")
 
     frames = [
         linked[below & linked["matters"]].assign(action="reinforce"),
@@ -253,6 +261,11 @@ def propose(scorecard: pd.DataFrame, drivers: pd.DataFrame, metrics: pd.DataFram
             out[c] = np.nan
     out["title"] = out["title"].fillna("").astype(str)
     out["reason"] = [_reason(r) for r in out.itertuples(index=False)]
+    out["all_below"] = (out["all_below"] if "all_below" in out else pd.Series(
+        False, index=out.index)).astype("boolean").fillna(False).astype(bool)
+    gates = [_gate(r) for r in out.itertuples(index=False)]
+    out["gate"] = [g for g, _ in gates]
+    out["gate_note"] = [note for _, note in gates]
 
     std_order = {s: i for i, s in enumerate(cat.ids)}
     act_order = {a: i for i, a in enumerate(ACTIONS)}
@@ -266,6 +279,39 @@ def propose(scorecard: pd.DataFrame, drivers: pd.DataFrame, metrics: pd.DataFram
     out["n"] = out["n"].astype("Int64")
     out["n_survey"] = out["n_survey"].astype("Int64")
     return out
+
+
+def _gate(r) -> tuple[str, str]:
+    """``("act", "")`` when the evidence an action rests on is significant, else ``("watch",
+    what falls short)``.
+
+    A compliance gap counts when its interval lies wholly on the side of the target the action
+    needs (below for ``reinforce``; at or above for ``simplify_or_retire``); a driver counts
+    when its weight interval excludes the segment's average share 100/k (above for an attribute
+    that matters, below for one of little weight); a segment variant needs the all-clients
+    weight outside the segment's interval. Without an interval nothing counts as significant.
+    """
+    short = []
+    gap_below = r.ci_high < r.target
+    driver_up = r.w_low > r.mean_weight
+    if r.action == "reinforce":
+        if not gap_below:
+            short.append(f"compliance gap not significant (CI {_f(r.ci_low)}–{_f(r.ci_high)} "
+                         f"reaches the target {_f(r.target, 'g')})")
+    if r.action in ("reinforce", "revise_content", "new_standard") and not driver_up:
+        short.append(f"driver weight not significantly above the average share (CI "
+                     f"{_f(r.w_low)}–{_f(r.w_high)} vs {_f(r.mean_weight)})")
+    if r.action == "simplify_or_retire":
+        if not r.ci_low >= r.target:
+            short.append(f"compliance not significantly at target (CI {_f(r.ci_low)}–"
+                         f"{_f(r.ci_high)} vs {_f(r.target, 'g')})")
+        if not r.all_below:
+            short.append("a served attribute's weight interval reaches the average share "
+                         f"{_f(r.mean_weight)}")
+    if r.action == "segment_variant" and not (r.weight_all < r.w_low or r.weight_all > r.w_high):
+        short.append(f"all-clients weight {_f(r.weight_all)} within the segment's CI "
+                     f"{_f(r.w_low)}–{_f(r.w_high)}")
+    return ("watch", "; ".join(short)) if short else ("act", "")
 
 
 def _f(x: float, spec: str = ".1f") -> str:
