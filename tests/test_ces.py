@@ -39,24 +39,41 @@ def test_easy_share_matches_statsmodels_wilson():
     assert (est.metric, est.method) == ("ces_easy", "wilson")
 
 
-def test_net_easy_delta_method_hand_checked():
+def test_net_easy_adjusted_wald_hand_checked():
     # e = 8/12, d = 3/12: NE = 100·5/12 = 41.667; v = (e + d) - (e - d)² = 11/12 - 25/144
-    # SE = 100·sqrt(v/12); interval NE ± 1.959964·SE
+    # SE = 100·sqrt(v/12) (reported); the interval is the NPS's adjusted Wald (Rocks 2016):
+    # easy 8 + 3/4, difficult 3 + 3/4 of 12 + 3, centre ± z·100·sqrt(v*/15)
     e, d = 8 / 12, 3 / 12
     se = 100 * math.sqrt(((e + d) - (e - d) ** 2) / 12)
     z = NormalDist().inv_cdf(0.975)
+    ea, da = 8.75 / 15, 3.75 / 15
+    centre, half = 100 * (ea - da), z * 100 * math.sqrt(((ea + da) - (ea - da) ** 2) / 15)
     est = ces(X, kind="net_easy")
     assert est.value == pytest.approx(100 * (e - d))
     assert est.se == pytest.approx(se)
-    assert est.ci_low == pytest.approx(100 * (e - d) - z * se)
-    assert est.ci_high == pytest.approx(100 * (e - d) + z * se)
-    assert est.metric == "ces_net_easy"
+    assert est.ci_low == pytest.approx(centre - half)
+    assert est.ci_high == pytest.approx(centre + half)
+    assert (est.metric, est.method) == ("ces_net_easy", "adjusted-wald")
     assert est.details["neutral_pct"] == pytest.approx(100 / 12)
 
 
-def test_net_easy_interval_is_clipped():
-    est = ces([7] * 5 + [6], kind="net_easy")
-    assert est.value == 100 and est.ci_high == 100
+def test_net_easy_all_easy_has_a_real_interval_on_the_scale():
+    # the case: the plain Wald interval gave (100, 100)
+    est = ces([7] * 10, kind="net_easy")
+    assert est.value == 100 and est.ci_high == 100 and 40 < est.ci_low < 100
+
+
+@pytest.mark.parametrize("kind", ["mean", "easy", "net_easy"])
+def test_one_respondent_gives_no_interval_and_says_why(kind):
+    est = ces([6], kind=kind)
+    assert np.isnan(est.ci_low) and np.isnan(est.ci_high)
+    assert "fewer than 2" in est.details["interval"]
+
+
+def test_mean_of_identical_answers_gives_no_zero_width_interval():
+    est = ces([5] * 40)
+    assert est.value == 5 and np.isnan(est.ci_low) and np.isnan(est.ci_high)
+    assert "same" in est.details["interval"]
 
 
 def test_five_point_scale_splits_top2_bottom2():
@@ -114,5 +131,7 @@ def test_properties(values, kind):
         return
     bounds = {"mean": (1, 7), "easy": (0, 100), "net_easy": (-100, 100)}[kind]
     assert bounds[0] <= est.value <= bounds[1]
-    if kind != "mean" and s.notna().sum() >= 1:
-        assert bounds[0] <= est.ci_low <= est.ci_high <= bounds[1]
+    if s.notna().sum() < 2:
+        assert np.isnan(est.ci_low) and np.isnan(est.ci_high) and "interval" in est.details
+    elif kind != "mean" or s.nunique() > 1:
+        assert bounds[0] <= est.ci_low < est.ci_high <= bounds[1]   # on the scale, never zero width

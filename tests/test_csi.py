@@ -186,3 +186,16 @@ def test_csi_by_group_equals_csi_per_group_with_spawned_seeds_and_any_workers():
     assert set(derived) == {"a", "b"}
     with pytest.raises(DataError, match="one value per row"):
         csi_by_group(sat, groups[:-1], imp)
+
+
+def test_one_respondent_or_no_spread_gives_no_zero_width_interval():
+    # the case: one respondent gave a zero-width bootstrap interval
+    one = csi(pd.DataFrame({"a": [7.0], "b": [9.0]}), weights="equal", n_boot=200)
+    assert one.value == pytest.approx(100 * (8 - 1) / 9)
+    assert np.isnan(one.ci_low) and np.isnan(one.ci_high)
+    assert "fewer than 2" in one.details["interval"]
+    same = csi(pd.DataFrame({"a": [7.0] * 20, "b": [9.0] * 20}), weights="equal", n_boot=200)
+    assert np.isnan(same.ci_low) and "same" in same.details["interval"]
+    spread = csi(pd.DataFrame({"a": [7.0, 8.0] * 10, "b": [9.0] * 20}), weights="equal",
+                 n_boot=200)
+    assert spread.ci_low < spread.value < spread.ci_high and "interval" not in spread.details

@@ -131,17 +131,25 @@ def test_weighted_with_equal_weights_equals_unweighted():
 
 
 def test_weighted_hand_case():
-    # scores 10 (w=3), 0 (w=1), 8 (w=0, still a respondent), NaN (w=5, left out):
-    # p = .75, d = .25 -> NPS 50; Kish n = (3+1+0)² / (9+1+0) = 1.6
-    # SE = 100·sqrt((1 - .25)/1.6); interval from counts p·n = 1.2, d·n = 0.4 on n = 1.6
-    est = nps([10, 0, 8, np.nan], weights=[3, 1, 0, 5])
+    # scores 10 (w=3), 0 (w=1), 8 (w=0, still a respondent), NaN (w=5, left out), twice:
+    # p = .75, d = .25 -> NPS 50; Kish n = (3+1+0)²·4 / ((9+1+0)·2) = 3.2
+    # SE = 100·sqrt((1 - .25)/3.2); interval from counts p·n = 2.4, d·n = 0.8 on n = 3.2
+    est = nps([10, 0, 8, np.nan] * 2, weights=[3, 1, 0, 5] * 2)
     assert est.value == pytest.approx(50.0)
-    assert est.n == pytest.approx(1.6)
-    assert est.se == pytest.approx(100 * math.sqrt(0.75 / 1.6))
-    lo, hi = adjusted_wald(1.2, 0.4, 1.6)
+    assert est.n == pytest.approx(3.2)
+    assert est.se == pytest.approx(100 * math.sqrt(0.75 / 3.2))
+    lo, hi = adjusted_wald(2.4, 0.8, 3.2)
     assert (est.ci_low, est.ci_high) == (pytest.approx(lo), pytest.approx(hi))
     assert est.details["promoters_pct"] == pytest.approx(75.0)
-    assert est.details["respondents"] == 3
+    assert est.details["respondents"] == 6
+
+
+def test_weighted_base_under_two_gives_no_interval():
+    # Kish n = (3+1)²/(9+1) = 1.6: under the base of 2 every metric needs for an interval
+    est = nps([10, 0, 8, np.nan], weights=[3, 1, 0, 5])
+    assert est.value == pytest.approx(50.0) and est.n == pytest.approx(1.6)
+    assert np.isnan(est.ci_low) and np.isnan(est.ci_high)
+    assert "fewer than 2" in est.details["interval"]
 
 
 def test_invalid_weights():
@@ -172,15 +180,18 @@ def test_input_not_mutated():
 
 
 def test_difference_hand_checked_and_sign_kept():
-    # a: 50/30/20 -> 30, SE² = 61; b: 40/30/30 -> 10, SE² = 100²·(.7 - .1²)/100 = 69
-    # Δ = 20, SE = sqrt(130) = 11.40175, z = 1.754116; R nps_test: p = 1 - (2·pnorm(z) - 1)
+    # a: 50/30/20 -> 30; b: 40/30/30 -> 10; Δ = 20.
+    # Pooled under "no change": p = .45, d = .25, v0 = .7 - .2² = .66,
+    # SE0 = 100·sqrt(.66·(1/100 + 1/100)) = 11.48913, z = Δ/SE0.
+    # Unpooled (R nps_test): SE² = 61 + 69 = 130.
     a, b = nps(sample(50, 30, 20)), nps(sample(40, 30, 30))
     res = nps_difference(a, b)
-    se = math.sqrt(130)
+    se = 100 * math.sqrt(0.66 * 0.02)
     assert res["change"] == pytest.approx(20.0)
     assert res["se"] == pytest.approx(se)
+    assert res["se_unpooled"] == pytest.approx(math.sqrt(130))
     assert res["z"] == pytest.approx(20 / se)
-    assert res["p_value"] == pytest.approx(1 - (2 * NormalDist().cdf(20 / se) - 1))
+    assert res["p_value"] == pytest.approx(2 * (1 - NormalDist().cdf(20 / se)))
     back = nps_difference(b, a)
     assert back["change"] == pytest.approx(-20.0) and back["z"] == pytest.approx(-20 / se)
     assert back["p_value"] == pytest.approx(res["p_value"])
@@ -194,13 +205,13 @@ def test_difference_degenerate_and_wrong_metric():
         nps_difference(all_prom, ces([5, 6, 7]))
 
 
-def test_raw_value_outside_interval_for_single_answer():
-    # n = 1, one promoter: NPS 100 but NPS* = 100·(1.75 - .75)/4 = 25, v* = .625 - .0625,
-    # half = 1.959964·100·sqrt(.5625/4) = 73.4986 -> (-48.4986, 98.4986): 100 is outside.
+def test_single_answer_gives_no_interval_and_says_why():
+    # n = 1: the adjusted Wald would give (-48.5, 98.5) around a raw NPS of 100 (outside it);
+    # the one rule for degenerate groups gives no interval instead
     est = nps([10])
     assert est.value == 100
-    assert est.ci_high == pytest.approx(25 + Z95 * 37.5)
-    assert est.ci_high < est.value
+    assert np.isnan(est.ci_low) and np.isnan(est.ci_high)
+    assert "fewer than 2" in est.details["interval"]
 
 
 @settings(max_examples=200, deadline=None)
@@ -211,6 +222,9 @@ def test_properties(scores):
     # for every promoter/detractor split with n ≤ 200 while writing this; fails only at n = 1).
     est = nps(scores)
     assert -100 <= est.value <= 100
-    assert -100 <= est.ci_low <= est.ci_high <= 100
+    if len(scores) < 2:
+        assert np.isnan(est.ci_low) and np.isnan(est.ci_high)
+        return
+    assert -100 <= est.ci_low < est.ci_high <= 100   # never zero width
     if len(scores) >= 2:
         assert est.ci_low - 1e-9 <= est.value <= est.ci_high + 1e-9

@@ -8,13 +8,23 @@ import numpy as np
 import pandas as pd
 
 from vipquality.metrics.estimate import Estimate
-from vipquality.metrics.intervals import kish_n, nps_from_counts, t_interval, wilson, z_value
+from vipquality.metrics.intervals import (
+    DEGENERATE_BASE,
+    NO_VARIANCE,
+    degenerate,
+    kish_n,
+    nps_adjusted_wald,
+    nps_from_counts,
+    t_interval,
+    wilson,
+    z_value,
+)
 from vipquality.metrics.nps import ArrayLike, _scores_array, _weights_array
 
 __all__ = ["ces"]
 
 _METRIC = {"mean": "ces_mean", "easy": "ces_easy", "net_easy": "ces_net_easy"}
-_METHOD = {"mean": "t", "easy": "wilson", "net_easy": "wald-delta"}
+_METHOD = {"mean": "t", "easy": "wilson", "net_easy": "adjusted-wald"}
 
 
 def ces(
@@ -46,10 +56,11 @@ def ces(
     -------
     Estimate
         ``metric`` is ``"ces_mean"`` (on the item's scale, ``method="t"``), ``"ces_easy"`` (%,
-        ``method="wilson"``) or ``"ces_net_easy"`` (−100…100, ``method="wald-delta"``).
+        ``method="wilson"``) or ``"ces_net_easy"`` (−100…100, ``method="adjusted-wald"``).
         ``n`` is the number of respondents (Kish effective base when weighted); ``details`` holds
         ``scale``, ``mean``, ``sd``, ``easy_pct``, ``neutral_pct``, ``difficult_pct``,
-        ``easy_points``, ``difficult_points`` and ``respondents``.
+        ``easy_points``, ``difficult_points``, ``respondents`` and, when the interval is NaN,
+        ``interval`` (why).
 
     Raises
     ------
@@ -64,13 +75,19 @@ def ces(
     bottom (k − 1)/2, the midpoint being neutral: on 1–7, easy = 5–7 and difficult = 1–3; on
     1–5, easy = 4–5 and difficult = 1–2.
 
-    - mean: x̄ ± t(n − 1)·s/√n.
+    - mean: x̄ ± t(n − 1)·s/√n, clipped to the scale.
     - easy: e = share easy, ×100, Wilson score interval on n.
     - net easy: NE = 100 (e − d) with d the share difficult. It is the mean of a per-respondent
       score +1 (easy) / 0 / −1 (difficult); by the delta method on the multinomial shares,
       Var(ê − d̂) = [e(1 − e) + d(1 − d) + 2ed]/n = [(e + d) − (e − d)²]/n, so
-      SE = 100·√([(e + d) − (e − d)²]/n) and the interval is NE ± z·SE, clipped to
-      [−100, 100] (the same variance as the NPS's).
+      SE = 100·√([(e + d) − (e − d)²]/n), the variance of the NPS. The interval is the NPS's
+      adjusted Wald (Rocks 2016: 3/4 added to the easy and difficult counts, 3/2 to the
+      neutral, n + 3 in all; clipped to [−100, 100]). The plain Wald interval NE ± z·SE had
+      zero width when every answer was easy and covered about 77 % at n = 30 on a skewed item
+      (``docs/validation.md``).
+
+    Degenerate groups, as for every metric: a base under 2, or (mean) answers that are all
+    equal, give a NaN interval and ``details["interval"]`` says why, never a zero-width one.
 
     Weighted data: shares and the mean are weighted, n is the Kish effective base (Σw)²/Σw²
     and the weighted variance is Σw(x − x̄)²/Σw · n/(n − 1), which is the usual sample
@@ -122,14 +139,19 @@ def ces(
 
     if kind == "mean":
         value, se = mean, sd / np.sqrt(n)
-        low, high = t_interval(mean, sd, n, confidence=confidence)
+        low, high = np.clip(t_interval(mean, sd, n, confidence=confidence), lo, hi)
     elif kind == "easy":
         value, se = 100 * e, 100 * np.sqrt(e * (1 - e) / n)
         low, high = (100 * b for b in wilson(e * n, n, confidence=confidence))
     else:
         value, se = nps_from_counts(e * n, d * n, n)
-        margin = z_value(confidence) * se
-        low, high = np.clip(value - margin, -100, 100), np.clip(value + margin, -100, 100)
+        low, high = nps_adjusted_wald(e * n, d * n, n, confidence=confidence)
+    if degenerate(n):
+        low = high = np.nan
+        details["interval"] = DEGENERATE_BASE
+    elif kind == "mean" and degenerate(n, sd):
+        low = high = np.nan
+        details["interval"] = NO_VARIANCE
     return Estimate(
         value=float(value), ci_low=float(low), ci_high=float(high), n=n, se=float(se),
         metric=_METRIC[kind], method=_METHOD[kind], confidence=confidence, details=details,

@@ -20,7 +20,7 @@ from vipquality.metrics.drivers import (
     relative_weights,
 )
 from vipquality.metrics.estimate import Estimate
-from vipquality.metrics.intervals import z_value
+from vipquality.metrics.intervals import DEGENERATE_BASE, NO_VARIANCE, z_value
 from vipquality.metrics.nps import _scores_array
 
 __all__ = ["csi", "csi_by_group"]
@@ -70,8 +70,10 @@ def csi(
         ``n`` = respondents with at least one satisfaction rating, ``se`` = standard deviation
         of the bootstrap replicates. ``details``: ``attributes`` (DataFrame with ``attribute``,
         ``n``, ``mean``, ``performance``, ``weight``), ``weights`` (the rule used),
-        ``unrated_attributes``, ``n_boot_failed`` and, for derived weights,
-        ``relative_weights`` (the drivers table).
+        ``unrated_attributes``, ``n_boot_failed``, for derived weights
+        ``relative_weights`` (the drivers table) and, when the interval is NaN although
+        resamples were asked for, ``interval`` (why: one respondent, or no spread at all —
+        never a zero-width interval).
 
     Raises
     ------
@@ -201,6 +203,14 @@ def csi(
         finite = reps[np.isfinite(reps)]
         se = float(finite.std(ddof=1)) if finite.size > 1 else np.nan
         details["n_boot_failed"] = int(reps.size - finite.size)
+    # the one rule for degenerate groups: no zero-width interval (one respondent, or every
+    # resample giving the same index because all ratings are equal)
+    if n_boot and n < 2:
+        low = high = np.nan
+        details["interval"] = DEGENERATE_BASE
+    elif n_boot and n > 0 and not (high > low):
+        low = high = np.nan
+        details["interval"] = NO_VARIANCE
     return Estimate(
         value=float(value[0]), ci_low=float(low), ci_high=float(high), n=float(n), se=se,
         metric="csi", method="bootstrap-percentile" if n_boot else "none",
