@@ -35,7 +35,7 @@ _NAMES = {
     "load_workspace": "config",
     "IngestResult": "data.ingest", "ingest_quarter": "data.ingest",
     "ReportData": "report.data", "compute_report_data": "report.data",
-    "report_data": "report.data",
+    "report_data": "report.data", "segment_responses": "report.data",
 }
 #: Modules reachable as attributes: ``vq.pages.segment_headline(...)``, ``vq.charts.trend(...)``.
 _MODULES = {
@@ -93,6 +93,7 @@ __all__ = [
     "redact",
     "relative_weights",
     "report_data",
+    "segment_responses",
     "standard_compliance",
     "summarise",
     "summarise_workspace",

@@ -25,7 +25,7 @@ from vipquality.data.summary import summarise_workspace
 from vipquality.errors import DataError, StoreError
 from vipquality.metrics.compliance import standard_compliance
 
-__all__ = ["ReportData", "compute_report_data", "report_data"]
+__all__ = ["ReportData", "compute_report_data", "report_data", "segment_responses"]
 
 
 @dataclass
@@ -65,6 +65,11 @@ class ReportData:
     revision_attributes, revision_checks : DataFrame
         Linked attributes before / after each revision, and robustness checks of its effect
         (branch-level estimate, placebo date): :mod:`vipquality.standards.revisions`.
+    agenda, impacts : DataFrame
+        The quarter's standards agenda (:func:`vipquality.standards.agenda.agenda`: one
+        proposal per standard × action, gated and ranked by expected NPS impact) and the
+        what-if behind each detailed proposal (:func:`vipquality.standards.agenda.proposal_impacts`);
+        ``settings["agenda_assumptions"]`` holds the sentences stating their assumptions.
     """
 
     quarter: str
@@ -84,11 +89,13 @@ class ReportData:
     drivers_overall: pd.DataFrame = field(default_factory=pd.DataFrame)
     revision_attributes: pd.DataFrame = field(default_factory=pd.DataFrame)
     revision_checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    agenda: pd.DataFrame = field(default_factory=pd.DataFrame)
+    impacts: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
                "drivers", "standards", "scorecard", "proposals", "revisions", "drivers_overall",
-               "revision_attributes", "revision_checks")
+               "revision_attributes", "revision_checks", "agenda", "impacts")
 
     def save(self, directory: str | Path) -> Path:
         """Write every table as Parquet plus ``meta.json`` into ``directory``."""
@@ -151,6 +158,22 @@ def _window(workspace: Workspace, quarter: str | None) -> tuple[str, str, list[s
     window = upto[-workspace.reporting.trend_quarters:]
     previous = upto[-2] if len(upto) > 1 else ""
     return quarter, previous, window
+
+
+def segment_responses(workspace: Workspace | str | Path, quarters: list[str] | str
+                      ) -> pd.DataFrame:
+    """The survey responses of ``quarters`` with their segments, one row per response ×
+    segment (the input of :func:`vipquality.metrics.whatif.what_if` and the key drivers).
+
+    Row-level data with client ids: for analysis in a notebook, never for a page as it is.
+
+    Examples
+    --------
+    >>> r = segment_responses("surveys", "2026Q3")          # doctest: +SKIP
+    >>> vq.what_if(r, "surveys", attribute="response_speed", by=10)  # doctest: +SKIP
+    """
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    return _responses_by_segment(ws, [quarters] if isinstance(quarters, str) else list(quarters))
 
 
 def _responses_by_segment(workspace: Workspace, quarters: list[str]) -> pd.DataFrame:
@@ -335,13 +358,16 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         data.drivers_overall = key_drivers(
             by_segment[by_segment["segment"].isin(shown)], ws, outcome="overall",
             quarter=quarter, n_boot=n_boot, ordinal=ordinal)
-    _add_standards_review(data, ws)
+    _add_standards_review(data, ws, by_segment[(by_segment["quarter"] == quarter)
+                                              & by_segment["segment"].isin(shown)], n_boot)
     return data
 
 
-def _add_standards_review(data: ReportData, ws: Workspace) -> None:
+def _add_standards_review(data: ReportData, ws: Workspace, by_segment: pd.DataFrame,
+                          n_boot: int = 500) -> None:
     """Scorecard, revision proposals and the effect of recorded revisions (issue: closing the loop)."""
     from vipquality.data.store import load_responses, load_visits
+    from vipquality.standards.agenda import agenda, assumptions, proposal_impacts
     from vipquality.standards.proposals import propose
     from vipquality.standards.revisions import (
         revision_attributes,
@@ -362,6 +388,13 @@ def _add_standards_review(data: ReportData, ws: Workspace) -> None:
     data.revision_attributes = revision_attributes(responses, ws, instrument=ws.instrument,
                                                    quarters=data.quarters, confidence=confidence)
     data.revision_checks = revision_robustness(visits, ws, confidence=confidence)
+    data.impacts = proposal_impacts(data.proposals, by_segment, ws, revisions=data.revisions,
+                                    n_boot=n_boot)
+    data.agenda = agenda(data.proposals, data.impacts,
+                         owners={s.id: s.owner for s in ws.standards},
+                         labels=dict(zip(data.segments["segment"], data.segments["label"])),
+                         attribute_labels=data.settings.get("attribute_labels"))
+    data.settings["agenda_assumptions"] = assumptions(data.revisions, data.agenda["standard_id"])
 
 
 def report_data(workspace: str | Path | None = None, quarter: str | None = None,
