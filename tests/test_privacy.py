@@ -369,6 +369,8 @@ def test_complementary_suppression_blanks_the_next_quarters_change():
         "significant": [False] * 4 + [True] * 2})
     out = redact(t, {"segment": {"a": "x", "b": "x", "c": "x"}})
     assert out["value"].isna().tolist() == [True, True, False, False, False, False]
+    # the reason each blank is given on the pages (tooltip and footnote)
+    assert out["suppressed_reason"].tolist() == ["small_base", "complement", "", "", "", ""]
     q2 = out[out["quarter"] == "2026Q2"].set_index("segment")
     assert q2["prev_value"].isna().tolist() == [True, True, False]      # b: complementary
     assert q2["change"].isna().tolist() == [True, True, False]

@@ -490,8 +490,11 @@ def test_redact_blanks_suppressed_rows_and_keeps_n():
     assert out.loc[hidden, blank].isna().all().all()
     assert out.loc[hidden, "n"].tolist() == [29.0]
     assert not out.loc[hidden, "significant"].any()
-    pd.testing.assert_frame_equal(out[~hidden], t[~hidden])
-    assert list(out.columns) == list(t.columns)
+    pd.testing.assert_frame_equal(out.loc[~hidden, t.columns], t[~hidden])
+    # one column more: why a row is blank, for the pages' footnotes
+    assert list(out.columns) == [*t.columns, "suppressed_reason"]
+    assert out.loc[hidden, "suppressed_reason"].tolist() == ["small_base"]
+    assert set(out.loc[~hidden, "suppressed_reason"]) == {""}
 
 
 def test_memberships_count_a_response_in_every_segment_of_its_client():

@@ -44,6 +44,7 @@ __all__ = [
     "merge_stats",
     "stat_columns",
     "RESULT_COLUMNS",
+    "REASON_COLUMN",
 ]
 
 RESULT_COLUMNS = (
@@ -51,6 +52,11 @@ RESULT_COLUMNS = (
     "change_se", "p_value", "p_adjusted", "significant",
 )
 """Columns of the tidy table after the grouping columns (``docs/architecture.md``)."""
+
+#: Column :func:`redact` adds: why a row's value is blank for executives, so a page can say it
+#: ("small_base": n under the base threshold; "complement": hidden so that a smaller group cannot
+#: be derived by difference; "" when shown).
+REASON_COLUMN = "suppressed_reason"
 
 _BLANKED = ("value", "ci_low", "ci_high", "se", "prev_value", "change", "change_se", "p_value",
             "p_adjusted")
@@ -532,6 +538,8 @@ def redact(table: pd.DataFrame, families: Mapping[str, Mapping[str, str] | None]
     ``families``, on the rows that would reveal them by difference (complementary suppression).
 
     ``n`` and ``base_flag`` stay, so a report can show "n<30". ``significant`` becomes False.
+    The column :data:`REASON_COLUMN` (``suppressed_reason``) says why a row is blank:
+    ``"small_base"`` (primary), ``"complement"`` (complementary) or ``""`` (shown).
 
     Parameters
     ----------
@@ -574,18 +582,26 @@ def redact(table: pd.DataFrame, families: Mapping[str, Mapping[str, str] | None]
     >>> redact(t)[["value", "n", "base_flag"]].to_dict("list")
     {'value': [nan, 40.0], 'n': [20.0, 200.0], 'base_flag': ['suppressed', 'ok']}
     >>> tiers = t.assign(segment=["private", "premium"])
-    >>> redact(tiers, {"segment": {"private": "tier", "premium": "tier"}})["value"].tolist()
-    [nan, nan]
+    >>> redact(tiers, {"segment": {"private": "tier", "premium": "tier"}})[
+    ...     ["value", "suppressed_reason"]].to_dict("list")
+    {'value': [nan, nan], 'suppressed_reason': ['small_base', 'complement']}
     """
     out = table.copy()
     hidden = (out["base_flag"] == "suppressed").to_numpy(dtype=bool)
+    reason = np.where(hidden, "small_base", "")
     if families and len(out):
         keys = list(by) if by is not None else [c for c in out.columns
-                                                if c not in RESULT_COLUMNS]
+                                                if c not in RESULT_COLUMNS
+                                                and c != REASON_COLUMN]
         extra = _complementary(out, hidden, families, keys)
         if extra.any():
             hidden = hidden | extra
+            reason = np.where(extra, "complement", reason)
             _blank_next_quarter(out, extra, keys)
+    if REASON_COLUMN in out.columns:  # redacted before: keep the first reason given
+        reason = np.where(out[REASON_COLUMN].fillna("").astype(str) != "",
+                          out[REASON_COLUMN].fillna("").astype(str), reason)
+    out[REASON_COLUMN] = reason
     for c in _BLANKED:
         if c in out.columns:
             out[c] = out[c].astype(float).where(~hidden)
