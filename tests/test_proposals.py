@@ -16,6 +16,7 @@ import pytest
 
 from vipquality.config import ChecklistItem, Standard, Standards, StandardVersion
 from vipquality.report.data import ReportData
+from vipquality.standards.agenda import AGENDA_COLUMNS, agenda, revision_evidence
 from vipquality.standards.proposals import ACTIONS, PROPOSAL_COLUMNS, RevisionRules, propose
 from vipquality.standards.scorecard import SCORECARD_COLUMNS, scorecard
 from vipquality.standards.writers import write_proposals
@@ -340,22 +341,123 @@ def test_order_is_deterministic_and_by_standard_segment_action():
     assert set(p["action"]) <= set(ACTIONS)
 
 
-def test_write_proposals_csv_safe_and_markdown_grouped(tmp_path):
+def test_write_proposals_csv_safe_ranked_and_markdown_by_gate(tmp_path):
     cat = catalogue(("S1", ("b",)), ("S2", ("c",)))
     sc = card({"standard_id": "S1", "compliance": 80.0}, {"standard_id": "S2",
                                                           "compliance": 95.0})
     p = propose(sc, drivers(), metrics(), cat)
     p.loc[0, "title"] = "=HYPERLINK(\"http://x\")"
-    paths = write_proposals(p, tmp_path / "out")
+    a = agenda(p, owners={"S1": "Head of service"})
+    paths = write_proposals(a, tmp_path / "out", detail=p, assumptions=["Associational."])
     with open(paths["csv"], newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows[0]["title"].startswith("'=")
-    assert [r["action"] for r in rows] == ["reinforce", "simplify_or_retire"]
+    assert list(rows[0]) == AGENDA_COLUMNS
+    assert [(r["rank"], r["gate"], r["action"]) for r in rows] == [
+        ("1", "act", "reinforce"), ("2", "act", "simplify_or_retire")]
     md = paths["md"].read_text(encoding="utf-8")
-    assert md.index("## S1") < md.index("### reinforce") < md.index("## S2")
-    assert "simplify or retire" in md
-    empty = write_proposals(p.iloc[0:0], tmp_path / "empty")
+    assert md.index("## Act") < md.index("1. **S1") < md.index("2. **S2")
+    assert "Simplify or retire" in md and "Associational." in md
+    watch = write_proposals(agenda(p.assign(gate=["act", "watch"])), tmp_path / "w")
+    md = watch["md"].read_text(encoding="utf-8")
+    assert md.index("## Act") < md.index("1. **S1") < md.index("## Watch") < md.index("2. **S2")
+    empty = write_proposals(a.iloc[0:0], tmp_path / "empty")
     assert "No proposals" in empty["md"].read_text()
+
+
+# --------------------------------------------------------------------------------------------
+# the evidence gate, the grouping and the ranking (the standards agenda)
+
+
+def test_gate_act_only_when_gap_and_driver_are_significant():
+    cat = catalogue(("S1", ("a",)))
+    # compliance 80 ± 5 < 90 and a's weight 40 ± 3 > 25: both significant
+    p = propose(card({"standard_id": "S1", "compliance": 80.0}), drivers(), metrics(), cat)
+    assert (p["action"].tolist(), p["gate"].tolist()) == (["reinforce"], ["act"])
+    # compliance 87 (CI 82–92) against 90: the gap is not significant → watch
+    p = propose(card({"standard_id": "S1", "compliance": 87.0}), drivers(), metrics(), cat)
+    assert p["gate"].tolist() == ["watch"]
+    assert "compliance gap not significant (CI 82.0–92.0" in p["gate_note"].iloc[0]
+    # a driver interval reaching the average share 25 (40 ± 16) → watch
+    p = propose(card({"standard_id": "S1", "compliance": 80.0}), drivers(ci=16.0), metrics(),
+                cat)
+    assert p["gate"].tolist() == ["watch"]
+    assert "driver weight not significantly above" in p["gate_note"].iloc[0]
+    # no interval at all: nothing counts as significant
+    p = propose(card({"standard_id": "S1", "compliance": 80.0}), drivers(ci=None), metrics(),
+                cat)
+    assert p["gate"].tolist() == ["watch"]
+
+
+def test_gate_of_simplify_needs_weight_intervals_below_the_average_share():
+    cat = catalogue(("S1", ("c",)))
+    p = propose(card({"standard_id": "S1", "compliance": 99.0}), drivers(), metrics(), cat)
+    assert p[["action", "gate"]].values.tolist() == [["simplify_or_retire", "act"]]
+    p = propose(card({"standard_id": "S1", "compliance": 99.0}), drivers(ci=16.0), metrics(),
+                cat)                                       # c: 10 ± 16 reaches 25
+    assert p["gate"].tolist() == ["watch"]
+
+
+def _grouped_detail() -> pd.DataFrame:
+    """S1 below target in three segments (two act, one watch), S2 above target (simplify)."""
+    cat = catalogue(("S1", ("a",)), ("S2", ("c",)))
+    frames = []
+    for seg, comp in (("all", 80.0), ("vip", 82.0), ("new", 87.0)):
+        frames.append(propose(card({"standard_id": "S1", "compliance": comp, "segment": seg},
+                                   {"standard_id": "S2", "compliance": 99.0, "segment": seg}),
+                              drivers(segment=seg), metrics(segment=seg), cat))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_agenda_one_proposal_per_standard_and_action_naming_its_segments():
+    p = _grouped_detail()
+    assert len(p) == 6                                     # 3 segments × 2 standards
+    a = agenda(p, owners={"S1": "Head of service", "S2": "Head of ops"},
+               labels={"vip": "VIP clients"})
+    assert a[["standard_id", "action", "gate"]].values.tolist() == [
+        ["S1", "reinforce", "act"], ["S2", "simplify_or_retire", "act"]]
+    s1 = a.iloc[0]
+    assert s1["segments"] == "all, VIP clients" and s1["watch_segments"] == "new"
+    assert s1["owner"] == "Head of service" and s1["n_detail"] == 3
+    assert s1["evidence"].startswith("all: compliance 80.0% (CI 75.0–85.0) vs target 90%")
+    assert a["rank"].tolist() == [1, 2]
+
+
+def test_agenda_ranked_by_impact_actions_before_watch():
+    p = _grouped_detail()
+    imp = pd.DataFrame({"segment": ["all", "vip", "new"], "standard_id": "S1",
+                        "action": "reinforce", "attribute": "a", "change": [2.0, 5.0, 9.0],
+                        "ci_low": [1.0, 3.0, 4.0], "ci_high": [3.0, 7.0, 14.0],
+                        "shift": 1.0, "basis": "associational"})
+    a = agenda(p, imp)
+    # the impact is the largest among the segments where it acts (vip), not the watched one
+    s1 = a[a["standard_id"] == "S1"].iloc[0]
+    assert (s1["impact"], s1["impact_low"], s1["impact_segment"]) == (5.0, 3.0, "vip")
+    assert a["standard_id"].tolist() == ["S1", "S2"]        # S2 has no impact: after S1
+    # a watch item comes after every action whatever its impact
+    watch = p.assign(gate=np.where(p["standard_id"] == "S1", "watch", p["gate"]))
+    b = agenda(watch, imp)
+    assert b[["standard_id", "gate", "rank"]].values.tolist() == [["S2", "act", 1],
+                                                                 ["S1", "watch", 2]]
+    assert b.iloc[1]["impact"] == 9.0                       # watch: over all its segments
+    # among actions, the larger impact first
+    imp2 = pd.concat([imp, pd.DataFrame({"segment": ["all"], "standard_id": "S2",
+                                         "action": "simplify_or_retire", "attribute": "c",
+                                         "change": [6.0], "ci_low": [1.0], "ci_high": [9.0],
+                                         "shift": 1.0, "basis": "associational"})])
+    assert agenda(p, imp2)["standard_id"].tolist() == ["S2", "S1"]
+
+
+def test_revision_evidence_supports_a_causal_pass_through_only_when_both_rise():
+    rev = pd.DataFrame({"standard_id": ["S1"], "effective": ["2025-04-01"], "did": [20.0],
+                        "ci_low": [15.0], "ci_high": [25.0], "attr_did": [4.0],
+                        "attr_ci_low": [1.0], "attr_ci_high": [7.0]})
+    ratio, text = revision_evidence(rev, "S1")
+    assert ratio == pytest.approx(0.2) and "measured pass-through of 0.20" in text
+    ratio, text = revision_evidence(rev.assign(attr_did=-1.0, attr_ci_low=-2.0,
+                                               attr_ci_high=-0.5), "S1")
+    assert ratio is None and "does not support a causal step" in text
+    assert revision_evidence(rev, "S2") == (None, "")
 
 
 # --------------------------------------------------------------------------------------------

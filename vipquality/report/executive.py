@@ -63,4 +63,5 @@ def write_executive_tables(data: ReportData, staging: Path) -> None:
     safe_csv(executive_table(data, "standards"), staging / "standards_compliance.csv")
     from vipquality.standards.writers import write_proposals
 
-    write_proposals(data.proposals, staging)
+    write_proposals(data.agenda, staging, detail=data.proposals,
+                    assumptions=data.settings.get("agenda_assumptions", ()))

@@ -215,8 +215,8 @@ def agenda(proposals: pd.DataFrame, impacts: pd.DataFrame | None = None, *,
     if proposals is None or not len(proposals):
         return pd.DataFrame(columns=AGENDA_COLUMNS)
     detail = proposals.copy()
-    detail["label"] = detail["attribute"].map(attribute_labels or {}).fillna(
-        detail["attribute"]).astype(str)
+    names = attribute_labels or {}
+    detail["label"] = [str(names.get(a, a)) for a in detail["attribute"]]
     if impacts is not None and len(impacts):
         imp = impacts.rename(columns={"change": "impact", "ci_low": "impact_low",
                                       "ci_high": "impact_high", "basis": "impact_basis"})
