@@ -79,8 +79,11 @@ def test_compliance_interval_checks_and_base():
     assert list(out["manager_id"]) == ["M1", "M4", "M2", "M3", "M5"]  # ranked, then the rest
     # M2: visit scores 2/3 (10), 1/3 (10), 1 (20)
     scores = 100 * np.array([2 / 3] * 10 + [1 / 3] * 10 + [1.0] * 20)
-    low, high = stats.t.interval(0.95, len(scores) - 1, loc=scores.mean(),
-                                 scale=stats.sem(scores))
+    # augmented logit (metrics.compliance): one pseudo-visit at 0 and one at 1, logit scale
+    u = np.r_[scores / 100, 0.0, 1.0]
+    ma, se_u = u.mean(), u.std(ddof=1) / np.sqrt(u.size)
+    half = stats.norm.ppf(0.975) * se_u / (ma * (1 - ma))
+    low, high = (100 / (1 + np.exp(-(np.log(ma / (1 - ma)) + k * half))) for k in (-1, 1))
     assert m.loc["M2", "compliance"] == pytest.approx(scores.mean())
     assert m.loc["M2", "ci_low"] == pytest.approx(low)
     assert m.loc["M2", "ci_high"] == pytest.approx(high)
@@ -118,11 +121,15 @@ def test_checks_passed_interval_is_the_visit_clustered_one():
         "groups": pd.factorize(applicable["visit_id"])[0], "use_correction": False})
     m = 60
     se = float(fit.bse[0]) * np.sqrt(m / (m - 1))
-    assert out.loc["M1", "checks_passed"] == pytest.approx(100 * y.mean())
-    assert out.loc["M1", "checks_ci_low"] == pytest.approx(100 * (y.mean() - 1.959964 * se),
-                                                           abs=1e-4)
-    assert out.loc["M1", "checks_ci_high"] == pytest.approx(100 * (y.mean() + 1.959964 * se),
-                                                            abs=1e-4)
+    # Wilson on the effective base p(1 − p)/se² (capped at the checks), t quantile on m − 1
+    p = y.mean()
+    n = min(y.size, p * (1 - p) / se**2)
+    t = stats.t.ppf(0.975, m - 1)
+    centre = (p + t**2 / (2 * n)) / (1 + t**2 / n)
+    half = t * np.sqrt(p * (1 - p) / n + t**2 / (4 * n**2)) / (1 + t**2 / n)
+    assert out.loc["M1", "checks_passed"] == pytest.approx(100 * p)
+    assert out.loc["M1", "checks_ci_low"] == pytest.approx(100 * (centre - half), abs=1e-4)
+    assert out.loc["M1", "checks_ci_high"] == pytest.approx(100 * (centre + half), abs=1e-4)
 
 
 def test_target_from_the_standards_follows_the_segments_played():

@@ -121,8 +121,10 @@ def test_tiny_frame_ces(tiny_table):
     # Q1 B: 1, 2, 3, 7 -> mean 3.25, easy 25 %, difficult 75 %, net −50
     assert cell(tiny_table, "2025Q1", "B", "ces_mean") == 3.25
     assert cell(tiny_table, "2025Q1", "B", "ces_net_easy") == -50.0
-    # Q2 B: all 4 -> sd 0, a degenerate interval of width 0
-    assert cell(tiny_table, "2025Q2", "B", "ces_mean", "ci_low") == 4.0
+    # Q2 B: all 4 -> sd 0: no interval (NaN), never one of width 0
+    assert cell(tiny_table, "2025Q2", "B", "ces_mean") == 4.0
+    assert np.isnan(cell(tiny_table, "2025Q2", "B", "ces_mean", "ci_low"))
+    assert np.isnan(cell(tiny_table, "2025Q2", "B", "ces_mean", "ci_high"))
 
 
 def test_tiny_frame_attributes_weights_and_csi(tiny_table):
@@ -161,15 +163,19 @@ def test_tiny_frame_attributes_weights_and_csi(tiny_table):
 
 
 def test_tiny_frame_change_and_holm(tiny_table):
-    # NPS Q2 vs Q1: A +75 (SE √(41.4578² + 0²)), B −75 (same SE); z = 75/41.4578 = 1.80906
-    se = 100 * math.sqrt(0.6875 / 4)
+    # NPS Q2 vs Q1: A +75, B −75. The SE is pooled under "no change" (nps_difference): A's
+    # quarters together have p = 6/8, d = 1/8 -> v0 = 7/8 − (5/8)² = 0.484375 and
+    # SE0 = 100·√(v0·(1/4 + 1/4)) = 49.21255; B's (p = 1/8, d = 6/8) give the same v0.
+    # (The unpooled Wald SE √(41.4578² + 0²) would make A look nearly significant.)
+    se = 100 * math.sqrt(0.484375 / 2)
     p = 2 * (1 - 0.5 * (1 + math.erf(75 / se / math.sqrt(2))))
     assert cell(tiny_table, "2025Q2", "A", "nps", "prev_value") == 25.0
     assert cell(tiny_table, "2025Q2", "A", "nps", "change") == 75.0
     assert cell(tiny_table, "2025Q2", "B", "nps", "change") == -75.0
     assert cell(tiny_table, "2025Q2", "A", "nps", "change_se") == pytest.approx(se)
+    assert cell(tiny_table, "2025Q2", "B", "nps", "change_se") == pytest.approx(se)
     assert cell(tiny_table, "2025Q2", "A", "nps", "p_value") == pytest.approx(p)
-    assert p == pytest.approx(0.07044, abs=1e-5)
+    assert p == pytest.approx(0.12751, abs=1e-5)
     # Holm over the 2 segments of 2025Q2 × nps: both p equal -> 2p each, not significant
     assert cell(tiny_table, "2025Q2", "B", "nps", "p_adjusted") == pytest.approx(2 * p)
     assert not cell(tiny_table, "2025Q2", "B", "nps", "significant")

@@ -26,9 +26,12 @@ from scipy import stats as sps
 from vipquality.config import Reporting
 from vipquality.errors import DataError
 from vipquality.metrics.intervals import (
+    bounded_mean_interval,
+    degenerate,
     kish_n,
     nps_adjusted_wald,
     nps_from_counts,
+    nps_pooled_se,
     t_interval,
     wilson,
     z_value,
@@ -148,8 +151,8 @@ def summarise(
 
     - ``nps``: raw NPS on −100…100, SE = 100·√(v/n), adjusted-Wald interval (Rocks 2016);
       weighted shares with the Kish base n = (Σw)²/Σw² when the responses carry weights.
-    - ``ces_mean`` (item scale, t-interval), ``ces_easy`` (%, Wilson), ``ces_net_easy``
-      (% easy − % difficult, Wald interval with the NPS variance), exactly as
+    - ``ces_mean`` (item scale, t-interval clipped to the scale), ``ces_easy`` (%, Wilson),
+      ``ces_net_easy`` (% easy − % difficult, the NPS's adjusted-Wald interval), exactly as
       :func:`vipquality.metrics.ces.ces`; easy/net easy only for scales with an odd number of
       points.
     - ``attr:<id>``: s = 100·(x̄ − lo)/(hi − lo) with a t-interval (clipped to 0–100), over
@@ -164,7 +167,14 @@ def summarise(
       bootstrap of :func:`vipquality.metrics.csi.csi` stays the single-group reference. With stated
       weights the bootstrap also re-estimates the weights, so its interval can be slightly
       wider. ``n`` is the number of respondents who rated at least one attribute.
-    - ``compliance``: mean visit score (0–100) with a t-interval; ``n`` = visits with a score.
+    - ``compliance``: mean visit score (0–100) with the augmented-logit interval of
+      :func:`vipquality.metrics.compliance.compliance` (one pseudo-visit at 0 and one at 100,
+      normal on the logit scale; it stays on 0–100 and keeps 95 % with rare critical
+      failures, where the t-interval did not); ``n`` = visits with a score.
+
+    Degenerate groups, the rule of every metric: ``n`` under 2, or an interval of zero width
+    (no spread: all answers equal), give NaN ``ci_low``/``ci_high``, never a zero-width
+    interval. Every interval stays on its metric's scale.
 
     Respondent weights (a ``weight`` column) apply to NPS and CES, as in
     :func:`vipquality.metrics.nps.nps` and :func:`vipquality.metrics.ces.ces`; attribute
@@ -172,7 +182,10 @@ def summarise(
     :func:`vipquality.metrics.compliance.compliance`.
 
     Change: Δ = value − prev_value against the same group in the previous quarter,
-    SE = √(se² + se_prev²), two-sided z-test; ``p_adjusted`` by Holm (or BH) within each
+    SE = √(se² + se_prev²), two-sided z-test; for ``nps`` and ``ces_net_easy`` (−1/0/+1
+    scores) the SE is pooled under "no change" as in
+    :func:`vipquality.metrics.nps.nps_difference`, which keeps the false-alarm rate at 5 %
+    from n = 30 per quarter (the unpooled SE gave about 6 %); ``p_adjusted`` by Holm (or BH) within each
     (quarter, metric) across the groups with a test; ``significant`` = p_adjusted < 0.05.
     Nothing is compared when either side is suppressed (``prev_value`` is also blank when the
     previous quarter was suppressed). See :func:`redact` for executive outputs.
@@ -269,22 +282,28 @@ def _estimates(stats: pd.DataFrame, *, ces_scale, csi_scale, csi_weights,
     blocks += [(f"imp:{a}", {"value": 100 * shares[:, i], "n": col[f"imp_n:{a}"]})
                for i, a in enumerate(importance)]
     if "cmp_n" in cols:
-        blocks.append(("compliance", _mean_block(col["cmp_n"], col["cmp_sx"], col["cmp_sx2"],
-                                                 confidence)))
+        block = _mean_block(col["cmp_n"], col["cmp_sx"], col["cmp_sx2"], confidence)
+        block["ci_low"], block["ci_high"] = bounded_mean_interval(
+            col["cmp_n"], col["cmp_sx"], col["cmp_sx2"], confidence=confidence)
+        blocks.append(("compliance", block))
 
     frames = []
     for order, (metric, b) in enumerate(blocks):  # one iteration per metric, not per group
         nan = np.full(len(stats), np.nan)
         f = keys.copy()
         f["metric"] = metric
-        for name in ("value", "ci_low", "ci_high", "se"):
+        for name in ("value", "ci_low", "ci_high", "se", "_p", "_d"):
             f[name] = np.asarray(b.get(name, nan), dtype=float)
         f["n"] = np.asarray(b["n"], dtype=float)
+        # the one rule for degenerate groups: no interval under a base of 2, never zero width
+        gone = degenerate(f["n"].to_numpy()) | ~(f["ci_high"] > f["ci_low"]).to_numpy()
+        f.loc[gone, ["ci_low", "ci_high"]] = np.nan
         f["_order"] = order
         frames.append(f[f["n"] > 0])
     if not frames:
         return keys.head(0).assign(metric=pd.Series(dtype=str), value=np.nan, ci_low=np.nan,
-                                   ci_high=np.nan, se=np.nan, n=np.nan, _order=0)
+                                   ci_high=np.nan, se=np.nan, _p=np.nan, _d=np.nan, n=np.nan,
+                                   _order=0)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -298,7 +317,7 @@ def _nps(col: dict, confidence: float) -> dict:
     p, d = _div(col["nps_swp"], col["nps_sw"]), _div(col["nps_swd"], col["nps_sw"])
     value, se = nps_from_counts(p * n, d * n, n)
     low, high = nps_adjusted_wald(p * n, d * n, n, confidence=confidence)
-    return {"value": value, "ci_low": low, "ci_high": high, "se": se, "n": n}
+    return {"value": value, "ci_low": low, "ci_high": high, "se": se, "n": n, "_p": p, "_d": d}
 
 
 def _weighted_mean_sd(n_eff, sw, swx, swx2):
@@ -313,10 +332,10 @@ def _weighted_mean_sd(n_eff, sw, swx, swx2):
 def _ces(col: dict, scale, confidence: float) -> list[tuple[str, dict]]:
     n = kish_n(col["ces_sw"], col["ces_sw2"])
     mean, sd = _weighted_mean_sd(n, col["ces_sw"], col["ces_swx"], col["ces_swx2"])
-    low, high = t_interval(mean, sd, n, confidence=confidence)
+    lo, hi = scale
+    low, high = np.clip(t_interval(mean, sd, n, confidence=confidence), lo, hi)
     blocks = [("ces_mean", {"value": mean, "ci_low": low, "ci_high": high,
                             "se": _div(sd, np.sqrt(n)), "n": n})]
-    lo, hi = scale
     if (hi - lo) % 2 == 0:  # easy / neutral / difficult needs an odd number of points
         e, d = _div(col["ces_swe"], col["ces_sw"]), _div(col["ces_swd"], col["ces_sw"])
         w_lo, w_hi = wilson(e * n, n, confidence=confidence)
@@ -325,10 +344,9 @@ def _ces(col: dict, scale, confidence: float) -> list[tuple[str, dict]]:
         blocks.append(("ces_easy", {"value": 100 * e, "ci_low": 100 * w_lo,
                                     "ci_high": 100 * w_hi, "se": se_e, "n": n}))
         net, se_net = nps_from_counts(e * n, d * n, n)
-        margin = z_value(confidence) * se_net
-        blocks.append(("ces_net_easy", {"value": net, "ci_low": np.clip(net - margin, -100, 100),
-                                        "ci_high": np.clip(net + margin, -100, 100),
-                                        "se": se_net, "n": n}))
+        n_lo, n_hi = nps_adjusted_wald(e * n, d * n, n, confidence=confidence)
+        blocks.append(("ces_net_easy", {"value": net, "ci_low": n_lo, "ci_high": n_hi,
+                                        "se": se_net, "n": n, "_p": e, "_d": d}))
     return blocks
 
 
@@ -453,22 +471,29 @@ def _compare(table: pd.DataFrame, by: list[str], *, adjustment: str,
         return table
     others = [c for c in by if c != "quarter"]
     table["_prev_quarter"] = _previous_quarter(table["quarter"])
-    prev = table[[*others, "quarter", "metric", "value", "se", "base_flag"]].rename(columns={
-        "quarter": "_prev_quarter", "value": "_pv", "se": "_pse", "base_flag": "_pflag"})
+    prev = table[[*others, "quarter", "metric", "value", "se", "base_flag", "n", "_p",
+                  "_d"]].rename(columns={"quarter": "_prev_quarter", "value": "_pv", "se": "_pse",
+                                         "base_flag": "_pflag", "n": "_pn", "_p": "_pp",
+                                         "_d": "_pd"})
     merged = table.merge(prev, on=[*others, "_prev_quarter", "metric"], how="left",
                          validate="many_to_one")
     shown_prev = merged["_pflag"].notna() & (merged["_pflag"] != "suppressed")
     both = shown_prev & (merged["base_flag"] != "suppressed")
     merged["prev_value"] = np.where(shown_prev, merged["_pv"], np.nan)
     change = np.where(both, merged["value"] - merged["_pv"], np.nan)
-    change_se = np.where(both, np.hypot(merged["se"], merged["_pse"]), np.nan)
+    # NPS and net easy (−1/0/+1 scores): the pooled, score-type SE under "no change"
+    # (nps_difference); the Wald √(se² + se_prev²) rejected ~6 % at n = 30 with no change
+    pooled = nps_pooled_se(merged["_p"], merged["_d"], merged["n"], merged["_pp"],
+                           merged["_pd"], merged["_pn"])
+    unpooled = np.hypot(merged["se"], merged["_pse"])
+    change_se = np.where(both, np.where(np.isfinite(pooled), pooled, unpooled), np.nan)
     z = _div(change, change_se)
     merged["change"], merged["change_se"] = change, change_se
     merged["p_value"] = np.where(np.isnan(z), np.nan, 2 * sps.norm.sf(np.abs(z)))
     merged["p_adjusted"] = adjust_p(merged["p_value"], merged[["quarter", "metric"]],
                                     method=adjustment)
     merged["significant"] = (merged["p_adjusted"] < 0.05).to_numpy()
-    return merged.drop(columns=["_prev_quarter", "_pv", "_pse", "_pflag"])
+    return merged.drop(columns=["_prev_quarter", "_pv", "_pse", "_pflag", "_pn", "_pp", "_pd"])
 
 
 def adjust_p(p_values: pd.Series | np.ndarray, families: pd.DataFrame | None = None,

@@ -1,9 +1,9 @@
 """The staff view: mystery-shopper compliance by personal manager, with certification and training.
 
 For the owner of training, not for executives: this is the one place where personal managers'
-names appear, and its page is published under ``restricted/`` (see
+names appear, and its page is published to ``reports/restricted/<quarter>/`` (see
 :class:`vipquality.report.NotebookJob`). :func:`staff_compliance` joins each manager's compliance
-(mean visit score with a t-interval, as for any group in ``metrics.md``) to the roster
+(mean visit score with the bounded interval of any group in ``metrics.md``) to the roster
 (``staff.csv`` of the workspace, read by :func:`load_roster`), with the share of checklist items
 passed set against the targets of the standards checked, and flags who is below target and
 who has not been trained in the last twelve months. Managers whose base is under the suppression
@@ -25,7 +25,7 @@ import pandas as pd
 from vipquality.config import Quarter, Reporting, Standards, Workspace, load_workspace
 from vipquality.errors import DataError
 from vipquality.metrics.compliance import visit_scores
-from vipquality.metrics.intervals import t_interval, z_value
+from vipquality.metrics.intervals import bounded_mean_interval, clustered_share, z_value
 
 __all__ = ["load_roster", "staff_compliance", "staff_report", "STAFF_COLUMNS", "ROSTER_COLUMNS"]
 
@@ -191,12 +191,15 @@ def staff_compliance(visits: pd.DataFrame, roster: pd.DataFrame, *,
     Notes
     -----
     Visit score and manager compliance as in :func:`vipquality.metrics.compliance.compliance`:
-    x̄ ± t(n − 1)·s/√n over the manager's n scored visits. A critical failure scores a whole
-    visit 0, so the mean visit score is not on the scale of the standards' targets; the target
-    is compared with the share of checks passed, p = Σ_v Y_v / Σ_v N_v (Y_v, N_v the weights of
-    the items of visit v answered yes, resp. yes or no), whose interval is the normal one with
-    the visit-clustered (ratio-estimator) standard error
-    √(m/(m − 1) · Σ_v (Y_v − p N_v)²) / Σ_v N_v over the m visits with an applicable item.
+    the mean of the manager's n scored visits with the augmented-logit interval (one
+    pseudo-visit at 0 and one at 100, normal on the logit scale; it stays on 0–100). A critical
+    failure scores a whole visit 0, so the mean visit score is not on the scale of the
+    standards' targets; the target is compared with the share of checks passed,
+    p = Σ_v Y_v / Σ_v N_v (Y_v, N_v the weights of the items of visit v answered yes, resp. yes
+    or no), with the visit-clustered (ratio-estimator) variance
+    m/(m − 1) · Σ_v (Y_v − p N_v)² / (Σ_v N_v)² over the m visits with an applicable item and
+    Wilson's interval on the effective base n/deff, as for each standard
+    (:func:`vipquality.metrics.intervals.clustered_share`). Fewer than 2 visits: no interval.
     """
     z_value(confidence)
     need = ["quarter", "visit_id", "manager_id", "item_id", "result"]
@@ -216,15 +219,16 @@ def staff_compliance(visits: pd.DataFrame, roster: pd.DataFrame, *,
 
     per_visit = _visits(visits, cat, critical_fails_visit)
     scored = per_visit[per_visit["score"].notna()]
-    g = scored.groupby("manager_id", sort=True)
+    g = scored.assign(score2=scored["score"] ** 2).groupby("manager_id", sort=True)
     stats = pd.DataFrame({"visits": g.size(), "compliance": g["score"].mean(),
-                          "sd": g["score"].std(ddof=1)})
+                          "sd": g["score"].std(ddof=1), "sx": g["score"].sum(),
+                          "sx2": g["score2"].sum()})
     stats = stats.reindex(sorted(set(per_visit["manager_id"])))
-    stats = stats.join(_checks_passed(per_visit, z_value(confidence)))
+    stats = stats.join(_checks_passed(per_visit, confidence))
     stats["visits"] = stats["visits"].fillna(0).astype(int)
     stats["critical_failures"] = (per_visit.groupby("manager_id")["critical_failure"].sum()
                                   .reindex(stats.index).fillna(0).astype(int))
-    low, high = t_interval(stats["compliance"], stats["sd"], stats["visits"], confidence)
+    low, high = bounded_mean_interval(stats["visits"], stats["sx"], stats["sx2"], confidence)
     stats["ci_low"], stats["ci_high"] = low, high
     with np.errstate(invalid="ignore", divide="ignore"):
         stats["se"] = stats["sd"] / np.sqrt(stats["visits"].where(stats["visits"] > 0))
@@ -320,6 +324,11 @@ def _visits(visits: pd.DataFrame, cat: Standards | None, critical_fails_visit: b
                         "applicable_weight": scores["applicable_weight"].to_numpy(dtype=float)})
     if "branch" in first.columns:
         out["branch"] = scores["visit_id"].map(first["branch"].astype(str)).to_numpy()
+    w = (pd.to_numeric(checks["weight"]).to_numpy(dtype=float) if "weight" in checks
+         else np.ones(len(checks)))
+    applicable_w2 = pd.Series(np.where(checks["result"].isin(["yes", "no"]), w * w, 0.0))
+    out["applicable_weight2"] = (applicable_w2.groupby(checks["visit_id"].to_numpy()).sum()
+                                 .reindex(scores["visit_id"]).to_numpy())
     out["wt"], out["w"] = 0.0, 0.0
     if cat is not None and "standard_id" in checks.columns:
         applicable = checks[checks["result"].isin(["yes", "no"])]
@@ -342,22 +351,22 @@ def _visits(visits: pd.DataFrame, cat: Standards | None, critical_fails_visit: b
     return out
 
 
-def _checks_passed(per_visit: pd.DataFrame, z: float) -> pd.DataFrame:
-    """Per manager: applicable checks, % passed (ratio estimator, visit-clustered interval) and
-    the item-weighted target."""
+def _checks_passed(per_visit: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """Per manager: applicable checks, % passed (ratio estimator, visit-clustered interval on
+    the effective base, as :func:`vipquality.metrics.compliance.standard_compliance`) and the
+    item-weighted target."""
     v = per_visit[per_visit["applicable_weight"] > 0]
-    g = v.groupby("manager_id")
-    Y, N, m = g["yes_weight"].sum(), g["applicable_weight"].sum(), g.size()
-    p = Y / N
-    resid2 = (v["yes_weight"] - v["manager_id"].map(p) * v["applicable_weight"]) ** 2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(m / (m - 1) * resid2.groupby(v["manager_id"]).sum()) / N
-        se = se.where(m > 1)
+    y, a = v["yes_weight"], v["applicable_weight"]
+    sums = pd.DataFrame({"m": 1, "y": y, "a": a, "yy": y * y, "ya": y * a, "aa": a * a,
+                         "w2": v["applicable_weight2"]}).groupby(v["manager_id"]).sum()
+    r = clustered_share(sums["m"], sums["y"], sums["a"], sums["yy"], sums["ya"], sums["aa"],
+                        sums["w2"], confidence=confidence)
     t = per_visit.groupby("manager_id")[["wt", "w"]].sum()
     return pd.DataFrame({
         "checks": per_visit.groupby("manager_id")["applicable"].sum(),
-        "checks_passed": 100 * p, "checks_ci_low": 100 * (p - z * se).clip(lower=0),
-        "checks_ci_high": 100 * (p + z * se).clip(upper=1),
+        "checks_passed": pd.Series(100 * r["value"], index=sums.index),
+        "checks_ci_low": pd.Series(100 * r["ci_low"], index=sums.index),
+        "checks_ci_high": pd.Series(100 * r["ci_high"], index=sums.index),
         "target": t["wt"] / t["w"].where(t["w"] > 0)})
 
 
