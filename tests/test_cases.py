@@ -93,3 +93,228 @@ def test_tier_field_must_be_a_crm_column(tmp_path):
     _edit(root / "cases.yaml", "tier_field: tier", "tier_field: level")
     with pytest.raises(ConfigError, match="tier_field: expected a client column"):
         load_workspace(root)
+
+
+# ------------------------------------------------------------------------------ opening cases
+import datetime as dt  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from vipquality.data.cases import CASE_COLUMNS, due_dates, open_cases, working_days  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_workspace().cases
+
+
+def _responses(rows):
+    """rows: (response_id, client_id, nps, ces, overall, consent, submitted)"""
+    ids, clients, nps, ces, overall, consent, when = zip(*rows)
+    return pd.DataFrame({"quarter": "2026Q2", "response_id": ids, "client_id": clients,
+                         "submitted_at": pd.to_datetime(when),
+                         "nps": pd.array(nps, dtype="Int8"), "ces": pd.array(ces, dtype="Int8"),
+                         "overall": pd.array(overall, dtype="Int8"),
+                         "comment": ["[name] was late"] * len(ids),
+                         "consent": pd.array(consent, dtype="boolean")})
+
+
+CRM = pd.DataFrame({"client_id": ["P1", "L1", "V1", "X1"],
+                    "tier": ["Premium", "Luxury", "Private", None],
+                    "manager_id": ["M1", "M2", "M3", "M1"], "branch": ["B1", "B1", "B2", "B1"]})
+
+
+def test_case_rules_by_tier(rules):
+    r = _responses([
+        ("r01", "P1", 6, 7, 10, True, "2026-04-06"),     # detractor: opens
+        ("r02", "P1", 7, 7, 10, True, "2026-04-06"),     # Premium passive: no case
+        ("r03", "V1", 7, 7, 10, True, "2026-04-06"),     # Private passive: opens (tier rule)
+        ("r04", "V1", 8, 7, 3, True, "2026-04-06"),      # Private overall 3: opens
+        ("r05", "L1", 8, 7, 3, True, "2026-04-06"),      # Luxury overall 3: no case (≤ 2)
+        ("r06", "L1", 9, 3, 10, True, "2026-04-06"),     # CES 3: difficult, opens
+        ("r07", "L1", 9, 4, 10, True, "2026-04-06"),     # CES 4: not difficult
+        ("r08", "X1", 0, None, None, True, "2026-04-06"),  # no tier: default rule
+        ("r09", "L1", 9, None, None, True, "2026-04-06"),  # missing answers never open one
+    ])
+    cases = open_cases(r, CRM, rules)
+    assert list(cases.columns) == CASE_COLUMNS
+    assert cases["response_id"].tolist() == ["r01", "r03", "r04", "r06", "r08"]
+    assert cases["case_id"].tolist() == ["C-r01", "C-r03", "C-r04", "C-r06", "C-r08"]
+    assert cases.loc[0, ["tier", "manager_id", "branch", "nps"]].tolist() == \
+        ["Premium", "M1", "B1", 6]
+    assert cases["sla_days"].tolist() == [3, 1, 1, 2, 3]
+    # deterministic: the same responses in another order open the same cases
+    again = open_cases(r.iloc[::-1], CRM, rules)
+    pd.testing.assert_frame_equal(cases, again)
+
+
+def test_sla_due_dates_on_the_working_day_calendar(rules):
+    def due(day, tier):
+        return str(due_dates([day], [tier], rules)[0])
+    assert due("2026-04-06", "Private") == "2026-04-07"      # Monday + 1
+    assert due("2026-04-10", "Private") == "2026-04-13"      # Friday + 1 = Monday
+    assert due("2026-04-11", "Private") == "2026-04-14"      # Saturday counts from Monday
+    assert due("2026-04-10", "Premium") == "2026-04-15"      # Friday + 3
+    assert due("2026-04-30", "Luxury") == "2026-05-05"       # 1 May is a holiday
+    assert due("2026-05-08", "Private") == "2026-05-12"      # 11 May is a holiday
+    assert due("2026-04-06", "Gold") == "2026-04-09"         # unknown tier: default 3
+    # working days between dates: same day 0, over a weekend, over a holiday, missing
+    got = working_days(["2026-04-06", "2026-04-10", "2026-04-30", "2026-04-06"],
+                       ["2026-04-06", "2026-04-13", "2026-05-04", None], rules)
+    np.testing.assert_array_equal(got, [0, 1, 1, np.nan])
+
+
+def test_due_dates_follow_the_configured_calendar(tmp_path):
+    root = _config_copy(tmp_path)
+    _edit(root / "cases.yaml", "working_days: [Mon, Tue, Wed, Thu, Fri]",
+          "working_days: [Sun, Mon, Tue, Wed, Thu]")
+    r = load_workspace(root).cases
+    assert r.weekmask == "1111001"
+    assert str(due_dates(["2026-04-09"], ["Private"], r)[0]) == "2026-04-12"  # Thu -> Sun
+
+
+def test_without_consent_a_case_keeps_no_client_id(rules):
+    r = _responses([("a", "P1", 3, 7, 10, True, "2026-04-06"),
+                    ("b", "P1", 3, 7, 10, False, "2026-04-06"),
+                    ("c", "L1", 3, 7, 10, None, "2026-04-06")])   # blank answer: no consent
+    cases = open_cases(r, CRM, rules)
+    assert cases["consent"].tolist() == [True, False, False]
+    assert cases["client_id"].isna().tolist() == [False, True, True]
+    assert cases["branch"].tolist() == ["B1", "B1", "B1"]  # kept for the branch's learning
+    # a workspace without a consent item may follow every case up
+    import dataclasses
+    free = dataclasses.replace(rules, consent_column=None)
+    assert open_cases(r.drop(columns="consent"), CRM, free)["client_id"].notna().all()
+
+
+def test_open_cases_does_not_change_its_inputs(rules):
+    r = _responses([("a", "P1", 3, 7, 10, True, "2026-04-06")])
+    before_r, before_c = r.copy(), CRM.copy()
+    open_cases(r, CRM, rules, pd.DataFrame({"client_id": ["P1"], "segment": ["premium"]}))
+    pd.testing.assert_frame_equal(r, before_r)
+    pd.testing.assert_frame_equal(CRM, before_c)
+
+
+# --------------------------------------------------------------------- ingest of case_updates
+from vipquality.data.ingest import ingest_quarter  # noqa: E402
+from vipquality.data.store import load_responses  # noqa: E402
+
+SURVEY_HEAD = (SAMPLE_WORKSPACE / "2026Q3" / "survey.csv").read_text(
+    encoding="utf-8").splitlines()[0] + ",contact_consent"
+CLIENTS_HEAD = ("client_id,full_name,email,phone,address,client_type,tier,manager_id,branch,"
+                "lifetime_value,purchases_12m,last_transaction,products,revenue,balance,"
+                "avg_monthly_spend_3m,lines,household_id")
+
+
+def _survey_row(rid, client, when, nps, ces, overall, consent, comment=""):
+    n = len(SURVEY_HEAD.split(","))
+    cells = [rid, client, when, str(nps), str(ces), str(overall)] + [""] * (n - 8) + \
+        [f'"{comment}"' if comment else "", consent]
+    return ",".join(cells)
+
+
+def _client_row(cid, name, tier, manager, branch):
+    return (f"{cid},{name},x@example.org,+7 900 000-00-00,Moscow,individual,{tier},{manager},"
+            f"{branch},1000000,3,2026-03-01,cards,,5000000,5000,2,H{cid}")
+
+
+def _tiny_workspace(tmp_path: Path) -> Path:
+    """Two quarters, four clients of two managers; detractor responses open cases."""
+    root = _config_copy(tmp_path)
+    shutil.copy(SAMPLE_WORKSPACE / "staff.csv", root / "staff.csv")
+    clients = [_client_row("K1", "Anna Orlova", "Premium", "M001", "B01"),
+               _client_row("K2", "Boris Lebedev", "Private", "M001", "B01"),
+               _client_row("K3", "Clara Volkova", "Luxury", "M002", "B01"),
+               _client_row("K4", "Denis Sokolov", "Premium", "M002", "B02")]
+    for q, month in (("2026Q1", "02"), ("2026Q2", "05")):
+        d = root / q
+        d.mkdir()
+        (d / "clients.csv").write_text("\n".join([CLIENTS_HEAD, *clients]) + "\n",
+                                       encoding="utf-8")
+        p = q[-2:]
+        rows = [_survey_row(f"R{p}-1", "K1", f"2026-{month}-04 10:00", 3, 5, 5, "yes",
+                            "Anna Orlova waited, call +7 916 123-45-67"),
+                _survey_row(f"R{p}-2", "K2", f"2026-{month}-05 10:00", 7, 6, 8, "yes"),
+                _survey_row(f"R{p}-3", "K3", f"2026-{month}-06 10:00", 2, 2, 2, "no"),
+                _survey_row(f"R{p}-4", "K4", f"2026-{month}-06 10:00", 10, 7, 10, "yes")]
+        (d / "survey.csv").write_text("\n".join([SURVEY_HEAD, *rows]) + "\n", encoding="utf-8")
+    return root
+
+
+UPDATES_HEAD = "case_id,status,date,root_cause,note"
+
+
+def _updates(root: Path, q: str, rows: list[str], name: str = "case_updates.csv") -> Path:
+    path = root / q / name
+    path.write_text("\n".join([UPDATES_HEAD, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    root = _tiny_workspace(tmp_path)
+    ws = load_workspace(root)
+    ingest_quarter(ws, "2026Q1")
+    return root
+
+
+def test_consent_is_stored_and_cases_open_from_the_store(tiny):
+    ws = load_workspace(tiny)
+    r = load_responses(ws, "2026Q1")
+    assert r["consent"].tolist() == [True, True, False, True]
+    from vipquality.data.cases import load_cases
+    cases = load_cases(ws, "2026Q1")
+    assert cases["case_id"].tolist() == ["C-RQ1-1", "C-RQ1-2", "C-RQ1-3"]
+    assert cases["client_id"].tolist()[:2] == ["K1", "K2"] and pd.isna(cases["client_id"][2])
+    # the comment was scrubbed at ingest: neither the name nor the phone is in the case
+    assert "Orlova" not in cases["comment"][0] and "916" not in cases["comment"][0]
+
+
+def test_ingest_of_case_updates_good_duplicate_unknown_and_out_of_order(tiny):
+    ws = load_workspace(tiny)
+    _updates(tiny, "2026Q1", [
+        "C-RQ1-1,resolved,2026-02-10,speed,Called Anna Orlova at +7 916 123-45-67; fixed",
+        "C-RQ1-1,contacted,2026-02-05,,left a message",       # earlier date, later in the file
+        "C-RQ1-2,contacted,2026-02-05,,",
+        "C-RQ1-9,contacted,2026-02-05,,",                      # unknown case
+        "C-RQ1-2,resolved,2026-01-30,other,",                  # before the case opened
+        "C-RQ1-3,closed,2026-02-05,,",                          # not a status
+        "C-RQ1-3,resolved,2026-02-07,weather,",                 # not a root-cause code
+        "C-RQ1-2,contacted,2026-02-05,,",                       # duplicate within the file
+    ])
+    res = ingest_quarter(ws, "2026Q1")
+    c = res.tables["case_updates"]
+    assert (c.read, c.accepted, c.duplicates, c.rejected) == (8, 3, 1, 4) and c.reconciles
+    reasons = " | ".join(res.rejects["reason"])
+    assert "case 'C-RQ1-9' is unknown" in reasons
+    assert "before case C-RQ1-2 opened on 2026-02-05" in reasons
+    assert "'closed' is not a case status" in reasons
+    assert "'weather' is not a root-cause code" in reasons
+    rejects = (ws.store_path / "rejects" / "2026Q1.csv").read_text(encoding="utf-8")
+    assert "C-RQ1-9" in rejects and "is unknown" in rejects
+    from vipquality.data.store import load_case_updates
+    stored = load_case_updates(ws, "2026Q1")
+    assert len(stored) == 3
+    note = stored.loc[stored["status"] == "resolved", "note"].iloc[0]
+    assert "Orlova" not in note and "916" not in note and "fixed" in note
+    # idempotent: the same file again changes nothing, counts every row as before
+    again = ingest_quarter(ws, "2026Q1")
+    assert not again.changed
+    c2 = again.tables["case_updates"]
+    assert (c2.accepted, c2.duplicates, c2.rejected) == (0, 4, 4)
+    # a second file: one update re-sent (a duplicate, not applied twice), one new
+    _updates(tiny, "2026Q1", ["C-RQ1-2,contacted,2026-02-05,,",
+                              "C-RQ1-2,resolved,2026-02-06,pricing,"], "case_updates_2.csv")
+    third = ingest_quarter(ws, "2026Q1")
+    c3 = third.tables["case_updates"]
+    assert (c3.read, c3.accepted) == (10, 1)
+    assert len(load_case_updates(ws, "2026Q1")) == 4
+
+
+def test_case_updates_of_a_later_quarter_reach_earlier_cases(tiny):
+    ws = load_workspace(tiny)
+    _updates(tiny, "2026Q2", ["C-RQ1-1,contacted,2026-04-02,,",      # a Q1 case, updated in Q2
+                              "C-RQ2-1,contacted,2026-05-04,,"])
+    res = ingest_quarter(ws, "2026Q2")
+    assert res.tables["case_updates"].accepted == 2

@@ -28,7 +28,7 @@ __all__ = ["TABLES", "PART_FILE", "SORT_KEYS", "Field", "table_schema", "to_pand
 
 
 #: The stored tables, in the order their files are fingerprinted.
-TABLES = ("responses", "visits", "clients", "memberships")
+TABLES = ("responses", "visits", "clients", "memberships", "case_updates")
 
 
 PART_FILE = "part-0.parquet"
@@ -55,6 +55,7 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
     responses: ``quarter, response_id, client_id, submitted_at`` (naive local time in the
     workspace's time zone), ``weight, nps, ces, overall`` (int8), ``sat__<id>`` for every attribute,
     ``imp__<id>`` for attributes with an importance item (float32, NaN = missing), ``comment``,
+    ``consent`` (the answer to cases.yaml's consent item; missing without one),
     ``source_file, source_row``. ``ces``/``overall``/``comment`` are present (all missing) even when
     the instrument has no such item, so every quarter has the same columns.
     """
@@ -66,7 +67,7 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
                   ("overall", pa.int8())]
         fields += [(f"sat__{a.id}", pa.float32()) for a in inst.attributes]
         fields += [(f"imp__{a.id}", pa.float32()) for a in inst.attributes if a.importance]
-        fields += [("comment", pa.string())] + _PROVENANCE
+        fields += [("comment", pa.string()), ("consent", pa.bool_())] + _PROVENANCE
     elif table == "visits":
         fields = [("quarter", pa.string()), ("visit_id", pa.string()),
                   ("visit_date", pa.date32()), ("branch", pa.string()),
@@ -80,6 +81,10 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
         fields += _PROVENANCE
     elif table == "memberships":
         fields = [("quarter", pa.string()), ("client_id", pa.string()), ("segment", pa.string())]
+    elif table == "case_updates":
+        fields = [("quarter", pa.string()), ("case_id", pa.string()), ("status", pa.string()),
+                  ("date", pa.date32()), ("root_cause", pa.string()), ("note", pa.string())]
+        fields += _PROVENANCE
     else:
         raise StoreError(f"unknown table {table!r}: expected one of {list(TABLES)}")
     return pa.schema(fields)
@@ -91,6 +96,7 @@ SORT_KEYS = {
     "visits": ["visit_id", "item_id"],
     "clients": ["client_id"],
     "memberships": ["client_id", "segment"],
+    "case_updates": ["case_id", "date", "status"],
 }
 
 
@@ -150,10 +156,13 @@ class Field:
     scale: tuple[int, int] | None = None
     text: str | None = None  # question text (match_columns_by: text)
     label: str = ""
+    #: a file may lack the column (its values are then missing): the consent item
+    optional: bool = False
 
 
 def fields_for(table: str, workspace) -> list[Field]:
-    """The source fields of ``table`` (``responses``, ``visits`` or ``clients``)."""
+    """The source fields of ``table`` (``responses``, ``visits``, ``clients`` or
+    ``case_updates``)."""
     if table == "responses":
         inst = workspace.instrument
         f = "instrument.yaml"
@@ -183,6 +192,10 @@ def fields_for(table: str, workspace) -> list[Field]:
         if inst.comment is not None:
             out.append(Field("comment", inst.comment.column, f"{f}: comment.column", "comment",
                              text=inst.comment.text))
+        cases = getattr(workspace, "cases", None)
+        if cases is not None and cases.consent_column:
+            out.append(Field("consent", cases.consent_column, "cases.yaml: consent.column",
+                             "consent", label="consent", optional=True))
         return out
     if table == "visits":
         kinds = {"visit_id": ("id", True), "visit_date": ("date", True),
@@ -196,6 +209,13 @@ def fields_for(table: str, workspace) -> list[Field]:
         return [Field(c, src, f"workspace.yaml: clients.columns.{c}",
                       _CLIENT_KINDS.get(c, "text"), c == "client_id")
                 for c, src in workspace.client_columns.items()]
+    if table == "case_updates":  # fixed column names (surveys/README.md, "case_updates")
+        key = "the case_updates columns of surveys/README.md"
+        return [Field("case_id", "case_id", key, "id", True, label="case"),
+                Field("status", "status", key, "status", True),
+                Field("date", "date", key, "date", True, label="update"),
+                Field("root_cause", "root_cause", key, "root_cause", optional=True),
+                Field("note", "note", key, "comment", optional=True)]
     raise IngestError(f"unknown table {table!r}")
 
 
@@ -260,6 +280,8 @@ def resolve_columns(raw: RawTable, fields: Sequence[Field], mode: str, *,
                 if len(near) == 1:
                     hit = near[0]
                     break
+        if hit is None and f.optional:
+            continue
         if hit is None:
             shown = f"column {f.ref}" if mode == "position" else repr(f.ref)
             missing.append(f"{shown} ({f.key})")

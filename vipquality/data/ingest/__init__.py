@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vipquality._files import csv_bytes
+from vipquality.data.ingest._cases import check_against_cases, opened_cases
 from vipquality.data.ingest._stream import merge_blocks, write_sorted
 from vipquality.data.ingest._validate import (
     KEYS,
@@ -71,8 +72,8 @@ __all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTa
 
 #: quarter_files key -> stored table, in the order they are imported.
 _TABLE_OF = {"clients": "clients", "survey": "responses", "responses": "responses",
-             "visits": "visits"}
-_ORDER = ("clients", "responses", "visits")
+             "visits": "visits", "case_updates": "case_updates"}
+_ORDER = ("clients", "responses", "visits", "case_updates")
 _LOG_COLUMNS = ["sha256", "file", "quarter", "table", "read", "accepted", "duplicates",
                 "rejected", "time"]
 
@@ -527,8 +528,11 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
             known_clients = known
         if not raws[table]:
             continue
+        if table == "case_updates":  # follow-up notes: scrubbed like comments
+            known_clients = known_clients or _quarter_client_ids(store, workspace, quarter,
+                                                                 finals)
         scrubber = (Scrubber(names, ids=known_clients, addresses=addresses)
-                    if table == "responses" else None)
+                    if table in ("responses", "case_updates") else None)
         if table == "responses":
             result = _merge_streamed(txn, workspace, quarter, store, raws[table], dry_run,
                                      known_clients, scrubber)
@@ -542,6 +546,9 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
             continue
         checked = [check_table(raw, table, workspace, quarter, known_clients=known_clients,
                                scrubber=scrubber) for raw in raws[table]]
+        if table == "case_updates":
+            opened = _opened_cases(store, workspace, quarter, finals)
+            checked = [check_against_cases(c, opened) for c in checked]
         for c in checked:
             _refuse_other_quarter(c, quarter)
         result = _merge(table, workspace, quarter, store, checked)
@@ -602,6 +609,44 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
                         files=tuple(file_counts), rejects=all_rejects,
                         warnings=tuple(dict.fromkeys(warnings)), memberships=n_members,
                         written=tuple(written))
+
+
+def _quarter_client_ids(store: Path, workspace, quarter: str, finals: dict) -> set[str]:
+    """Client ids of the quarter's CRM extract (stored, or imported in this run)."""
+    own = partition_path(store, "clients", quarter)
+    ids = set(_read_stored(store, "clients", workspace,
+                           [own] if own.is_file() else [])["client_id"].dropna())
+    if "clients" in finals:
+        ids |= set(finals["clients"]["client_id"].dropna())
+    return ids
+
+
+def _opened_cases(store: Path, workspace, quarter: str, finals: dict) -> pd.Series:
+    """``case_id -> opened`` of the cases opened in ``quarter`` or before: the stored responses
+    (and this run's) against their quarters' CRM extracts."""
+    if workspace.cases is None:
+        raise IngestError(f"case_updates files for {quarter} but no cases.yaml: name one in "
+                          "workspace.yaml (cases: cases.yaml) so cases can be opened")
+    upto = [p for p in _partition_files(store, "responses")
+            if p.parent.name.removeprefix("quarter=") <= quarter]
+    responses = _read_stored(store, "responses", workspace, upto)
+    clients = _read_stored(store, "clients", workspace, [
+        p for p in _partition_files(store, "clients")
+        if p.parent.name.removeprefix("quarter=") <= quarter])
+    import pyarrow.parquet as pq
+
+    for table, frame in (("responses", responses), ("clients", clients)):
+        new = finals.get(table)
+        if isinstance(new, Path):  # streamed responses: the quarter's whole partition, sorted
+            new = to_pandas(pq.read_table(new))
+        if new is not None and len(new):
+            frame = frame[frame["quarter"] != quarter]
+            frame = pd.concat([frame, new], ignore_index=True)
+        if table == "responses":
+            responses = frame
+        else:
+            clients = frame
+    return opened_cases(workspace, responses, clients)
 
 
 def _merge(table: str, workspace, quarter: str, store: Path, checked: list[Checked]) -> dict:

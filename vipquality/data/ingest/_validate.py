@@ -36,10 +36,13 @@ from vipquality.data.schema import (
 from vipquality.errors import IngestError
 
 __all__ = ["Field", "Checked", "fields_for", "resolve_columns", "check_table", "deduplicate",
-           "empty_rejects", "file_warnings", "KEYS"]
+           "empty_rejects", "file_warnings", "KEYS", "CASE_STATUSES"]
 
 #: Identity of a row in each table (duplicate detection).
-KEYS = {"responses": ["response_id"], "visits": ["visit_id", "item_id"], "clients": ["client_id"]}
+KEYS = {"responses": ["response_id"], "visits": ["visit_id", "item_id"], "clients": ["client_id"],
+        "case_updates": ["case_id", "date", "status"]}
+#: The statuses of a follow-up case (the ``status`` column of a case_updates file).
+CASE_STATUSES = ("contacted", "resolved", "escalated", "unreachable")
 
 _RATING_RE = r"[+-]?\d+(?:\.\d+)?"
 _NUMBER_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -52,6 +55,8 @@ _RESULTS = {
     "na": "na", "n.a.": "na", "n.a": "na", "n/a": "na", "н/п": "na", "not applicable": "na",
 }
 _CLIENT_TYPES = ("individual", "legal_entity")
+#: answers to the consent item of cases.yaml ("may we contact you about your answers?")
+_CONSENT = {k: v == "yes" for k, v in _RESULTS.items() if v != "na"}
 _SCALE_WARNING_MIN = 10  # values needed before "all within 1–5" is worth a warning
 # Personal data written into free-text comments is scrubbed at ingest (one implementation:
 # vipquality.data.privacy).
@@ -225,6 +230,17 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
     if kind == "result":
         return _parse_choice(s, f, _RESULTS, lambda i, v: (
             f"{v!r} is not a visit result: expected yes, no or n.a. (also y/n, 1/0, да/нет)"))
+    if kind == "consent":
+        return _parse_choice(s, f, _CONSENT, lambda i, v: (
+            f"{v!r} is not an answer to the consent item: expected yes or no (also y/n, 1/0, "
+            "да/нет)"))
+    if kind == "status":
+        return _parse_choice(s, f, {v: v for v in CASE_STATUSES}, lambda i, v: (
+            f"{v!r} is not a case status: expected {', '.join(CASE_STATUSES)}"))
+    if kind == "root_cause":
+        codes = {c.casefold(): c for c in ctx["root_causes"]}
+        return _parse_choice(s, f, codes, lambda i, v: (
+            f"{v!r} is not a root-cause code of cases.yaml ({', '.join(ctx['root_causes'])})"))
     if kind == "client_type":
         return _parse_choice(s, f, {t: t for t in _CLIENT_TYPES}, lambda i, v: (
             f"{v!r} is not a client type: expected {' or '.join(_CLIENT_TYPES)}"))
@@ -288,6 +304,8 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
     fields = fields_for(table, workspace)
     mode = workspace.instrument.match_columns_by if table == "responses" else "name"
     mapping = resolve_columns(raw, fields, mode, show_headers=table != "clients")
+    absent = [f for f in fields if f.name not in mapping]  # optional columns the file lacks
+    fields = [f for f in fields if f.name in mapping]
     q = workspace.quarter(quarter)
     ctx = {
         "missing_codes": tuple(workspace.instrument.missing_codes),
@@ -297,6 +315,8 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
         "segment_ids": list(workspace.segments.ids),
         "items": workspace.standards.items,
         "known_clients": known_clients or set(),
+        "root_causes": list(workspace.cases.root_causes) if getattr(workspace, "cases", None)
+        else [],
         "scrubber": scrubber if scrubber is not None else Scrubber(),
     }
     data = raw.data
@@ -357,6 +377,7 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
     if table == "responses":
         stats["scale"] = _scale_stats(fields, parsed, keep)
         stats["masked"] = 0
+        stats["absent"] = [(f.ref, f.key, f.label) for f in absent]
         if "comment" in parsed:
             stats["masked"] = int((parsed["comment"].fillna("") != trimmed["comment"])[keep].sum())
         warnings += file_warnings(raw.source_file, [stats], mapping)
@@ -426,6 +447,9 @@ def file_warnings(file: str, stats: Sequence[dict], mapping: dict[str, str]) -> 
             out.append(f"{file}: all {n} answers in {cols} lie within "
                        f"{int(lo_v)}–{int(hi_v)} although the scale is {lo}–{hi}: "
                        "was this export on a 1–5 scale? (imported as given)")
+    absent = dict.fromkeys(a for st in stats for a in st.get("absent", ()))
+    out += [f"{file}: no column {ref!r} ({key}): its rows count as without {label}"
+            for ref, key, label in absent]
     n_masked = sum(st.get("masked", 0) for st in stats)
     if n_masked:
         out.append(f"{file}: personal data (contact details, account numbers, names) removed "

@@ -4,6 +4,7 @@ crash-safe transactions under the ingest lock (:mod:`.txn`)."""
 from vipquality.data.store.read import (
     fingerprint,
     load_clients,
+    load_case_updates,
     load_memberships,
     load_responses,
     load_visits,
@@ -26,6 +27,7 @@ __all__ = [
     "Transaction",
     "fingerprint",
     "load_clients",
+    "load_case_updates",
     "load_memberships",
     "load_responses",
     "load_visits",

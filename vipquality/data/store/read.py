@@ -37,6 +37,7 @@ __all__ = [
     "load_visits",
     "load_clients",
     "load_memberships",
+    "load_case_updates",
     "stored_quarters",
     "fingerprint",
 ]
@@ -157,6 +158,17 @@ def load_clients(workspace: Workspace, quarters=None) -> pd.DataFrame:
 def load_memberships(workspace: Workspace, quarters=None) -> pd.DataFrame:
     """Stored segment memberships: ``quarter, client_id, segment``, one row per client × segment."""
     return _load("memberships", workspace, quarters)
+
+
+def load_case_updates(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored follow-up updates: ``quarter, case_id, status, date, root_cause, note`` (scrubbed),
+    one row per update, every update kept (the history of each case); a quarter whose folder
+    had no case_updates file has none."""
+    store = _store_dir(workspace)
+    have = _table_quarters(store, "case_updates")
+    wanted = _normalise_quarters(quarters)
+    return _load("case_updates", workspace,
+                 have if wanted is None else [q for q in wanted if q in have])
 
 
 def fingerprint(workspace: Workspace, quarters=None) -> str:
