@@ -114,7 +114,7 @@ def test_html_table_structure_and_no_suppressed_value(metrics):
     assert '<td class="vq-value">31 [22\u201340]</td>' in html
     assert '<td class="vq-change vq-down">\u25bc \u22129</td>' in html
     assert '<td class="vq-change vq-ns">+1.2</td>' in html
-    assert '<td class="vq-value vq-suppressed">n&lt;30</td>' in html
+    assert '<td class="vq-value vq-suppressed" title="Base under 30: too small to report.">n&lt;30</td>' in html
     assert '\u22125 [\u221214 to 4]<span class="vq-small" title="small base">\u2020</span>' in html
     assert "\u2020 Small base (30\u201399)" in html  # the footnote
     assert "NPS (\u2212100 to 100)" in html and "Compliance, %" in html
@@ -166,9 +166,10 @@ def test_format_table():
     assert '<th scope="col">Compliance, %</th>' in html
     assert "base_flag" not in html and ">10<" not in html  # flag column and index not shown
     assert '<tr id="branches-0"><td>B1</td><td>87.5</td><td>46%</td><td>120</td></tr>' in html
-    assert '<td class="vq-suppressed">n&lt;30</td>' in html and PLANTED not in html
+    assert '<td class="vq-suppressed" title="Base under 30: too small to report.">n&lt;30</td>' in html and PLANTED not in html
     assert 'B3<span class="vq-small" title="small base">\u2020</span>' in html
-    assert "<td>\u2013</td>" in html  # missing value
+    assert '<td class="vq-na" title="Not available.">\u2013</td>' in html  # missing value
+    assert "\u2013: Not available." in html  # ... and its footnote
     assert "Small base" in html
 
 
@@ -194,3 +195,29 @@ def test_without_a_flag_column_the_base_decides_and_a_missing_value_is_a_dash():
     assert df["nps"].tolist() == ["n<30", "40 [30\u201350]", "30 [20\u201340]", "\u2013"]
     assert df["nps_small"].tolist() == [False, True, False, False]
     assert df.loc["d", "nps_n"] == "300"
+
+
+def test_every_blank_cell_says_why_in_a_tooltip_and_a_footnote():
+    """A group hidden to protect a smaller one (complementary suppression, base 195) shows
+    "–‡" with its reason, not a bare dash that reads as a bug; n<30 says it is a small base."""
+    rows = pd.DataFrame({
+        "segment": ["le_medium", "le_corporate", "premium"], "metric": "nps",
+        "value": [NAN, NAN, 35.0], "ci_low": [NAN, NAN, 31.0], "ci_high": [NAN, NAN, 39.0],
+        "n": [195, 12, 1374], "base_flag": ["ok", "suppressed", "ok"],
+        "change": [NAN, NAN, NAN], "significant": False,
+        "suppressed_reason": ["complement", "small_base", ""]})
+    html = format_metrics_table(rows, metrics_shown=["nps"], include_css=False, **T)
+    complement = ('<td class="vq-value vq-na" title="Hidden to protect a smaller group: shown, '
+                  'it would let the value of a group with a base under 30 be worked out by '
+                  'difference.">\u2013<span class="vq-mark">\u2021</span></td>')
+    assert complement in html
+    assert '<td class="vq-n">195</td>' in html  # the base is shown: it is not a small group
+    assert "\u2013\u2021 Hidden to protect a smaller group" in html  # the footnote
+    assert 'title="Base under 30: too small to report.">n&lt;30</td>' in html
+    # a change with nothing to compare with says so too
+    assert 'title="No comparable value for the previous quarter' in html
+    assert metrics_display_frame(rows, ["nps"], **T)["nps"].tolist() == [
+        "\u2013\u2021", "n<30", "35 [31\u201339]"]
+    table = format_table(rows[["segment", "value", "n", "suppressed_reason"]],
+                         {"value": ".0f"}, include_css=False, **T)
+    assert "suppressed_reason" not in table and "\u2021" in table

@@ -43,6 +43,9 @@ __all__ = [
     "base_flag_of",
     "is_suppressed",
     "suppress_label",
+    "blank_reason",
+    "blank_note",
+    "HIDDEN_MARK",
     "is_small",
     "metrics_display_frame",
     "format_metrics_table",
@@ -52,6 +55,8 @@ __all__ = [
 MINUS = "\u2212"  # typographic minus sign
 DASH = "\u2013"  # en dash: ranges, and "no value"
 SMALL_MARK = "\u2020"  # dagger: small base
+HIDDEN_MARK = "\u2021"  # double dagger: hidden to protect a smaller group
+REASON_COLUMN = "suppressed_reason"  # written by vipquality.metrics.summarise.redact
 ARROW_UP, ARROW_DOWN = "\u25b2", "\u25bc"
 
 HEADLINE_METRICS = ("nps", "csi", "ces_mean", "compliance")
@@ -266,6 +271,45 @@ def suppress_label(*, base_suppress: int) -> str:
     return f"n<{base_suppress}"
 
 
+def blank_reason(row: Mapping | pd.Series, *, base_suppress: int) -> str | None:
+    """Why a tidy row shows no value: ``"small_base"`` (n under the base threshold),
+    ``"complement"`` (hidden so that a smaller group cannot be derived by difference: the
+    ``suppressed_reason`` that :func:`~vipquality.metrics.summarise.redact` writes),
+    ``"no_value"`` (nothing measured), or None when the value is shown.
+
+    >>> blank_reason({"n": 12, "value": 3.0}, base_suppress=30)
+    'small_base'
+    >>> blank_reason({"n": 195, "value": None, "suppressed_reason": "complement"},
+    ...              base_suppress=30)
+    'complement'
+    >>> blank_reason({"n": 195, "value": 40.0}, base_suppress=30) is None
+    True
+    """
+    given = row.get(REASON_COLUMN)
+    if isinstance(given, str) and given in ("small_base", "complement"):
+        return given
+    if is_suppressed(row, base_suppress=base_suppress):
+        return "small_base"
+    return "no_value" if is_missing(row.get("value")) else None
+
+
+def blank_note(reason: str, *, base_suppress: int) -> str:
+    """The sentence a blank cell's tooltip and footnote give for ``reason`` (see
+    :func:`blank_reason`; ``"no_previous"`` for a change with nothing to compare with).
+
+    >>> blank_note("complement", base_suppress=30)[:40]
+    'Hidden to protect a smaller group: shown'
+    """
+    return {
+        "small_base": f"Base under {base_suppress}: too small to report.",
+        "complement": ("Hidden to protect a smaller group: shown, it would let the value of a "
+                       f"group with a base under {base_suppress} be worked out by difference."),
+        "no_value": "Nothing measured for this group this quarter.",
+        "no_previous": "No comparable value for the previous quarter (none measured, or not "
+                       "shown then).",
+    }[reason]
+
+
 # --------------------------------------------------------------------------- HTML output
 TABLE_CSS = """\
 .vq-table-wrap{overflow-x:auto;max-width:100%}
@@ -282,9 +326,10 @@ white-space:nowrap;font-variant-numeric:tabular-nums}
 .vq-table tbody tr:nth-child(even){background:#f6f8fa}
 .vq-table .vq-up{color:#00734f;font-weight:600}
 .vq-table .vq-down{color:#b33c00;font-weight:600}
-.vq-table .vq-ns,.vq-table .vq-na,.vq-table .vq-n{color:#6e7781}
-.vq-table .vq-suppressed{color:#6e7781;font-style:italic}
-.vq-table .vq-small{color:#6e7781;padding-left:0.15em}
+.vq-table .vq-ns,.vq-table .vq-na,.vq-table .vq-n{color:#57606a}
+.vq-table .vq-suppressed{color:#57606a;font-style:italic}
+.vq-table .vq-small,.vq-table .vq-mark{color:#57606a;padding-left:0.15em}
+.vq-table [title]{cursor:help}
 .vq-table tfoot td{text-align:left;border-bottom:none;color:#57606a;font-size:12px;
 white-space:normal}
 .vq-table a{color:#0550ae;text-decoration:none}
@@ -306,6 +351,8 @@ class _Cell:
     classes: str = ""
     small: bool = False
     href: str | None = None
+    title: str | None = None  # why the cell is blank (tooltip)
+    mark: str = ""            # footnote mark after the text (HIDDEN_MARK)
 
     def html(self, tag: str = "td", scope: str | None = None) -> str:
         body = html.escape(self.text)
@@ -313,8 +360,11 @@ class _Cell:
             body = f'<a href="{html.escape(self.href, quote=True)}">{body}</a>'
         if self.small:
             body += f'<span class="vq-small" title="small base">{SMALL_MARK}</span>'
+        if self.mark:
+            body += f'<span class="vq-mark">{self.mark}</span>'
         attrs = f' class="{self.classes}"' if self.classes else ""
         attrs += f' scope="{scope}"' if scope else ""
+        attrs += f' title="{html.escape(self.title, quote=True)}"' if self.title else ""
         return f"<{tag}{attrs}>{body}</{tag}>"
 
 
@@ -328,6 +378,21 @@ def _html_id(*parts: object) -> str:
 def _small_footnote(base_suppress: int, base_small: int) -> str:
     return (f"{SMALL_MARK} Small base ({base_suppress}\u2013{base_small - 1}): read with caution. "
             f"n<{base_suppress}: base too small to report.")
+
+
+def _blank_footnotes(reasons: set[str], base_suppress: int) -> list[str]:
+    """One footnote per kind of blank cell in a table, in a fixed order."""
+    notes = []
+    if "small_base" in reasons:
+        notes.append(f"n<{base_suppress}: " + blank_note("small_base",
+                                                           base_suppress=base_suppress))
+    if "complement" in reasons:
+        notes.append(f"{DASH}{HIDDEN_MARK} " + blank_note("complement",
+                                                           base_suppress=base_suppress))
+    if reasons & {"no_value", "no_previous"}:
+        notes.append(f"{DASH} alone: nothing measured, or no comparable value for the previous "
+                     "quarter (the cell's tooltip says which).")
+    return notes
 
 
 # --------------------------------------------------------------------------- the metrics table
@@ -344,22 +409,33 @@ def _select_quarter(metrics: pd.DataFrame, quarter: str | None) -> pd.DataFrame:
 
 def _metric_cells(row: pd.Series | None, disp: MetricDisplay, base_suppress: int,
                   base_small: int) -> list[_Cell]:
-    """Value, base and change cells of one metric for one segment."""
+    """Value, base and change cells of one metric for one segment; a blank cell carries its
+    reason (:func:`blank_reason`) as ``title``."""
+    def why(reason: str) -> str:
+        return blank_note(reason, base_suppress=base_suppress)
+
     if row is None:
-        return [_Cell(DASH, "vq-value vq-na"), _Cell("", "vq-n"), _Cell("", "vq-change vq-na")]
-    if is_suppressed(row, base_suppress=base_suppress):
-        return [_Cell(suppress_label(base_suppress=base_suppress), "vq-value vq-suppressed"),
-                _Cell(DASH, "vq-n vq-na"), _Cell(DASH, "vq-change vq-na")]
-    if is_missing(row.get("value")):
-        return [_Cell(DASH, "vq-value vq-na"), _Cell(format_base(row.get("n")), "vq-n"),
-                _Cell(DASH, "vq-change vq-na")]
+        return [_Cell(DASH, "vq-value vq-na", title=why("no_value")), _Cell("", "vq-n"),
+                _Cell("", "vq-change vq-na")]
+    reason = blank_reason(row, base_suppress=base_suppress)
+    if reason == "small_base":
+        return [_Cell(suppress_label(base_suppress=base_suppress), "vq-value vq-suppressed",
+                      title=why(reason)),
+                _Cell(DASH, "vq-n vq-na", title=why(reason)),
+                _Cell(DASH, "vq-change vq-na", title=why(reason))]
+    if reason is not None:
+        mark = HIDDEN_MARK if reason == "complement" else ""
+        return [_Cell(DASH, "vq-value vq-na", title=why(reason), mark=mark),
+                _Cell(format_base(row.get("n")), "vq-n"),
+                _Cell(DASH, "vq-change vq-na", title=why(reason))]
     value = format_estimate(row.get("value"), row.get("ci_low"), row.get("ci_high"),
                             disp.decimals, disp.unit)
     change, cls = format_change(row.get("change"), row.get("significant"), disp.decimals)
     return [_Cell(value, "vq-value", small=is_small(row, base_suppress=base_suppress,
                                                      base_small=base_small)),
             _Cell(format_base(row.get("n")), "vq-n"),
-            _Cell(change, f"vq-change {cls}")]
+            _Cell(change, f"vq-change {cls}",
+                  title=why("no_previous") if cls == "vq-na" else None)]
 
 
 def _metrics_cells(metrics: pd.DataFrame, metrics_shown: Sequence[str], by: str,
@@ -413,7 +489,7 @@ def metrics_display_frame(metrics: pd.DataFrame, metrics_shown: Sequence[str] = 
         rec: dict[str, object] = {by: seg}
         for m in metrics_shown:
             value, n, change = cells[seg][m]
-            rec.update({m: value.text, f"{m}_n": n.text, f"{m}_change": change.text,
+            rec.update({m: value.text + value.mark, f"{m}_n": n.text, f"{m}_change": change.text,
                         f"{m}_small": value.small})
         records.append(rec)
     columns = [by] + [c for m in metrics_shown for c in (m, f"{m}_n", f"{m}_change", f"{m}_small")]
@@ -493,13 +569,15 @@ def format_metrics_table(
         out.append(f'<th scope="col">Score [{pct} CI]</th><th scope="col">Base</th>'
                    '<th scope="col">Change</th>')
     out.append("</tr></thead><tbody>")
-    any_small = False
+    any_small, reasons = False, set()
     for seg in order:
         out.append(f'<tr id="{_html_id(table_id, seg)}">')
         out.append(_Cell(labels.get(seg, seg), href=(links or {}).get(seg)).html("th", "row"))
         for m in metrics_shown:
             for cell in cells[seg][m]:
                 any_small |= cell.small
+                reasons |= {r for r in ("small_base", "complement", "no_value", "no_previous")
+                            if cell.title == blank_note(r, base_suppress=base_suppress)}
                 out.append(cell.html())
         out.append("</tr>")
     out.append("</tbody>")
@@ -507,6 +585,7 @@ def format_metrics_table(
              "after adjustment for the number of segments compared, otherwise shown in grey."]
     if any_small:
         notes.append(_small_footnote(base_suppress, base_small))
+    notes += _blank_footnotes(reasons - ({"small_base"} if any_small else set()), base_suppress)
     out.append(f'<tfoot><tr><td colspan="{1 + 3 * len(metrics_shown)}">'
                + "<br>".join(html.escape(n) for n in notes) + "</td></tr></tfoot>")
     out.append("</table></div>")
@@ -546,6 +625,7 @@ def format_table(
     base_flag: str = "base_flag",
     base_suppress: int | None = None,
     base_small: int | None = None,
+    missing_note: str = "Not available.",
     include_css: bool = True,
 ) -> HTMLTable:
     """Any frame as a readable HTML table: formatted numbers, no index, stable ids.
@@ -565,7 +645,11 @@ def format_table(
         footnote.
     base_suppress, base_small : int
         The workspace's base thresholds (``**ReportData.thresholds``); required when ``df`` has
-        the ``base_flag`` column, unused otherwise.
+        the ``base_flag`` or ``suppressed_reason`` column, unused otherwise.
+    missing_note : str
+        Why a cell without a value shows "–" (its tooltip and footnote). A ``suppressed_reason``
+        column (not shown) gives the reason row by row instead: ``small_base`` shows ``n<30``,
+        ``complement`` "–‡", each with its tooltip and footnote (:func:`blank_note`).
 
     Examples
     --------
@@ -574,13 +658,14 @@ def format_table(
     >>> "<td>87.5</td>" in t
     True
     """
-    if base_flag in df.columns and (base_suppress is None or base_small is None):
-        raise TypeError(f"format_table: a table with the {base_flag!r} column needs "
-                        "base_suppress= and base_small= (the workspace's: "
+    if ({base_flag, REASON_COLUMN} & set(df.columns)
+            and (base_suppress is None or base_small is None)):
+        raise TypeError(f"format_table: a table with the {base_flag!r} or {REASON_COLUMN!r} "
+                        "column needs base_suppress= and base_small= (the workspace's: "
                         "**ReportData.thresholds)")
     formats = dict(formats or {})
     labels = dict(labels or {})
-    shown = [c for c in df.columns if c != base_flag]
+    shown = [c for c in df.columns if c not in (base_flag, REASON_COLUMN)]
     out = []
     if include_css:
         out.append(f"<style>{TABLE_CSS}</style>")
@@ -592,20 +677,32 @@ def format_table(
     for c in shown:
         out.append(f'<th scope="col">{html.escape(str(labels.get(c, c)))}</th>')
     out.append("</tr></thead><tbody>")
-    any_small = False
+    any_small, reasons, any_missing = False, set(), False
     for i, (_, row) in enumerate(df.iterrows()):
         flag = str(row[base_flag]) if base_flag in df.columns else "ok"
         if flag in ("nan", "None", "<NA>"):
             flag = base_flag_of({"n": row.get("n")}, base_suppress=base_suppress,
                                 base_small=base_small)
+        reason = row.get(REASON_COLUMN) if REASON_COLUMN in df.columns else None
+        reason = "small_base" if flag == "suppressed" else (
+            reason if reason in ("small_base", "complement") else None)
         row_id = f' id="{_html_id(table_id, i)}"' if table_id else ""
         out.append(f"<tr{row_id}>")
         for j, c in enumerate(shown):
-            if flag == "suppressed" and c in formats:
-                cell = _Cell(suppress_label(base_suppress=base_suppress), "vq-suppressed")
+            if reason == "small_base" and c in formats:
+                cell = _Cell(suppress_label(base_suppress=base_suppress), "vq-suppressed",
+                             title=blank_note(reason, base_suppress=base_suppress))
+            elif reason == "complement" and c in formats and is_missing(row[c]):
+                cell = _Cell(DASH, "vq-na", mark=HIDDEN_MARK,
+                             title=blank_note(reason, base_suppress=base_suppress))
             else:
-                cell = _Cell(_format_value(row[c], formats.get(c)),
-                             small=(flag == "small" and j == 0))
+                text = _format_value(row[c], formats.get(c))
+                cell = _Cell(text, small=(flag == "small" and j == 0),
+                             title=missing_note if text == DASH else None,
+                             classes="vq-na" if text == DASH else "")
+                any_missing |= text == DASH
+            if reason and c in formats:
+                reasons.add(reason)
             any_small |= cell.small
             out.append(cell.html())
         out.append("</tr>")
@@ -613,6 +710,10 @@ def format_table(
     notes = [footnote] if footnote else []
     if any_small:
         notes.append(_small_footnote(base_suppress, base_small))
+    notes += _blank_footnotes(reasons - ({"small_base"} if any_small else set()),
+                              base_suppress or 0)
+    if any_missing:
+        notes.append(f"{DASH}: {missing_note}")
     if notes:
         out.append(f'<tfoot><tr><td colspan="{len(shown)}">'
                    + "<br>".join(html.escape(n) for n in notes) + "</td></tr></tfoot>")
