@@ -206,7 +206,7 @@ def what_if(responses: pd.DataFrame, workspace, *, attribute: str | Sequence[str
         every row counts for ``all``) and ``quarter`` when ``quarter`` is given.
     workspace : Workspace or path
         The instrument (attributes, scales), the standards catalogue (served attributes,
-        targets) and the confidence level.
+        targets), the confidence level and the suppression base; None = the bundled sample.
     attribute : str or list of str, optional
         The attribute(s) to move; ``to`` is then the target performance (0–100) and ``by`` a
         shift in performance points.
@@ -258,7 +258,8 @@ def what_if(responses: pd.DataFrame, workspace, *, attribute: str | Sequence[str
     ...                attribute="response_speed", by=10, n_boot=200)   # doctest: +SKIP
     >>> r[["segment", "change", "ci_low", "ci_high"]]          # doctest: +SKIP
     """
-    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    ws = (workspace if isinstance(workspace, Workspace)
+          else load_workspace(workspace) if workspace else load_workspace())
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
     if (attribute is None) == (standard is None):

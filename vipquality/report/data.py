@@ -160,19 +160,21 @@ def _window(workspace: Workspace, quarter: str | None) -> tuple[str, str, list[s
     return quarter, previous, window
 
 
-def segment_responses(workspace: Workspace | str | Path, quarters: list[str] | str
+def segment_responses(workspace: Workspace | str | Path | None, quarters: list[str] | str
                       ) -> pd.DataFrame:
     """The survey responses of ``quarters`` with their segments, one row per response ×
     segment (the input of :func:`vipquality.metrics.whatif.what_if` and the key drivers).
 
     Row-level data with client ids: for analysis in a notebook, never for a page as it is.
+    ``workspace`` None is the bundled sample.
 
     Examples
     --------
     >>> r = segment_responses("surveys", "2026Q3")          # doctest: +SKIP
     >>> vq.what_if(r, "surveys", attribute="response_speed", by=10)  # doctest: +SKIP
     """
-    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    ws = (workspace if isinstance(workspace, Workspace)
+          else load_workspace(workspace) if workspace else load_workspace())
     return _responses_by_segment(ws, [quarters] if isinstance(quarters, str) else list(quarters))
 
 

@@ -6,6 +6,13 @@ tables (:mod:`.tables`), generated sentences (:mod:`.narrative`) and the restric
 """
 
 from vipquality.report.executive import executive, executive_table
+from vipquality.report.pages.agenda import (
+    agenda_assumptions,
+    agenda_focus,
+    agenda_table,
+    agenda_top,
+    what_if_table,
+)
 from vipquality.report.pages.sections import (
     HEADLINE,
     highlights,
@@ -33,6 +40,10 @@ from vipquality.report.pages.sections import (
 
 __all__ = [
     "HEADLINE",
+    "agenda_assumptions",
+    "agenda_focus",
+    "agenda_table",
+    "agenda_top",
     "executive",
     "executive_table",
     "highlights",
@@ -56,4 +67,5 @@ __all__ = [
     "standards_revision_details",
     "standards_revisions",
     "standards_table",
+    "what_if_table",
 ]

@@ -25,6 +25,7 @@ from vipquality.config import ALL_SEGMENT
 from vipquality.report.data import ReportData
 from vipquality.report.executive import executive_table
 from vipquality.report.pages import charts, narrative, tables
+from vipquality.standards.agenda import ACTION_LABELS
 
 __all__ = [
     "setup", "page_title", "quarter_table", "segment_links",
@@ -267,20 +268,15 @@ def _p_value(p: object) -> str:
     return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
 
 
-_ACTION_LABELS = {"reinforce": "Reinforce (training, coaching, staffing)",
-                  "revise_content": "Revise the standard's content",
-                  "simplify_or_retire": "Simplify or retire",
-                  "new_standard": "Propose a new standard",
-                  "segment_variant": "Segment-specific target or variant"}
-
-
 def standards_proposals(data: ReportData) -> tables.HTMLTable:
-    """Revision proposals with the evidence behind each (:func:`vipquality.standards.proposals.propose`)."""
+    """Revision proposals segment by segment with the evidence behind each and its gate (act /
+    watch) (:func:`vipquality.standards.proposals.propose`); the agenda groups them."""
     props = data.proposals
     if props.empty:
         return tables.HTMLTable("<p>No revision proposals this quarter.</p>")
     frame = pd.DataFrame({
-        "Proposal": props["action"].map(_ACTION_LABELS).fillna(props["action"]),
+        "Gate": props["gate"] if "gate" in props else "",
+        "Proposal": props["action"].map(ACTION_LABELS).fillna(props["action"]),
         "Standard": (props["standard_id"].fillna("") + " " + props["title"].fillna("")).str.strip(),
         "Segment": props["segment"].map(_labels(data)).fillna(props["segment"]),
         "Attribute": props["attribute"].map(data.settings.get("attribute_labels", {}))
@@ -288,7 +284,8 @@ def standards_proposals(data: ReportData) -> tables.HTMLTable:
         "Evidence": props["reason"]})
     return tables.format_table(frame, {}, table_id="vq-proposals",
                                caption=f"Proposals for the standards owners, {data.quarter}",
-                               footnote="Rules: vipquality.standards.proposals.RevisionRules. The working "
+                               footnote="Rules: vipquality.standards.proposals.RevisionRules. Act: the "
+                                        "evidence is significant; watch: it is not. The working "
                                         "documents are standards_proposals.csv and .md.")
 
 
