@@ -435,6 +435,9 @@ def test_staff_level_views_are_only_in_the_restricted_folder(run):
     names = set(roster["manager_name"])
     index = (folder / "index.html").read_text(encoding="utf-8")
     assert "restricted/" not in index
+    # restricted pages live in a sibling root: the quarter's folder holds none
+    assert not (folder / "restricted").exists()
+    assert (run.out / "restricted" / run.quarter / "staff.html").is_file()
     for page in folder.glob("*.html"):  # executive pages: the folder's top level
         text = page.read_text(encoding="utf-8")
         assert not set(re.findall(r"(?<![A-Za-z0-9])M\d{3}(?![0-9])", text)) & codes, page.name

@@ -63,8 +63,21 @@ def _expected_pages(segments) -> dict[str, int]:
 
 
 def _all_pages(outcome: ReportOutcome) -> list[Path]:
-    """Every page of a run, executive and restricted, relative to its folder."""
-    return sorted(p.relative_to(outcome.folder) for p in outcome.folder.rglob("*.html"))
+    """Every page of a run as the run names them: executive ones relative to the quarter's
+    folder, restricted ones as ``restricted/<page>`` (published to ``<out>/restricted/<q>/``)."""
+    pages = [p.relative_to(outcome.folder) for p in outcome.folder.rglob("*.html")]
+    if outcome.restricted is not None:
+        pages += [Path("restricted", p.relative_to(outcome.restricted))
+                  for p in outcome.restricted.rglob("*.html")]
+    return sorted(pages)
+
+
+def _page_file(outcome: ReportOutcome, page: Path | str) -> Path:
+    """Where a page named by :func:`_all_pages` is on disk."""
+    page = Path(page)
+    if page.parts[0] == "restricted":
+        return outcome.restricted.joinpath(*page.parts[1:])
+    return outcome.folder / page
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,7 +211,7 @@ def test_every_page_is_published_and_nothing_else(report, report_workspace):
     expected = _expected_pages(_reported_segments(report_workspace.root))
     files = {p.name for p in report.folder.iterdir() if p.is_file()}
     folders = {p.name for p in report.folder.iterdir() if p.is_dir()}
-    assert folders <= {"restricted"}, "no _data, _failed or other folder in the pages"
+    assert folders == set(), "no restricted, _data, _failed or other folder in the pages"
     assert sorted(f for f in files if f.endswith(".html")) == sorted(expected)
     # every job's page, and nothing else; restricted pages only under restricted/
     assert _all_pages(report) == sorted(r.html for r in report.run.notebooks)
@@ -213,8 +226,13 @@ def test_every_page_is_published_and_nothing_else(report, report_workspace):
     assert (report.folder / "plotly.min.js").read_text(encoding="utf-8") == get_plotlyjs()
     # the run's scratch data, staging folders and failures stay out of what executives read
     leftovers = [p.name for p in report.folder.parent.iterdir()
-                 if p.name not in (report.quarter, ".lock")]
+                 if p.name not in (report.quarter, ".lock", "restricted")]
     assert leftovers == []
+    # restricted pages: a sibling root, so copying the quarter for executives copies none
+    assert report.restricted == report.folder.parent / "restricted" / report.quarter
+    assert {"plotly.min.js", "staff.html"} <= {p.name for p in report.restricted.iterdir()}
+    assert sorted(p.name for p in report.restricted.parent.iterdir()) == [
+        ".lock", report.quarter]
 
 
 def test_run_json_records_what_the_run_ran_on(report, report_workspace):
@@ -242,7 +260,7 @@ def test_run_json_records_a_workspace_below_the_working_directory_relative(cli, 
 
 
 def test_pages_show_no_code_and_need_no_network(report):
-    for page in (report.folder / p for p in _all_pages(report)):
+    for page in (_page_file(report, p) for p in _all_pages(report)):
         assert check_html(page) == [], page.name
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", text, re.I), page
@@ -259,7 +277,7 @@ def test_each_page_has_its_charts_with_unique_ids(report, report_workspace):
     results = {r.html.as_posix(): r for r in report.run.notebooks}
     assert set(expected) <= set(results)
     for name, result in results.items():
-        page = report.folder / name
+        page = _page_file(report, name)
         n_charts = count_charts(page)
         assert result.charts == n_charts, name
         if name in OPEN_ENDED or name not in expected:
@@ -465,6 +483,8 @@ def test_the_personal_data_check_finds_a_leak(tmp_path, report_workspace, crm_ex
 def test_the_command_line_runs_the_report(cli, report_workspace):
     assert cli.proc.returncode == 0, cli.proc.stderr[-3000:]
     assert "Traceback" not in cli.proc.stderr
+    # no noise from the kernels' shutdown in a successful run's log
+    assert "KeyboardInterrupt" not in cli.proc.stderr + cli.proc.stdout
     assert f"{report_workspace.quarter}: complete" in cli.proc.stdout
     n = re.search(r"^(\d+) of (\d+) notebook\(s\) ok$", cli.proc.stdout, re.M)
     assert n and n[1] == n[2] and int(n[1]) >= len(_reported_segments(report_workspace.root)) + 2
@@ -487,7 +507,7 @@ def test_rerun_replaces_the_quarter_atomically(cli, report):
     assert not cli.stale_marker.exists(), "the old folder was not replaced"
     hidden = sorted(p.name for p in cli.out.iterdir() if p.name.startswith("."))
     assert hidden == [".lock"], f"staging or set-aside folders left: {hidden}"
-    assert sorted(p.name for p in cli.out.iterdir()) == [".lock", report.quarter]
+    assert sorted(p.name for p in cli.out.iterdir()) == [".lock", report.quarter, "restricted"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         p.name for p in report.folder.iterdir())
 

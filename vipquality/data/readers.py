@@ -9,11 +9,15 @@ row; for Parquet, the record number + 1 so that the first record is row 2 as in 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
 import io
 import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +26,8 @@ import pandas as pd
 from vipquality.errors import DataError
 
 __all__ = ["RawTable", "read_table", "REJECT_COLUMNS", "CsvStream", "open_csv_stream",
-           "NeedsExactRead", "DEFAULT_BLOCK_ROWS", "cell_text", "iso"]
+           "NeedsExactRead", "DEFAULT_BLOCK_ROWS", "cell_text", "iso", "decode",
+           "legacy_encodings", "stated_encodings", "LEGACY_ENCODINGS"]
 
 #: Columns of every reject table (and of ``store/rejects/<quarter>.csv``).
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -34,9 +39,30 @@ _FIELD_LIMIT = 64 * 2**20
 if csv.field_size_limit() < _FIELD_LIMIT:
     csv.field_size_limit(_FIELD_LIMIT)
 _SNIFF_RECORDS = 50
-# Tried in this order when the bytes are not UTF-8: charset-normalizer chooses among them, and the
-# last one (latin-1) decodes anything, so reading never fails on an unusual byte.
-_LEGACY_ENCODINGS = ("cp1251", "cp1252", "latin_1")
+#: Tried in this order when the bytes are not UTF-8 and the workspace names no ``encodings``:
+#: words each decoding makes implausible rule out most, charset-normalizer chooses among the rest,
+#: and the last one (latin-1) decodes anything, so reading never fails on an unusual byte. A
+#: Greek and a Cyrillic reading that both stay plausible are not guessed between (see decode).
+LEGACY_ENCODINGS = ("cp1251", "cp1253", "cp1252", "latin_1")
+_LEGACY_ENCODINGS = LEGACY_ENCODINGS
+# The legacy code pages a workspace states (workspace.yaml ``encodings``), for the files one
+# ingest reads. A context variable rather than a parameter: the survey importers reach decode()
+# through several readers of their own, and the hint concerns them all alike.
+_STATED: ContextVar[tuple[str, ...] | None] = ContextVar("vipquality_encodings", default=None)
+_SCRIPT = {"cp1251": "Cyrillic", "koi8_r": "Cyrillic", "iso8859_5": "Cyrillic",
+           "cp1253": "Greek", "iso8859_7": "Greek"}
+_GREEK = re.compile(r"[\u0370-\u03ff]")
+# cp1253 letters at the byte values of frequent Russian letters (а → ΰ, Р/р → ΐ-like marks):
+# in Greek text they are rare, in a Cyrillic file read as Greek they are everywhere
+_CP1253_RARE = re.compile("[\u03b0\u0390]")
+# a final sigma inside a word (Russian "т" read as cp1253 is "ς"), and the vowels of each
+# alphabet: a word of four letters or more without one is not Greek, or not Russian
+_SIGMA_INSIDE = re.compile(r"\u03c2[^\W\d_]")
+_GREEK_VOWEL = re.compile("[αεηιουωάέήίόύώϊϋΐΰΑΕΗΙΟΥΩΆΈΉΊΌΎΏΪΫ]")
+_CYRILLIC_VOWEL = re.compile("[аеёиоуыэюяАЕЁИОУЫЭЮЯіїєІЇЄ]")
+# a lowercase letter followed by a capital in one word ("бсгЮ": Greek ή read as cp1251)
+_CASE_FLIP = re.compile(r"[^\W\d_A-Z]*[a-z\u00df-\u00ff\u0430-\u045f\u03ac-\u03ce][A-Z\u00c0-\u00de"
+                        r"\u0400-\u042f\u0386-\u03ab]")
 _RESERVED = ("source_file", "source_row")
 _WORD = re.compile(r"[^\W\d_]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -92,6 +118,30 @@ class RawTable:
         return len(self.data) + len(self.ragged)
 
 
+@contextmanager
+def legacy_encodings(encodings: Sequence[str] | None) -> Iterator[None]:
+    """Within the block, files that are not UTF-8 are decoded only with ``encodings`` (the
+    legacy code pages a workspace's exports use, ``encodings`` in workspace.yaml), instead of the
+    guesses of :data:`LEGACY_ENCODINGS`. ``None`` or empty: the guesses.
+
+    >>> raw = "Πολύ αργή εξυπηρέτηση".encode("cp1253")
+    >>> with legacy_encodings(["cp1253"]):
+    ...     decode(raw, "t.csv")
+    ('Πολύ αργή εξυπηρέτηση', 'cp1253')
+    """
+    names = tuple(codecs.lookup(e).name.replace("-", "_") for e in encodings or ()) or None
+    token = _STATED.set(names)
+    try:
+        yield
+    finally:
+        _STATED.reset(token)
+
+
+def stated_encodings() -> tuple[str, ...]:
+    """The code pages stated by the enclosing :func:`legacy_encodings` block (``()``: none)."""
+    return _STATED.get() or ()
+
+
 def read_table(path: str | Path, *, sheet: str | int | None = None,
                source_file: str | None = None) -> RawTable:
     """Read a CSV, Excel (``.xlsx``/``.xlsm``) or Parquet file as text.
@@ -139,8 +189,20 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
 
 # --------------------------------------------------------------------------------------------- CSV
 def decode(raw: bytes, name: str) -> tuple[str, str]:
-    """Text and encoding: BOMs first, then strict UTF-8, then charset-normalizer among legacy code
-    pages, then latin-1 (which cannot fail)."""
+    """Text and encoding: BOMs first, then strict UTF-8, then the legacy code pages.
+
+    The code pages tried are those the workspace states (:func:`legacy_encodings`), else
+    :data:`LEGACY_ENCODINGS`. Decodings that make words implausible are ruled out; among the
+    rest charset-normalizer chooses, except between a Greek and a Cyrillic reading: the same
+    bytes are letters in both (cp1251 reads Greek text as Cyrillic words without complaint), and a
+    wrong guess garbles every comment and defeats the masking of names, so such a file is refused
+    with a message naming both code pages and how to state the right one.
+
+    >>> decode("Привет, как дела".encode("cp1251"), "t.csv")
+    ('Привет, как дела', 'cp1251')
+    >>> decode("Πολύ αργή εξυπηρέτηση".encode("cp1253"), "t.csv")
+    ('Πολύ αργή εξυπηρέτηση', 'cp1253')
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -153,20 +215,34 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(raw, cp_isolation=list(_LEGACY_ENCODINGS)).best()
+    stated = _STATED.get()
+    candidates = stated or LEGACY_ENCODINGS
     decoded = []
-    for enc in _LEGACY_ENCODINGS:
+    for enc in candidates:
         try:
             text = raw.decode(enc)
         except UnicodeDecodeError:
             continue
         decoded.append((_implausible(text, enc), enc, text))
-    if not decoded:  # pragma: no cover (latin-1 decodes any byte)
-        raise DataError("could not decode the file", file=name)
+    if not decoded:
+        raise DataError(f"is neither UTF-8 nor in the encoding(s) workspace.yaml states "
+                        f"({', '.join(candidates)}): state the file's code page under "
+                        "`encodings:` in workspace.yaml, or save it as UTF-8", file=name)
     fewest = min(score for score, _, _ in decoded)
     tied = [(enc, text) for score, enc, text in decoded if score == fewest]
+    scripts = {_SCRIPT[enc]: (enc, text) for enc, text in tied if enc in _SCRIPT}
+    if len(scripts) > 1 and len({text for _, text in scripts.values()}) > 1:
+        both = " or ".join(f"{script} ({enc})" for script, (enc, _) in scripts.items())
+        raise DataError(
+            f"is not UTF-8 and reads as plausible text in two alphabets, {both}: vipquality "
+            f"does not guess; state the code page in workspace.yaml (e.g. `encodings: "
+            f"[{next(iter(scripts.values()))[0]}]`) or save the file as UTF-8. Nothing was imported",
+            file=name)
+    if len(tied) == 1:
+        return tied[0][1], tied[0][0]
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw, cp_isolation=[enc for enc, _ in tied]).best()
     for enc, text in tied:  # charset-normalizer decides a tie, else the order above
         if best is not None and best.encoding == enc:
             return text, enc
@@ -178,12 +254,25 @@ def _implausible(text: str, encoding: str) -> int:
 
     Cyrillic read as cp1252 gives words made only of accented Latin letters ("Ïðèâåò"); Latin-1
     text read as cp1251 gives words mixing Latin and Cyrillic letters ("cafй"), and cp1252's €
-    or „ read as cp1251 give rare letters ("Ђ100").
+    or „ read as cp1251 give rare letters ("Ђ100"). Greek read as cp1251 gives capitals inside
+    lowercase words (the accented vowels: "αργή" → "бсгЮ") and words without a Russian vowel
+    ("ΠΟΛΥ" → "РПЛХ"); Russian read as cp1253 gives the rare "ΰ" for every "а", a final sigma
+    inside words for every "т" and words without a Greek vowel ("долго" → "δξλγξ"), and Latin
+    text read as cp1253 mixes Latin and Greek letters ("cafι").
     """
+    script = _SCRIPT.get(encoding)
     bad = len(_CP1251_RARE.findall(text)) if encoding == "cp1251" else 0
+    if script == "Greek":
+        bad += len(_CP1253_RARE.findall(text)) + len(_SIGMA_INSIDE.findall(text))
     for word in _WORD.findall(text):
-        if encoding == "cp1251":
-            bad += bool(_ASCII_LETTER.search(word) and _CYRILLIC.search(word))
+        if script == "Cyrillic" and _CYRILLIC.search(word):
+            bad += bool(_ASCII_LETTER.search(word))
+            bad += bool(_CASE_FLIP.match(word))
+            bad += len(word) >= 4 and not _CYRILLIC_VOWEL.search(word)
+        elif script == "Greek" and _GREEK.search(word):
+            bad += bool(_ASCII_LETTER.search(word))
+            bad += bool(_CASE_FLIP.match(word))
+            bad += len(word) >= 4 and not _GREEK_VOWEL.search(word)
         else:
             bad += bool(_LATIN1_LETTERS.match(word) and word.lower() not in _LATIN1_WORDS)
     return bad
@@ -350,7 +439,6 @@ def cell_text(value: object) -> str:
 def _read_excel(raw: bytes, path: Path, name: str, digest: str,
                 sheet: str | int | None) -> RawTable:
     import openpyxl
-    from openpyxl.utils import get_column_letter
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), data_only=True)
@@ -359,6 +447,17 @@ def _read_excel(raw: bytes, path: Path, name: str, digest: str,
                         file=name) from None
     if sheet is None:
         ws = book.worksheets[0]
+        if len(book.worksheets) > 1:  # a cover page first, say: name the sheets and the fix
+            try:
+                return _read_sheet(ws, path, name, digest)
+            except DataError as err:
+                others = ", ".join(repr(t) for t in book.sheetnames[1:])
+                raise DataError(
+                    f"{err.problem} (read the first sheet, {ws.title!r}; the workbook also has "
+                    f"{others}: name the sheet holding the data under `sheets:` in "
+                    "workspace.yaml, e.g. `sheets: {survey: "
+                    f"{book.sheetnames[1]!r}}}`)", file=err.file, row=err.row,
+                    column=err.column) from None
     elif isinstance(sheet, int):
         if not 0 <= sheet < len(book.worksheets):
             raise DataError(f"no sheet number {sheet}; the workbook has {len(book.worksheets)}",
@@ -368,6 +467,12 @@ def _read_excel(raw: bytes, path: Path, name: str, digest: str,
         ws = book[sheet]
     else:
         raise DataError(f"no sheet named {sheet!r}; sheets: {book.sheetnames}", file=name)
+    return _read_sheet(ws, path, name, digest)
+
+
+def _read_sheet(ws, path: Path, name: str, digest: str) -> RawTable:
+    from openpyxl.utils import get_column_letter
+
     where = f"{name} [{ws.title}]"
     rows_iter = ws.iter_rows(values_only=True)
     header_row, header = 0, None

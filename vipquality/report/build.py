@@ -13,7 +13,9 @@
    offline HTML (:mod:`vipquality.report`);
 4. write the tidy CSVs meant for executives (redacted: suppressed bases carry no value) and
    ``run.json`` (what the run ran on);
-5. publish ``reports/<quarter>/`` atomically. Executed notebooks of failures are kept in
+5. publish ``reports/<quarter>/`` atomically, and the restricted pages (staff names) to the
+   sibling root ``reports/restricted/<quarter>/``, so that copying a quarter's folder for
+   executives never copies a staff-level page. Executed notebooks of failures are kept in
    ``reports/_failed/<quarter>/`` for debugging, outside the folder executives read.
 """
 
@@ -42,6 +44,7 @@ from vipquality.report.run import (
     report_lock,
     short_pages,
 )
+from vipquality.report.run.jobs import RESTRICTED_DIR
 from vipquality.report.run.manifest import write_manifest
 
 if TYPE_CHECKING:
@@ -64,6 +67,7 @@ class ReportOutcome:
     quarter: str
     folder: Path
     run: RunResult
+    restricted: Path | None = None  #: ``<out>/restricted/<quarter>/`` when the run wrote one
 
     @property
     def ok(self) -> bool:
@@ -71,7 +75,10 @@ class ReportOutcome:
 
     def summary(self) -> str:
         state = "complete" if self.ok else "published WITH FAILURES"
-        return f"{self.quarter}: {state} -> {self.folder / 'index.html'}\n{self.run.summary()}"
+        where = f"{self.quarter}: {state} -> {self.folder / 'index.html'}"
+        if self.restricted is not None:
+            where += f"\n  restricted pages (staff names; do not forward) -> {self.restricted}"
+        return f"{where}\n{self.run.summary()}"
 
 
 def segment_page(segment: str) -> str:
@@ -230,12 +237,37 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                     raise ReportError(
                         f"{final} was not published (the previous version, if any, is kept): "
                         + "; ".join(short))
+                restricted = _publish_restricted(staging / RESTRICTED_DIR, out, data.quarter)
                 publish(staging, final)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
     finally:
         pool.close()
-    return ReportOutcome(data.quarter, final, run)
+    return ReportOutcome(data.quarter, final, run, restricted)
+
+
+def _publish_restricted(pages: Path, out: Path, quarter: str) -> Path | None:
+    """Move the run's restricted pages (staged in ``pages``) to ``out/restricted/<quarter>/``,
+    atomically like the quarter itself (own lock, staging folder and swap). Returns the
+    published folder, or None when the run wrote no restricted page (the previous restricted
+    folder, if any, is then left as it is). Called with the executive pages checked whole and
+    not yet published: a failure here keeps both previous versions."""
+    if not pages.is_dir():
+        return None
+    root = out / RESTRICTED_DIR
+    root.mkdir(exist_ok=True)
+    final = root / quarter
+    with report_lock(root):
+        staging = new_staging(final)
+        try:
+            for entry in sorted(pages.iterdir()):
+                entry.rename(staging / entry.name)  # same filesystem: renames
+            pages.rmdir()
+            publish(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return final
 
 

@@ -187,12 +187,14 @@ def import_survey(path: str | Path, instrument=None, *, format: str | None = Non
 
 
 def read_survey(path: str | Path, workspace, *, source_file: str | None = None,
-                format: str | None = None, keep_test_responses: bool = False) -> RawTable:
+                format: str | None = None, keep_test_responses: bool = False,
+                sheet: str | None = None) -> RawTable:
     """A survey file of a quarter folder as a :class:`~vipquality.data.ingest.RawTable` for ingest.
 
     A canonical file is read by :func:`vipquality.data.ingest.read_table` unchanged; an export of a
     survey tool goes through :func:`import_survey` with the workspace's instrument and time zone,
-    its report lines becoming the table's warnings.
+    its report lines becoming the table's warnings. ``sheet`` names the sheet of a canonical
+    workbook (``sheets.survey`` in workspace.yaml; default: the first).
 
     Raises
     ------
@@ -203,7 +205,7 @@ def read_survey(path: str | Path, workspace, *, source_file: str | None = None,
     path = Path(path)
     fmt = format or detect(path, source_file or str(path))
     if fmt == "canonical":
-        return read_table(path, source_file=source_file)
+        return read_table(path, source_file=source_file, sheet=sheet)
     if fmt == "spss":
         return _spss_raw_table(path, workspace, source_file or path.name)
     survey = import_survey(path, workspace, format=fmt, keep_test_responses=keep_test_responses,

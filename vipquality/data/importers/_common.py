@@ -27,6 +27,7 @@ import pandas as pd
 
 from vipquality.data.readers import REJECT_COLUMNS, RawTable, cell_text, iso, sniff_delimiter
 from vipquality.data.readers import decode as decode_bytes
+from vipquality.data.readers import stated_encodings
 from vipquality.errors import DataError, IngestError
 
 #: Every format :func:`vipquality.data.importers.detect_format` can return.
@@ -272,7 +273,7 @@ def decode(raw: bytes, name: str) -> tuple[str, str, list[str]]:
     """Text, encoding and notes (non-UTF-8 bytes are reported with their lines)."""
     text, encoding = decode_bytes(raw, name)
     notes = []
-    if encoding in ("latin_1", "cp1251") and (
+    if not stated_encodings() and encoding in ("latin_1", "cp1251") and (
             encoding == "latin_1" or len(_CYRILLIC.findall(text)) < 3):
         # latin-1 reads cp1252's curly quotes as control characters, and a few stray bytes in
         # an otherwise English file are no reason for a Cyrillic code page

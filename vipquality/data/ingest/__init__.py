@@ -52,6 +52,7 @@ from vipquality.data.readers import (
     CsvStream,
     NeedsExactRead,
     RawTable,
+    legacy_encodings,
     open_csv_stream,
     read_table,
 )
@@ -318,8 +319,9 @@ def _read_file(workspace, table: str, path: Path, survey_format: str | None,
     UTF-8 CSV export, which is read in blocks of ``block_rows`` rows (:func:`open_csv_stream`;
     ``None``: whole)."""
     source = _source_name(workspace, path)
+    sheet = getattr(workspace, "sheets", {}).get("survey" if table == "responses" else table)
     if table != "responses":
-        return read_table(path, source_file=source)
+        return read_table(path, source_file=source, sheet=sheet)
     from vipquality.data.importers import read_survey
 
     if block_rows is not None and survey_format in (None, "canonical") and \
@@ -330,7 +332,7 @@ def _read_file(workspace, table: str, path: Path, survey_format: str | None,
                 return stream
 
     return read_survey(path, workspace, source_file=source, format=survey_format,
-                       keep_test_responses=keep_test_responses)
+                       keep_test_responses=keep_test_responses, sheet=sheet)
 
 
 def _format_of_head(path: Path, source: str) -> str:
@@ -490,8 +492,9 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
     for table in _ORDER:
         raws[table] = []
         for path in plan.get(table, []):
-            raw = _read_file(workspace, table, path, *survey,
-                             block_rows=None if path in whole else block_rows)
+            with legacy_encodings(getattr(workspace, "encodings", ())):
+                raw = _read_file(workspace, table, path, *survey,
+                                 block_rows=None if path in whole else block_rows)
             if table == "clients":
                 names += _personal_values(raw, workspace.personal_columns, "name")
                 addresses += _personal_values(raw, workspace.personal_columns, "address")

@@ -58,6 +58,7 @@ _CLIENT_TYPES = ("individual", "legal_entity")
 #: answers to the consent item of cases.yaml ("may we contact you about your answers?")
 _CONSENT = {k: v == "yes" for k, v in _RESULTS.items() if v != "na"}
 _SCALE_WARNING_MIN = 10  # values needed before "all within 1–5" is worth a warning
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 # Personal data written into free-text comments is scrubbed at ingest (one implementation:
 # vipquality.data.privacy).
 
@@ -254,6 +255,9 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
         return _parse_choice(s, f, ids, lambda i, v: (
             f"checklist item {v!r} is not in the standards catalogue (standards.yaml)"))
     if kind == "comment":
+        # control characters (a NUL from a damaged export, form feeds) become spaces: they
+        # break the CSVs and pages downstream, and carry nothing of what the client wrote
+        s = s.str.replace(_CONTROL, " ", regex=True)
         blank = _blank(s)
         masked = ctx["scrubber"].series(s)
         return _Parsed(masked.where(~blank, None), [])

@@ -321,6 +321,10 @@ def _execute_and_export(job: NotebookJob, s: _Settings, km: Any = None) -> Noteb
                 execution_timeout=s.timeout,
                 cwd=str(Path(job.notebook).resolve().parent),
                 extra_arguments=_kernel_arguments(s),
+                # nbclient's graceful shutdown interrupts the kernel first, and ipykernel then
+                # logs "KeyboardInterrupt caught in kernel." into a successful run's output; the
+                # outputs are all collected by then, so the kernel is stopped at once instead
+                shutdown_kernel="immediate",
                 **ahead,
             )
             failure = None

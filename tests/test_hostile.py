@@ -1,0 +1,201 @@
+"""Hostile input (issue 19): legacy code pages, files that are not what they claim, and the
+red team's cases that already passed (NUL bytes, UTF-16, line breaks inside quoted comments,
+headers with stray case and spaces), each through ``vipquality ingest`` as a user runs it.
+
+Every case starts from the workspace of :mod:`test_bad_input` (its good quarter already in the
+store) and checks what the user sees (exit code, one line naming the file) and what is stored.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from test_bad_input import (  # noqa: F401  (``ingested`` is a fixture)
+    Q,
+    _copy,
+    assert_whole_file_error,
+    good_row,
+    header,
+    ingest_cli,
+    ingested,
+    serialise,
+    store_hash,
+)
+
+from vipquality.config import load_workspace
+from vipquality.data.readers import decode, legacy_encodings
+from vipquality.data.store import load_responses
+from vipquality.errors import ConfigError, DataError
+
+GREEK = ["Πολύ αργή εξυπηρέτηση", "Ο διαχειριστής μου δεν απάντησε ποτέ",
+         "Περίμενα τρεις μέρες για μια κλήση", "Ευχαριστώ πολύ"]
+RUSSIAN = ["Очень медленное обслуживание", "Мой менеджер не ответил", "Ждал звонка три дня",
+           "Спасибо большое"]
+
+
+def _survey(comments: list[str], first: int = 1) -> str:
+    rows = [[good_row(f"H{first + i:03d}", Q5_comment=c)[k] for k in header()]
+            for i, c in enumerate(comments)]
+    return serialise([header(), *rows])[0]
+
+
+def _state(root, **keys) -> None:
+    path = root / "workspace.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc.update(keys)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _comments(root) -> dict[str, str]:
+    stored = load_responses(load_workspace(root), Q)
+    return dict(zip(stored["response_id"], stored["comment"]))
+
+
+# --------------------------------------------------------------------------------------------
+# legacy code pages: Greek is never read as Cyrillic
+
+
+@pytest.mark.parametrize(("comments", "encoding"), [(GREEK, "cp1253"), (RUSSIAN, "cp1251")])
+def test_a_legacy_export_is_read_in_its_own_alphabet(ingested, tmp_path, comments, encoding):
+    """Before issue 19 a cp1253 export was read as cp1251: Greek comments stored as Cyrillic."""
+    root = _copy(ingested, tmp_path / "ws")
+    (root / Q / "survey_legacy.csv").write_bytes(_survey(comments).encode(encoding))
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    stored = _comments(root)
+    assert [stored[f"H{i:03d}"] for i in range(1, len(comments) + 1)] == comments
+
+
+def test_greek_capitals_that_also_read_as_russian_are_refused_naming_both(ingested, tmp_path):
+    """Short capitals without accents are plausible words in cp1251 as much as in cp1253."""
+    root = _copy(ingested, tmp_path / "ws")
+    before = store_hash(root)
+    (root / Q / "survey_caps.csv").write_bytes(
+        _survey(["ΣΤΗΝ ΩΡΑ ΤΟΥ", "ΟΛΑ ΟΚ"]).encode("cp1253"))
+    result = ingest_cli(root)
+    assert_whole_file_error(result, "survey_caps.csv", "Greek (cp1253)", "Cyrillic (cp1251)",
+                            "encodings:", "workspace.yaml")
+    assert store_hash(root) == before
+    # stated in workspace.yaml, the same file is read as Greek
+    _state(root, encodings=["cp1253"])
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H001"] == "ΣΤΗΝ ΩΡΑ ΤΟΥ"
+
+
+def test_a_file_outside_the_stated_code_pages_is_refused(ingested, tmp_path):
+    root = _copy(ingested, tmp_path / "ws")
+    _state(root, encodings=["cp1253"])
+    before = store_hash(root)
+    # "Т" and "я" have no byte in cp1253
+    (root / Q / "survey_ru.csv").write_bytes(_survey(["Тянули с ответом"]).encode("cp1251"))
+    result = ingest_cli(root)
+    assert_whole_file_error(result, "survey_ru.csv", "cp1253", "encodings:")
+    assert store_hash(root) == before
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Πολύ αργή εξυπηρέτηση", "cp1253"), ("Ο διαχειριστής μου δεν απάντησε ποτέ", "cp1253"),
+    ("очень долго очень долго", "cp1251"), ("Всё отлично, спасибо", "cp1251"),
+    ("café au lait, très bien", "cp1252"), ("Salamat po, ang Parañaque branch", "cp1252"),
+    ("ΠΟΛΥ ΑΡΓΗ ΕΞΥΠΗΡΕΤΗΣΗ", "cp1253"),
+])
+def test_decode_reads_each_alphabet_from_its_code_page(text, encoding):
+    assert decode(text.encode(encoding), "t.csv") == (text, encoding)
+
+
+def test_iso_8859_7_is_read_when_stated():
+    raw = "Άψογη εξυπηρέτηση στην Αθήνα".encode("iso8859_7")
+    with legacy_encodings(["ISO-8859-7"]):
+        assert decode(raw, "t.csv") == ("Άψογη εξυπηρέτηση στην Αθήνα", "iso8859_7")
+    with pytest.raises(DataError, match="two alphabets"):  # unstated: Greek or Cyrillic?
+        decode("ΑΘΗΝΑ ΣΤΗΝ ΩΡΑ".encode("iso8859_7"), "t.csv")
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    (["klingon"], "a code page Python knows"), (["utf-8"], "legacy 8-bit code page"),
+    ("cp1253", "list"),
+])
+def test_a_bad_encodings_key_is_a_configuration_error(ingested, tmp_path, value, problem):
+    root = _copy(ingested, tmp_path / "ws")
+    _state(root, encodings=value)
+    with pytest.raises(ConfigError, match=problem) as err:
+        load_workspace(root)
+    assert "encodings" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------
+# workbooks with a cover page
+
+
+def _workbook_with_cover(path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.title = "Cover"
+    cover["B2"] = "Client survey, 2nd quarter"
+    cover.merge_cells("B2:F2")
+    data = book.create_sheet("Responses")
+    data.append(header())
+    data.append([good_row("H001", Q5_comment="from the workbook")[c] for c in header()])
+    book.save(path)
+
+
+def test_a_cover_page_is_named_and_the_stated_sheet_is_read(ingested, tmp_path):
+    root = _copy(ingested, tmp_path / "ws")
+    before = store_hash(root)
+    _workbook_with_cover(root / Q / "survey_book.xlsx")
+    result = ingest_cli(root)
+    assert_whole_file_error(result, "survey_book.xlsx", "[Cover]", "'Responses'", "sheets:")
+    assert store_hash(root) == before
+    _state(root, sheets={"survey": "Responses"})
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H001"] == "from the workbook"
+
+
+# --------------------------------------------------------------------------------------------
+# the red team's cases that passed before: kept passing by a test of their own
+
+
+def test_nul_bytes_in_a_comment_become_spaces_and_the_answers_are_kept(ingested, tmp_path):
+    """A NUL (a damaged export) used to be stored inside the comment, and went on into the
+    CSVs and pages; the row's scores are kept, the control character is not."""
+    root = _copy(ingested, tmp_path / "ws")
+    text = _survey(["fine", "bad\x00byte\x0cend"])
+    (root / Q / "survey_nul.csv").write_bytes(text.encode("utf-8"))
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    stored = _comments(root)
+    assert stored["H001"] == "fine" and stored["H002"] == "bad byte end"
+
+
+def test_utf16_with_a_bom_is_read(ingested, tmp_path):
+    root = _copy(ingested, tmp_path / "ws")
+    (root / Q / "survey_u16.csv").write_bytes(_survey(GREEK[:2]).encode("utf-16"))
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H002"] == GREEK[1]
+
+
+def test_line_breaks_inside_a_quoted_comment_stay_in_the_comment(ingested, tmp_path):
+    root = _copy(ingested, tmp_path / "ws")
+    comment = "First line\r\nsecond line\nthird, with a comma"
+    (root / Q / "survey_lines.csv").write_bytes(_survey([comment, "next"]).encode("utf-8"))
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    stored = _comments(root)
+    assert stored["H001"].split() == comment.split() and stored["H002"] == "next"
+
+
+def test_headers_with_stray_case_and_spaces_are_matched(ingested, tmp_path):
+    root = _copy(ingested, tmp_path / "ws")
+    cols = header()
+    messy = [f"  {c.upper()} " if i % 2 else f" {c.lower()}" for i, c in enumerate(cols)]
+    row = good_row("H001", Q5_comment="messy header")
+    (root / Q / "survey_messy.csv").write_text(
+        serialise([messy, [row[c] for c in cols]])[0], encoding="utf-8")
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H001"] == "messy header"
