@@ -529,6 +529,37 @@ def test_sample_workspace_scorecard_and_proposals(sample_workspace):
     assert not any(now.loc[(s, "nps"), "significant"] for s in others)
     assert "Luxury" in vq.pages.highlights(data) and "NPS fell" in vq.pages.highlights(data)
 
+    # the agenda: its first item addresses the luxury decline in speed of response
+    a = data.agenda
+    first = a.iloc[0]
+    assert (first["rank"], first["gate"]) == (1, "act")
+    assert "Speed of response" in first["attributes"] and "Luxury" in first["segments"]
+    assert first["impact_segment"] == "Luxury" and first["impact_low"] > 0
+    assert a["rank"].tolist() == list(range(1, len(a) + 1))
+    # one proposal per standard and action, fewer than the per-segment detail
+    assert not a.duplicated(["standard_id", "action"]).any() and len(a) < len(data.proposals)
+    # nothing acts on a compliance gap that is not significant (e.g. luxury S01: the interval
+    # reaches the target), read from the scorecard's interval columns whatever their method
+    acts = data.proposals[(data.proposals["action"] == "reinforce")
+                          & (data.proposals["gate"] == "act")]
+    card = sc.set_index(["segment", "standard_id"])
+    for seg, sid in zip(acts["segment"], acts["standard_id"]):
+        assert card.loc[(seg, sid), "ci_high"] < card.loc[(seg, sid), "target"]
+    s01 = data.proposals[(data.proposals["segment"] == "luxury")
+                         & (data.proposals["standard_id"] == "S01")]
+    if card.loc[("luxury", "S01"), "ci_high"] >= card.loc[("luxury", "S01"), "target"]:
+        assert set(s01["gate"]) <= {"watch"}
+    # the acting segments of each action are exactly its detail rows gated "act"
+    labels = dict(zip(data.segments["segment"], data.segments["label"]))
+    for r in a[a["gate"] == "act"].itertuples():
+        rows = data.proposals[(data.proposals["standard_id"] == r.standard_id)
+                              & (data.proposals["action"] == r.action)
+                              & (data.proposals["gate"] == "act")]
+        assert r.segments == ", ".join(dict.fromkeys(rows["segment"].map(labels)))
+    # the index's agenda shows the same first item and no client id
+    top = vq.pages.agenda_top(data)
+    assert top.index("Deadlines") < top.index("2.") and "C0" not in top
+
 
 # --------------------------------------------------------------------------------------------
 # overall satisfaction as an outcome: evidence in the scorecard and the proposals

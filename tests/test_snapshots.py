@@ -54,3 +54,11 @@ def test_redacted_metrics_of_the_quarter(data):
 def test_standards_proposals(data):
     _check("standards_proposals_2026Q3.csv",
            data.proposals[["segment", "standard_id", "attribute", "action", "reason"]])
+
+
+def test_standards_agenda(data):
+    agenda = data.agenda[["rank", "gate", "standard_id", "action", "owner", "segments",
+                          "watch_segments", "attributes", "evidence", "impact", "impact_low",
+                          "impact_high", "impact_segment", "gate_note"]]
+    _check("standards_agenda_2026Q3.csv", agenda.round({"impact": 1, "impact_low": 1,
+                                                        "impact_high": 1}))
