@@ -92,12 +92,15 @@ def _ols(F: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """OLS slopes (intercept dropped) for each row of frequency weights ``F`` (b × m).
 
     Written out rather than calling statsmodels once per resample: the normal equations of all
-    resamples are solved as one batched ``lstsq``-free solve (k is a handful of attributes), so
-    500 resamples cost one matrix product. A resample whose design is singular gives NaN.
+    resamples come from two matrix products (frequencies × the rows' outer products, as in
+    :func:`vipquality.metrics.drivers._johnson`) and one batched solve (k is a handful of
+    attributes). A resample whose design is singular gives NaN.
     """
     D = np.column_stack([np.ones(len(X)), X])                    # m × p
-    XtX = np.einsum("bm,mi,mj->bij", F, D, D)                    # b × p × p
-    Xty = np.einsum("bm,mi,m->bi", F, D, y)                      # b × p
+    m, p = D.shape
+    outer = (D[:, :, None] * D[:, None, :]).reshape(m, p * p)
+    XtX = (F @ outer).reshape(-1, p, p)                          # b × p × p
+    Xty = F @ (D * y[:, None])                                   # b × p
     out = np.full((F.shape[0], D.shape[1]), np.nan)
     cond = np.linalg.cond(XtX)
     ok = np.isfinite(cond) & (cond < 1e12)
