@@ -125,3 +125,73 @@ def chart_render_problems(dom: str) -> tuple[int, list[str]]:
         if "main-svg" not in inside or "svg-container" not in inside:
             problems.append(f"{name}: not rendered (no plotly svg inside)")
     return len(starts), problems
+
+
+# --------------------------------------------------------------------------------------------
+# layout, through the DevTools protocol (vipquality.report.run.chromium)
+
+#: What a reader would see as broken, measured in the laid-out page (one string per problem):
+#: the document scrolls sideways; an element runs past the right edge outside a box of its own
+#: that scrolls; a chart's title or subtitle is cut off at the chart's edge or has anything
+#: drawn over it (legend, annotations, tick labels, axis titles, the plot area, a visible
+#: mode bar); a chart was not drawn.
+LAYOUT_CHECK = r"""
+(() => {
+  const problems = [];
+  const de = document.documentElement, vw = de.clientWidth;
+  const name = el => {
+    const id = el.id ? '#' + el.id : '';
+    const cls = (el.getAttribute('class') || '').split(/\s+/).filter(Boolean).slice(0, 2);
+    return el.tagName.toLowerCase() + id + cls.map(c => '.' + c).join('');
+  };
+  const text = el => (el.textContent || '').trim().slice(0, 60);
+  if (de.scrollWidth > de.clientWidth)
+    problems.push(`the page scrolls sideways: ${de.scrollWidth} > ${de.clientWidth} px`);
+  const inScrollBox = el => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const s = getComputedStyle(p).overflowX;
+      if (s === 'auto' || s === 'scroll') return true;
+    }
+    return false;
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('svg') || el.closest('.plotly-graph-div') && !el.matches('.plotly-graph-div'))
+      continue;
+    const r = el.getBoundingClientRect(), st = getComputedStyle(el);
+    if (!r.width || st.visibility === 'hidden' || st.display === 'none') continue;
+    if (r.right > vw + 1 && !inScrollBox(el))
+      problems.push(`${name(el)} runs past the right edge (${Math.round(r.right)} > ${vw} px)`);
+  }
+  const boxes = (root, sel) => [...root.querySelectorAll(sel)].filter(e => {
+    const st = getComputedStyle(e);
+    return st.display !== 'none' && st.visibility !== 'hidden' && +st.opacity !== 0;
+  }).map(e => [e, e.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && r.height > 0);
+  const meets = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 &&
+                          a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  let charts = 0;
+  for (const chart of document.querySelectorAll('.plotly-graph-div')) {
+    charts += 1;
+    const id = chart.id || `chart #${charts}`;
+    if (!chart.querySelector('.main-svg')) { problems.push(`${id}: not drawn`); continue; }
+    const box = chart.getBoundingClientRect();
+    const figure = chart.closest('figure.vq-chart');  // titles written as HTML above it
+    const titles = boxes(chart, '.gtitle, .gtitle-subtitle').concat(
+        figure ? boxes(figure, '.vq-chart-title, .vq-chart-sub') : []);
+    const others = boxes(chart, '.legend, .annotation, .xtick text, .ytick text, .g-xtitle text, ' +
+                                '.g-ytitle text, .nsewdrag, .modebar-container .modebar');
+    for (const [t, tr] of titles) {
+      if (tr.right > box.right + 1 || tr.left < box.left - 1)
+        problems.push(`${id}: title "${text(t)}" is cut off at the chart's edge`);
+      for (const [o, or] of others)
+        if (meets(tr, or))
+          problems.push(`${id}: ${name(o)} "${text(o)}" is drawn over the title "${text(t)}"`);
+    }
+  }
+  return problems;
+})()
+"""
+
+
+def layout_problems(tab) -> list[str]:
+    """:data:`LAYOUT_CHECK` run in a loaded :class:`~vipquality.report.run.chromium.Tab`."""
+    return list(tab.evaluate(LAYOUT_CHECK))

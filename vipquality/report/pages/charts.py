@@ -881,13 +881,17 @@ def headline_tiles(
 
 # --------------------------------------------------------------------------- output
 def to_html(fig: go.Figure, div_id: str | None = None) -> str:
-    """The figure as an HTML fragment with a stable ``<div>`` id and no plotly.js.
+    """The figure as an HTML fragment with a stable ``<div>`` id and no plotly.js, its title
+    and subtitle as HTML above it (:func:`vipquality.report.run.figure.figure_html`, as the
+    notebooks' pages draw it).
 
     ``div_id`` defaults to ``fig.layout.meta["id"]``; plotly.js is loaded once by the page.
     """
+    from vipquality.report.run.figure import figure_html
+
     if div_id is None:
         meta = fig.layout.meta
         div_id = meta.get("id") if isinstance(meta, dict) else None
         if not div_id:
             raise DataError("to_html: the figure has no meta id; pass div_id=")
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id)
+    return figure_html(fig.to_dict(), div_id)

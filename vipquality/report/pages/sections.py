@@ -29,7 +29,7 @@ from vipquality.standards.agenda import ACTION_LABELS
 
 __all__ = [
     "setup", "page_title", "quarter_table", "segment_links",
-    "segment_headline",
+    "segment_headline", "kpi_cards",
     "segment_story", "segment_trends", "overview_trends", "highlights", "segment_composition",
     "segment_drivers",
     "segment_effort", "segment_compliance", "segment_branches", "segment_managers",
@@ -123,12 +123,19 @@ def highlights(data: ReportData) -> str:
     return "<ul class='vq-highlights'>" + "".join(items) + "</ul>"
 
 
-def segment_headline(data: ReportData, segment: str) -> go.Figure:
-    """Headline tiles of one segment for the quarter."""
+def kpi_cards(data: ReportData, segment: str = ALL_SEGMENT) -> tables.HTMLTable:
+    """Headline KPI cards of one segment (default: all clients) for the quarter: value,
+    interval, change arrow and base per headline metric; a hidden value says why."""
     rows = _current(data, "metrics", segment)
-    return charts.headline_tiles(rows, HEADLINE, fig_id=f"tiles-{segment}",
-                                 title=f"{data.segment_label(segment)}, {data.quarter}",
-                                 **data.thresholds)
+    return tables.format_kpi_cards(
+        rows, HEADLINE, colors={m: charts.metric_color(m) for m in HEADLINE},
+        confidence=data.settings.get("confidence", 0.95), card_id=f"vq-kpi-{segment}",
+        **data.thresholds)
+
+
+def segment_headline(data: ReportData, segment: str) -> tables.HTMLTable:
+    """Headline KPI cards of one segment for the quarter (:func:`kpi_cards`)."""
+    return kpi_cards(data, segment)
 
 
 def segment_story(data: ReportData, segment: str) -> str:

@@ -50,6 +50,8 @@ __all__ = [
     "metrics_display_frame",
     "format_metrics_table",
     "format_table",
+    "format_kpi_cards",
+    "KPI_CSS",
 ]
 
 MINUS = "\u2212"  # typographic minus sign
@@ -670,6 +672,7 @@ def format_table(
     if include_css:
         out.append(f"<style>{TABLE_CSS}</style>")
     id_attr = f' id="{html.escape(table_id)}"' if table_id else ""
+    out.append('<div class="vq-table-wrap">')  # a wide table scrolls in its own box
     out.append(f'<table class="vq-table"{id_attr}>')
     if caption:
         out.append(f"<caption>{html.escape(caption)}</caption>")
@@ -717,5 +720,89 @@ def format_table(
     if notes:
         out.append(f'<tfoot><tr><td colspan="{len(shown)}">'
                    + "<br>".join(html.escape(n) for n in notes) + "</td></tr></tfoot>")
-    out.append("</table>")
+    out.append("</table></div>")
+    return HTMLTable("".join(out))
+
+
+# --------------------------------------------------------------------------- KPI cards
+KPI_CSS = """\
+.vq-kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(13rem,1fr));gap:0.75rem;
+margin:0.75rem 0 1.5rem 0;padding:0;list-style:none}
+.vq-kpi{border:1px solid #d0d7de;border-top:4px solid var(--vq-kpi,#0072B2);border-radius:6px;
+padding:0.7rem 0.9rem;background:#fff;break-inside:avoid}
+.vq-kpi-label{font-size:0.95rem;font-weight:600;color:#1f2328;margin:0}
+.vq-kpi-value{font-size:2.25rem;line-height:1.15;font-weight:700;color:#1f2328;
+font-variant-numeric:tabular-nums;margin:0.2rem 0 0 0}
+.vq-kpi-ci,.vq-kpi-base{font-size:0.9rem;color:#57606a;margin:0;font-variant-numeric:tabular-nums}
+.vq-kpi-change{font-size:0.95rem;font-weight:600;margin:0.25rem 0 0 0}
+.vq-kpi-change.vq-up{color:#00734f}.vq-kpi-change.vq-down{color:#b33c00}
+.vq-kpi-change.vq-ns,.vq-kpi-change.vq-na{color:#57606a;font-weight:400}
+.vq-kpi-why{font-size:0.9rem;color:#57606a;margin:0.3rem 0 0 0}
+"""
+
+
+def format_kpi_cards(metrics_segment: pd.DataFrame, metrics_shown: Sequence[str] = HEADLINE_METRICS,
+                     *, colors: Mapping[str, str] | None = None, confidence: float = 0.95,
+                     base_suppress: int, base_small: int, card_id: str = "vq-kpi",
+                     include_css: bool = True) -> HTMLTable:
+    """Headline KPI cards of one group and quarter: per metric the value, its interval, the
+    change from the previous quarter (an arrow only when significant) and the base.
+
+    A blank value says why on the card, in its tooltip and as "n<30" or "–‡"
+    (:func:`blank_reason`). The cards are a CSS grid that reflows from four in a row to one.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"metric": ["nps"], "value": [31.2], "ci_low": [22.4],
+    ...     "ci_high": [40.1], "n": [412], "base_flag": ["ok"], "change": [-9.3],
+    ...     "significant": [True]})
+    >>> html_ = format_kpi_cards(rows, ["nps"], base_suppress=30, base_small=100,
+    ...                          include_css=False)
+    >>> "31</p>" in html_ and "▼ −9" in html_ and "n=412" in html_
+    True
+    """
+    require_columns(metrics_segment, ["metric", "value", "n"], "format_kpi_cards")
+    out = [f"<style>{KPI_CSS}</style>"] if include_css else []
+    out.append(f'<ul class="vq-kpis" id="{html.escape(card_id)}">')
+    pct = f"{confidence:.0%}"
+    for m in metrics_shown:
+        rows = metrics_segment[metrics_segment["metric"] == m]
+        if rows.empty:
+            continue
+        row, disp = rows.iloc[0], metric_display(m)
+        color = (colors or {}).get(m)
+        style = f' style="--vq-kpi:{html.escape(color)}"' if color else ""
+        out.append(f'<li class="vq-kpi" id="{_html_id(card_id, m)}"{style}>'
+                   f'<p class="vq-kpi-label">{html.escape(disp.label)}</p>')
+        reason = blank_reason(row, base_suppress=base_suppress)
+        if reason is not None:
+            why = blank_note(reason, base_suppress=base_suppress)
+            shown = (suppress_label(base_suppress=base_suppress) if reason == "small_base"
+                     else DASH + (HIDDEN_MARK if reason == "complement" else ""))
+            base = (f"n={format_base(row.get('n'))}" if reason == "complement"
+                    else "")
+            out.append(f'<p class="vq-kpi-value vq-na" title="{html.escape(why)}">'
+                       f'{html.escape(shown)}</p>'
+                       + (f'<p class="vq-kpi-base">{base}</p>' if base else "")
+                       + f'<p class="vq-kpi-why">{html.escape(why)}</p></li>')
+            continue
+        value = format_number(row["value"], disp.decimals) + disp.unit
+        interval = format_interval(row.get("ci_low"), row.get("ci_high"), disp.decimals)
+        change, cls = format_change(row.get("change"), row.get("significant"), disp.decimals)
+        change_text = {"vq-ns": f"{change} vs last quarter, not significant",
+                       "vq-na": f"{DASH} no comparable previous quarter"}.get(
+            cls, f"{change} vs last quarter")
+        small = is_small(row, base_suppress=base_suppress, base_small=base_small)
+        base = f"n={format_base(row.get('n'))}" + (
+            f'<span class="vq-small" title="small base: read with caution">{SMALL_MARK}</span>'
+            if small else "")
+        out.append(f'<p class="vq-kpi-value">{html.escape(value)}</p>'
+                   + (f'<p class="vq-kpi-ci">{pct} CI {html.escape(interval)}</p>'
+                      if interval else "")
+                   + f'<p class="vq-kpi-change {cls}"'
+                   + (f' title="{html.escape(blank_note("no_previous", base_suppress=base_suppress))}"'
+                      if cls == "vq-na" else "")
+                   + f'>{html.escape(change_text)}</p>'
+                   f'<p class="vq-kpi-base">{base}</p></li>')
+    out.append("</ul>")
     return HTMLTable("".join(out))

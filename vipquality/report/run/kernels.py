@@ -61,19 +61,11 @@ def _vipquality_plotly_setup():
             own = meta.get("id") if isinstance(meta, dict) else None
             div_id = "vq-fig-%d" % self.shown[0] + ("-" + str(own) if own else "")
             bundle = PlotlyRenderer().to_mimebundle(fig_dict)
-            bundle["text/html"] = pio.to_html(
-                fig_dict,
-                include_plotlyjs=False,
-                include_mathjax=False,
-                full_html=False,
-                div_id=div_id,
-                default_width="100%",
-                default_height=480,
-                validate=False,
-                # never a "Share chart..." button: it would upload client data to Plotly's cloud
-                config={"displaylogo": False, "responsive": True, **(self.config or {}),
-                        "showSendToCloud": False},
-            )
+            # title and subtitle as HTML above the chart (they wrap, nothing covers them);
+            # never a "Share chart..." button: it would upload client data to Plotly's cloud
+            from vipquality.report.run.figure import figure_html
+
+            bundle["text/html"] = figure_html(fig_dict, div_id, config=self.config)
             return bundle
 
     pio.renderers["vipquality"] = VipqualityOfflineRenderer()
