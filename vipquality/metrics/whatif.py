@@ -38,7 +38,7 @@ from vipquality.errors import DataError
 from vipquality.metrics.drivers import OUTCOMES, _bootstrap_counts, _percentile_interval
 from vipquality.metrics.intervals import z_value
 
-__all__ = ["what_if", "simulate", "outcome_score", "WHAT_IF_COLUMNS", "ASSUMPTIONS"]
+__all__ = ["ASSUMPTIONS", "WHAT_IF_COLUMNS", "outcome_score", "simulate", "what_if"]
 
 WHAT_IF_COLUMNS = [
     "segment", "outcome", "attributes", "current", "target", "shift", "baseline", "change",
@@ -47,12 +47,12 @@ WHAT_IF_COLUMNS = [
 
 #: The assumptions behind every what-if, in one sentence each.
 ASSUMPTIONS = (
-    "Associational, not causal: the driver model shows how clients' ratings of the attributes "
-    "go together with their recommendation, not what raising an attribute would cause.",
-    "Linear and additive: the mean performance of the moved attributes shifts by the stated "
-    "points for the segment as a whole, the other attributes stay where they are.",
-    "The interval is a percentile bootstrap over respondents (the model refitted in each "
-    "resample); it covers sampling error, not the model's assumptions.",
+    ("Associational, not causal: the driver model shows how clients' ratings of the attributes "
+     "go together with their recommendation, not what raising an attribute would cause."),
+    ("Linear and additive: the mean performance of the moved attributes shifts by the stated "
+     "points for the segment as a whole, the other attributes stay where they are."),
+    ("The interval is a percentile bootstrap over respondents (the model refitted in each "
+     "resample); it covers sampling error, not the model's assumptions."),
 )
 
 

@@ -40,8 +40,15 @@ from vipquality.config import Workspace, load_workspace
 from vipquality.metrics.whatif import ASSUMPTIONS, what_if
 from vipquality.standards.proposals import ACTIONS
 
-__all__ = ["agenda", "assumptions", "proposal_impacts", "revision_evidence",
-           "ACTION_LABELS", "AGENDA_COLUMNS", "IMPACT_COLUMNS"]
+__all__ = [
+    "ACTION_LABELS",
+    "AGENDA_COLUMNS",
+    "IMPACT_COLUMNS",
+    "agenda",
+    "assumptions",
+    "proposal_impacts",
+    "revision_evidence",
+]
 
 AGENDA_COLUMNS = [
     "rank", "gate", "quarter", "standard_id", "title", "owner", "action", "segments",
@@ -138,12 +145,12 @@ def proposal_impacts(proposals: pd.DataFrame, responses: pd.DataFrame, workspace
         if r.action == "reinforce":
             ratio, _ = revision_evidence(revisions, r.standard_id)
             key = ("std", r.segment, r.standard_id)
-            kwargs = dict(standard=r.standard_id, compliance=float(r.compliance),
-                          to=float(r.target), pass_through=ratio)
+            kwargs = {"standard": r.standard_id, "compliance": float(r.compliance),
+                      "to": float(r.target), "pass_through": ratio}
             basis = "associational" if ratio is None else "revision DiD"
         else:
             key = ("attr", r.segment, r.attribute)
-            kwargs = dict(attribute=r.attribute, to=float(r.mean_performance))
+            kwargs = {"attribute": r.attribute, "to": float(r.mean_performance)}
             basis = "associational"
         if key not in cache:
             res = what_if(responses, ws, segments=[r.segment], outcome=outcome, n_boot=n_boot,
@@ -175,8 +182,8 @@ def _evidence(r) -> str:
     elif r.action == "simplify_or_retire":
         parts = [comp, driver]
     else:
-        parts = [f"{label} weighs {f(r.weight)}% here vs {f(r.weight_all)}% for all clients "
-                 f"(CI {f(r.w_low)}–{f(r.w_high)})"]
+        parts = [(f"{label} weighs {f(r.weight)}% here vs {f(r.weight_all)}% for all clients "
+                  f"(CI {f(r.w_low)}–{f(r.w_high)})")]
     return f"{r.segment}: " + "; ".join(p for p in parts if p)
 
 
@@ -227,6 +234,10 @@ def agenda(proposals: pd.DataFrame, impacts: pd.DataFrame | None = None, *,
         detail = detail.assign(impact=np.nan, impact_low=np.nan, impact_high=np.nan,
                                impact_basis="")
     detail["_order"] = range(len(detail))
+
+    def name(segment: str) -> str:
+        return labels.get(segment, segment)
+
     rows = []
     for (sid, action), grp in detail.groupby(["standard_id", "action"], sort=False):
         acting = grp[grp["gate"] == "act"]
@@ -236,7 +247,6 @@ def agenda(proposals: pd.DataFrame, impacts: pd.DataFrame | None = None, *,
         watch = [s for s in dict.fromkeys(grp["segment"]) if s not in segs]
         best = (chosen.loc[chosen["impact"].idxmax()] if chosen["impact"].notna().any()
                 else chosen.iloc[0])
-        name = (lambda s: labels.get(s, s))
         rows.append({
             "gate": gate, "quarter": str(grp["quarter"].iloc[0]), "standard_id": sid,
             "title": str(grp["title"].iloc[0]) if sid else "",
@@ -268,9 +278,9 @@ def assumptions(revisions: pd.DataFrame | None = None, standards=()) -> list[str
     pass-through from compliance to attributes, and what the revision log shows for each of
     ``standards`` that it has a revision of."""
     out = [*ASSUMPTIONS,
-           "A standard's compliance gap reaches NPS through the attributes it serves: closing "
-           "one point of compliance is assumed to raise their performance by one point in all, "
-           "shared evenly among them, unless the revision log measured it."]
+           ("A standard's compliance gap reaches NPS through the attributes it serves: closing "
+            "one point of compliance is assumed to raise their performance by one point in all, "
+            "shared evenly among them, unless the revision log measured it.")]
     for sid in dict.fromkeys(standards):
         _, sentence = revision_evidence(revisions, sid)
         if sentence:

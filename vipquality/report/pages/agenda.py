@@ -25,8 +25,14 @@ from vipquality.report.data import ReportData
 from vipquality.report.pages import tables
 from vipquality.standards.agenda import ACTION_LABELS
 
-__all__ = ["agenda_top", "agenda_table", "agenda_assumptions", "agenda_focus",
-           "what_if_table", "AGENDA_CSS"]
+__all__ = [
+    "AGENDA_CSS",
+    "agenda_assumptions",
+    "agenda_focus",
+    "agenda_table",
+    "agenda_top",
+    "what_if_table",
+]
 
 _IMPACT_NOTE = ("Expected impact: the change in NPS a what-if on the driver model predicts when "
                 "the standard's compliance reaches its target (through the attributes it serves) "
@@ -69,10 +75,10 @@ def _items(rows: pd.DataFrame, watch: bool = False) -> str:
     for _, r in rows.iterrows():
         owner = r["owner"] or "Standards owner"
         parts = [
-            f"<span class='vq-rank'>{int(r['rank'])}.</span>"
-            f"<span class='vq-what'>{html.escape(_what(r))}</span>",
-            f"<div class='vq-meta'>Owner: {html.escape(owner)} · Segments: "
-            f"{html.escape(r['segments'])}</div>",
+            (f"<span class='vq-rank'>{int(r['rank'])}.</span>"
+             f"<span class='vq-what'>{html.escape(_what(r))}</span>"),
+            (f"<div class='vq-meta'>Owner: {html.escape(owner)} · Segments: "
+             f"{html.escape(r['segments'])}</div>"),
             f"<div class='vq-evidence'>Evidence: {html.escape(r['evidence'])}</div>",
             f"<div class='vq-impact'>Expected impact: {html.escape(_impact(r))}</div>"]
         if watch and r["gate_note"]:
