@@ -199,3 +199,52 @@ def test_headers_with_stray_case_and_spaces_are_matched(ingested, tmp_path):
     result = ingest_cli(root)
     assert result.exit_code == 0, result.output
     assert _comments(root)["H001"] == "messy header"
+
+
+# --------------------------------------------------------------------------------------------
+# the markets' national formats in comments
+
+
+@pytest.mark.parametrize(("comment", "scrubbed"), [
+    # phones without an international prefix, by libphonenumber's numbering plans
+    ("Καλέστε με στο 210 123 4567 ή 6912345678", "Καλέστε με στο [phone] ή [phone]"),
+    ("Tawagan ako sa 0917 123 4567 o (02) 8123 4567", "Tawagan ako sa [phone] o [phone]"),
+    ("Звоните 495 123 45 67", "Звоните [phone]"),
+    # card numbers written with dots
+    ("card 4276.1234.5678.9012 please", "card [account] please"),
+    # passports, identity cards, tax and social-security numbers
+    ("паспорт 45 06 123456, СНИЛС 123-456-789 01", "паспорт [document], СНИЛС [document]"),
+    ("ΑΔΤ ΑΚ 123456, ΑΦΜ 123456789, ΑΜΚΑ 01017012345",
+     "ΑΔΤ [document], ΑΦΜ [document], ΑΜΚΑ [document]"),
+    ("passport P1234567A, SSS 34-1234567-8, TIN 123-456-789",
+     "passport [document], SSS [document], TIN [document]"),
+    # Greek names in another grammatical case, and names in capitals without accents
+    ("Ευχαριστώ τον κ. Παπαδόπουλο", "Ευχαριστώ τον κ. [name]"),
+    ("Κύριε Παπαδόπουλε, ευχαριστώ", "Κύριε [name], ευχαριστώ"),
+    ("Η ΜΑΡΙΑ ΝΙΚΟΛΑΟΥ ήταν άψογη", "Η [name] ήταν άψογη"),
+    ("Salamat kay JOSE GARCIA", "Salamat kay [name]"),
+    # ordinary numbers stay
+    ("Waited 45 minutes at branch 210, paid 1500000 on 2026-03-04, rate 8.4375213",
+     "Waited 45 minutes at branch 210, paid 1500000 on 2026-03-04, rate 8.4375213"),
+])
+def test_national_formats_and_inflected_names_are_scrubbed(comment, scrubbed):
+    from vipquality.data.privacy import scrub_comment
+
+    names = ["Γεώργιος Παπαδόπουλος", "Μαρία Νικολάου", "José García"]
+    assert scrub_comment(comment, names=names) == scrubbed
+
+
+def test_the_workspace_countries_choose_the_numbering_plans(ingested, tmp_path):
+    """A Philippine landline is a phone for a workspace in the Philippines; stated countries
+    replace the default ones, and a bad code is a configuration error."""
+    root = _copy(ingested, tmp_path / "ws")
+    _state(root, countries=["PH"])
+    assert load_workspace(root).countries == ("PH",)
+    (root / Q / "survey_ph.csv").write_text(_survey(["Tawag po sa (02) 8123 4567"]),
+                                            encoding="utf-8")
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H001"] == "Tawag po sa [phone]"
+    _state(root, countries=["Philippines"])
+    with pytest.raises(ConfigError, match="two-letter country code"):
+        load_workspace(root)

@@ -458,13 +458,10 @@ def _reference(s: Scrubber, text: str, addresses: list[str]) -> str:
         every = re.compile("|".join(r"\s+".join(map(re.escape, p.split())) for p in phrases),
                            re.IGNORECASE)
         text = sub(every, pv.ADDRESS_MASK, text)
-    text = sub(pv._IBAN_RE, lambda m: pv.ACCOUNT_MASK if sum(c.isdigit() for c in m.group(0))
-               >= 10 else m.group(0), text)
-    text = sub(pv.PHONE_RE, pv.PHONE_MASK, text)
-    text = sub(pv._ACCOUNT_RE, pv.ACCOUNT_MASK, text)
     if s._ids:
         text = sub(pv._ID_TOKEN_RE, lambda m: pv.ID_MASK if m.group(0) in s._ids
                    else m.group(0), text)
+    text = s._numbers(text)  # every number step, without the gate on a digit
     if s._names:
         pieces = re.split(f"({pv._PLACEHOLDER_RE.pattern})", text)
         text = "".join(p if i % 2 else s._words(p) for i, p in enumerate(pieces))

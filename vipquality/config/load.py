@@ -542,7 +542,7 @@ _VISIT_COLUMNS = ("visit_id", "visit_date", "branch", "manager_id", "segment", "
 _WORKSPACE_REQUIRED = ("name", "currency", "timezone", "instrument", "segments", "standards",
                        "clients", "visits")
 _WORKSPACE_OPTIONAL = ("fiscal_year_start", "staff", "store", "quarter_files", "reporting",
-                       "compliance", "cases", "encodings", "sheets")
+                       "compliance", "cases", "encodings", "sheets", "countries")
 
 
 def _config_file(root: Path, r: _Reader) -> Path:
@@ -651,6 +651,14 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
                 er.fail(f"expected a legacy 8-bit code page (UTF-8 and UTF-16 are recognised "
                         f"without being stated), got {name!r}")
             encodings.append(codec.name)
+    countries: list[str] = []
+    if r.get("countries"):
+        for cr_ in r["countries"].list(min_items=1, what="a list of country codes such as [GR, RU]"):
+            code = cr_.text("an ISO 3166 two-letter country code").upper()
+            if not re.fullmatch(r"[A-Z]{2}", code):
+                cr_.fail(f"expected an ISO 3166 two-letter country code such as GR, PH or RU, "
+                         f"got {code!r}")
+            countries.append(code)
     sheets: dict[str, str] = {}
     if r.get("sheets"):
         for table, sr in r["sheets"].fields(optional=_TABLES).entries():
@@ -719,4 +727,5 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
         store_path=store_path, quarter_files=quarter_files, client_columns=client_columns,
         personal_columns=tuple(personal), visit_columns=visit_columns, reporting=reporting,
         critical_item_fails_visit=critical_fails, cases=cases,
-        encodings=tuple(encodings), sheets=sheets)
+        encodings=tuple(encodings), sheets=sheets,
+        **({"countries": tuple(countries)} if countries else {}))

@@ -332,6 +332,9 @@ class Workspace:
     encodings: tuple[str, ...] = ()
     #: the sheet holding the data in Excel workbooks, per table (``sheets``); default: the first
     sheets: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: the countries whose phone numbering plans and document numbers are masked in comments
+    #: (``countries``, ISO 3166 codes); default: the markets vipquality was conceived for
+    countries: tuple[str, ...] = ("GR", "PH", "RU")
 
     def quarter(self, q: str | Quarter) -> Quarter:
         """``q`` as a :class:`Quarter` on this workspace's fiscal calendar."""

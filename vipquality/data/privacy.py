@@ -11,17 +11,28 @@ placeholder        what it replaces
 ``[e-mail]``       ``name@domain.tld`` (any address with a dot in the domain)
 ``[account]``      IBANs (``DE89 3704 0044 0532 0130 00``, ``GB29NWBK60161331926819``) and any run
                    of 12 or more digits, optionally grouped by single spaces or dashes (card
-                   numbers ``4276 1234 5678 9012``, 20-digit Russian account numbers)
+                   numbers ``4276 1234 5678 9012`` or ``4276.1234.5678.9012``, 20-digit Russian
+                   account numbers)
 ``[phone]``        ``+7 (999) 123-45-67``, ``8 999 123 45 67``, ``8-800-555-35-35``,
                    ``+44 20 7946 0958``, ``+1 (555) 123-4567``, ``(999) 123-45-67``,
                    ``9991234567`` (a ten-digit Russian mobile), ``123-45-67`` (a local number),
                    and any ``+`` followed by at least 8 digits with spaces, dots, dashes or
-                   brackets between them
+                   brackets between them; besides, every number that Google's libphonenumber
+                   (the ``phonenumbers`` package) finds valid for one of ``regions`` (the
+                   workspace's countries: Greek ``210 123 4567``, ``6912345678``, Philippine
+                   ``0917 123 4567``, ``(02) 8123 4567``, Russian ``495 123 45 67``)
+``[document]``     passport and national-id numbers of the workspace's countries: Russian
+                   passports (``45 06 123456``) and SNILS (``123-456-789 01``), Greek identity
+                   cards (``ΑΚ 123456``, ``AK-123456``), Philippine passports (``P1234567A``), SSS
+                   (``34-1234567-8``) and TIN (``123-456-789-000``) numbers, and any run of 9–11
+                   digits standing alone (tax and social-security numbers: AFM, AMKA, INN)
 ``[id]``           a word equal to one of ``ids`` (client ids of the CRM extract)
 ``[address]``      one of ``addresses`` as a whole (case and spacing ignored)
-``[name]``         a word of one of ``names`` (the staff roster, the CRM's names); Cyrillic words
-                   also in their inflected forms (``Анна`` → ``Анне``, ``Иванов`` →
-                   ``Иванову``); neighbouring ``[name]`` placeholders merge into one
+``[name]``         a word of one of ``names`` (the staff roster, the CRM's names), compared after
+                   case and accent folding (``ΠΑΠΑΔΟΠΟΥΛΟΣ``, ``JOSE`` for ``José``); Cyrillic
+                   and Greek words also in their inflected forms (``Анна`` → ``Анне``,
+                   ``Иванов`` → ``Иванову``, ``Παπαδόπουλος`` → ``Παπαδόπουλο``,
+                   ``Παπαδόπουλε``); neighbouring ``[name]`` placeholders merge into one
 =================  ==============================================================================
 
 Name words shorter than 3 letters, and legal-form words (``ООО``, ``LLC`` …) are not masked; a
@@ -45,6 +56,7 @@ from __future__ import annotations
 
 import re
 import re._casefix as _casefix
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +64,15 @@ from pathlib import Path
 import pandas as pd
 
 __all__ = ["scrub_comment", "Scrubber", "find_personal_data", "Finding", "EMAIL_RE", "PHONE_RE",
-           "EMAIL_MASK", "PHONE_MASK", "ACCOUNT_MASK", "NAME_MASK", "ID_MASK", "ADDRESS_MASK"]
+           "EMAIL_MASK", "PHONE_MASK", "ACCOUNT_MASK", "NAME_MASK", "ID_MASK", "ADDRESS_MASK",
+           "DOCUMENT_MASK", "DEFAULT_REGIONS"]
 
 EMAIL_MASK, PHONE_MASK, ACCOUNT_MASK = "[e-mail]", "[phone]", "[account]"
 NAME_MASK, ID_MASK, ADDRESS_MASK = "[name]", "[id]", "[address]"
+DOCUMENT_MASK = "[document]"
+#: Countries whose numbering plans and document numbers are recognised when the workspace names
+#: none (``countries`` in workspace.yaml): the markets vipquality was conceived for.
+DEFAULT_REGIONS = ("GR", "PH", "RU")
 
 EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?"
@@ -81,20 +98,39 @@ def _phone_re(sep: str) -> re.Pattern:
 PHONE_RE = _phone_re(r"[\s.-]?")
 # Looking for leaks in outputs full of numbers: no dot as a separator (8.4375213 is a number)
 _SCAN_PHONE_RE = _phone_re(r"[ -]?")
-_ACCOUNT_RE = re.compile(r"(?<![\w+])\d(?:[ -]?\d){11,}(?!\d)")
+_ACCOUNT_RE = re.compile(r"(?<![\w+])\d(?:[ .-]?\d){11,}(?![\d]|[.,]\d)")
+# Document numbers (passports, national ids, tax and social-security numbers), by country; the
+# last pattern (9–11 digits standing alone) is every country's: AFM (GR, 9), INN (RU, 10 or 12,
+# 12 is an account already), AMKA (GR, 11), SNILS without separators (RU, 11).
+_DOCUMENT_PATTERNS = {
+    # a passport's series and number are written apart (ten digits in a row are a phone first)
+    "RU": [r"(?<![\w.,-])\d{2}\s?\d{2}\s(?:№\s?)?\d{6}(?![\w-]|[.,]\d)",   # passport
+           r"(?<![\w-])\d{3}-\d{3}-\d{3}[ -]\d{2}(?![\w-])"],                  # SNILS
+    "GR": [r"(?<![\w-])[Α-ΩA-Z]{2}[ -]?\d{6}(?![\w-])"],                        # identity card
+    "PH": [r"(?<![\w-])[A-Z]{1,2}\d{7}[A-Z]?(?![\w-])",                         # passport
+           r"(?<![\w-])\d{2}-\d{7}-\d(?![\w-])",                                # SSS
+           r"(?<![\w-])\d{3}-\d{3}-\d{3}(?:-\d{3,5})?(?![\w-]|\s\d)"],       # TIN
+}
+_ANY_DOCUMENT_RE = re.compile(r"(?<![\w.,+-])\d{9,11}(?![\w-]|[.,]\d)")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _ID_TOKEN_RE = re.compile(r"[\w-]+")
 _LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
 _DIGIT_RE = re.compile(r"\d")
 _PATTERN_CACHE = 4096
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_PLACEHOLDER_RE = re.compile(r"\[(?:e-mail|phone|account|name|id|address)\]")
+_GREEK = re.compile(r"[\u0370-\u03ff]")
+_PLACEHOLDER_RE = re.compile(r"\[(?:e-mail|phone|account|name|id|address|document)\]")
 _MERGE_NAMES = re.compile(re.escape(NAME_MASK) + r"(?:[\s,]+" + re.escape(NAME_MASK) + r")+")
 #: Words of legal entities' names that are not names (never masked).
 LEGAL_FORMS = frozenset(
     "ооо оао зао пао ао нко ип тоо чп llc ltd jsc pjsc inc gmbh plc sa ag corp co".split())
 _MIN_NAME, _CAPITALISED_ONLY = 3, 4
 _CYRILLIC_NAME_ENDINGS = "аяйьое"
+# Greek surnames and first names change their ending with the grammatical case (Παπαδόπουλος,
+# -ου, -ο, -ε; Γεώργιος, -ίου, -ιο, -ιε; Μαρία, -ας): the stem is the folded name without one of
+# these endings, longest first. Hand-written because it is this short list for names (a full
+# stemmer conflates ordinary words with names).
+_GREEK_NAME_ENDINGS = ("ους", "ος", "ης", "ας", "ου", "ων", "ο", "ε", "η", "α", "ι")
 
 
 def _norm(text: str) -> str:
@@ -102,8 +138,43 @@ def _norm(text: str) -> str:
 
 
 def _key(word: str) -> str:
-    """How name words are compared: case-folded, ё as е (Пётр = Петр)."""
-    return word.casefold().replace("ё", "е")
+    """How name words are compared: case-folded, accents removed (ΠΑΠΑΔΟΠΟΥΛΟΣ = Παπαδόπουλος,
+    JOSE = José), Greek final sigma as σ, ё as е (Пётр = Петр)."""
+    folded = word.casefold().replace("ё", "е").replace("й", "\0")
+    if folded.isascii():
+        return folded
+    bare = "".join(c for c in unicodedata.normalize("NFD", folded)
+                   if not unicodedata.combining(c))
+    return bare.replace("\0", "й").replace("ς", "σ")
+
+
+def _stems_of(key: str) -> list[str]:
+    """The stems a name word's inflected forms share (Cyrillic and Greek; none for others)."""
+    if _CYRILLIC.search(key):
+        out = [key]
+        if key[-1] in _CYRILLIC_NAME_ENDINGS and len(key) - 1 >= _MIN_NAME:
+            out.append(key[:-1])
+        return out
+    if _GREEK.search(key):
+        out = [key]
+        for ending in _GREEK_NAME_ENDINGS:
+            if key.endswith(ending.replace("ς", "σ")) and len(key) - len(ending) >= _MIN_NAME:
+                out.append(key[:-len(ending)])
+                break
+        return out
+    return []
+
+
+def _phone_spans(text: str, regions: Sequence[str]) -> list[tuple[int, int]]:
+    """Where libphonenumber finds a valid number of one of ``regions`` in ``text``."""
+    import phonenumbers
+
+    spans = []
+    for region in regions:
+        for m in phonenumbers.PhoneNumberMatcher(text, region,
+                                                 leniency=phonenumbers.Leniency.VALID):
+            spans.append((m.start, m.end))
+    return spans
 
 
 class Scrubber:
@@ -117,6 +188,9 @@ class Scrubber:
         Identifiers (client ids) masked as ``[id]`` where a comment word equals one.
     addresses : iterable of str
         Addresses masked as ``[address]`` where a comment contains one whole.
+    regions : sequence of str
+        ISO 3166 country codes whose phone numbering plans and document numbers are recognised
+        (default :data:`DEFAULT_REGIONS`).
 
     Notes
     -----
@@ -129,7 +203,8 @@ class Scrubber:
     """
 
     def __init__(self, names: Iterable[str] = (), *, ids: Iterable[str] = (),
-                 addresses: Iterable[str] = ()) -> None:
+                 addresses: Iterable[str] = (),
+                 regions: Sequence[str] = DEFAULT_REGIONS) -> None:
         self._names: set[str] = set()
         self._stems: set[str] = set()
         for full in names:
@@ -140,10 +215,11 @@ class Scrubber:
                 if len(key) < _MIN_NAME or key in LEGAL_FORMS:
                     continue
                 self._names.add(key)
-                if _CYRILLIC.search(key):
-                    self._stems.add(key)
-                    if key[-1] in _CYRILLIC_NAME_ENDINGS and len(key) - 1 >= _MIN_NAME:
-                        self._stems.add(key[:-1])
+                self._stems.update(_stems_of(key))
+        self._regions = tuple(str(r).upper() for r in regions)
+        self._documents = re.compile("|".join(
+            p for r in self._regions for p in _DOCUMENT_PATTERNS.get(r, ()))) \
+            if any(r in _DOCUMENT_PATTERNS for r in self._regions) else None
         self._gate = _name_gate(self._names, self._stems)
         self._ids = {str(i).strip() for i in ids if isinstance(i, str) and str(i).strip()}
         self._addresses = _AddressIndex(addresses)
@@ -155,8 +231,10 @@ class Scrubber:
             return False
         if key in self._names:
             return True
-        if self._stems and _CYRILLIC.search(key):  # inflected: Анне, Иванову, Ивановым
-            return any(key[:-k] in self._stems for k in (1, 2, 3) if len(key) - k >= _MIN_NAME)
+        if self._stems and (_CYRILLIC.search(key) or _GREEK.search(key)):
+            # inflected: Анне, Иванову, Ивановым; Παπαδόπουλο, Παπαδόπουλε, Γεωργίου
+            return key in self._stems or any(
+                key[:-k] in self._stems for k in (1, 2, 3) if len(key) - k >= _MIN_NAME)
         return False
 
     def _may_name(self, text: str) -> bool:
@@ -199,18 +277,49 @@ class Scrubber:
         address = self._addresses.pattern_for(text)
         if address is not None:
             text = sub(address, ADDRESS_MASK, text)
-        if _DIGIT_RE.search(text):  # IBANs, phones and accounts all hold digits
-            text = sub(_IBAN_RE, lambda m: ACCOUNT_MASK if sum(c.isdigit() for c in m.group(0))
-                       >= 10 else m.group(0), text)
-            text = sub(PHONE_RE, PHONE_MASK, text)
-            text = sub(_ACCOUNT_RE, ACCOUNT_MASK, text)
+        # client ids first: exact CRM values, which a document pattern would also take
+        # (C0987123 has the shape of a Philippine passport number)
         if self._ids and not self._ids.isdisjoint(_ID_TOKEN_RE.findall(text)):
             text = sub(_ID_TOKEN_RE, lambda m: ID_MASK if m.group(0) in self._ids
                        else m.group(0), text)
+        if _DIGIT_RE.search(text):  # IBANs, phones, accounts and documents all hold digits
+            text = self._numbers(text)
         if self._names and self._may_name(text):
             pieces = re.split(f"({_PLACEHOLDER_RE.pattern})", text)
             text = "".join(p if i % 2 else self._words(p) for i, p in enumerate(pieces))
         return text
+
+    def _numbers(self, text: str) -> str:
+        """Account, document and phone numbers, most specific first."""
+        sub = self._sub_outside_placeholders
+        text = sub(_IBAN_RE, lambda m: ACCOUNT_MASK if sum(c.isdigit() for c in m.group(0))
+                   >= 10 else m.group(0), text)
+        text = sub(PHONE_RE, PHONE_MASK, text)
+        text = sub(_ACCOUNT_RE, ACCOUNT_MASK, text)
+        if self._documents is not None:
+            text = sub(self._documents, DOCUMENT_MASK, text)
+        if self._regions and len(_DIGIT_RE.findall(text)) >= 7:
+            text = self._national_phones(text)
+        return sub(_ANY_DOCUMENT_RE, DOCUMENT_MASK, text)  # after the phones of 9–11 digits
+
+    def _national_phones(self, text: str) -> str:
+        """Numbers in the national formats of the workspace's countries (libphonenumber),
+        outside placeholders already written."""
+        pieces = re.split(f"({_PLACEHOLDER_RE.pattern})", text)
+        out = []
+        for i, piece in enumerate(pieces):
+            if i % 2 or len(_DIGIT_RE.findall(piece)) < 7:
+                out.append(piece)
+                continue
+            spans = sorted(_phone_spans(piece, self._regions))
+            last, parts = 0, []
+            for start, end in spans:
+                if start < last:
+                    continue
+                parts += [piece[last:start], PHONE_MASK]
+                last = end
+            out.append("".join(parts) + piece[last:])
+        return "".join(out)
 
     def series(self, comments: pd.Series) -> pd.Series:
         """:meth:`__call__` over a column of text (missing values stay missing).
@@ -305,8 +414,7 @@ def _name_gate(names: set[str], stems: set[str]) -> frozenset[str]:
     for key in list(gate):
         for part in _LETTER_RUN_RE.findall(key):
             gate.add(part)
-            if part[-1:] in _CYRILLIC_NAME_ENDINGS:
-                gate.add(part[:-1])
+            gate.update(_stems_of(part))
     gate.discard("")
     return frozenset(gate)
 

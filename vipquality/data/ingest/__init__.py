@@ -45,7 +45,7 @@ from vipquality.data.ingest._validate import (
     empty_rejects,
     file_warnings,
 )
-from vipquality.data.privacy import Scrubber
+from vipquality.data.privacy import DEFAULT_REGIONS, Scrubber
 from vipquality.data.readers import (
     DEFAULT_BLOCK_ROWS,
     REJECT_COLUMNS,
@@ -534,7 +534,8 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
         if table == "case_updates":  # follow-up notes: scrubbed like comments
             known_clients = known_clients or _quarter_client_ids(store, workspace, quarter,
                                                                  finals)
-        scrubber = (Scrubber(names, ids=known_clients, addresses=addresses)
+        scrubber = (Scrubber(names, ids=known_clients, addresses=addresses,
+                             regions=getattr(workspace, "countries", DEFAULT_REGIONS))
                     if table in ("responses", "case_updates") else None)
         if table == "responses":
             result = _merge_streamed(txn, workspace, quarter, store, raws[table], dry_run,
