@@ -57,10 +57,10 @@ def _what(r: pd.Series) -> str:
 
 #: Styles of the agenda list (scoped to its class; the page's type scale applies inside).
 AGENDA_CSS = """\
-.vq-agenda{list-style:none;margin:0 0 1em;padding:0;max-width:60rem}
-.vq-agenda li{border-left:4px solid #0072B2;padding:.45em .8em;margin:.55em 0;
-  background:#f7f9fb;overflow-wrap:anywhere}
-.vq-agenda.vq-watch li{border-left-color:#999}
+.vq-agenda-box ol.vq-agenda{list-style:none;margin:0 0 1em;padding:0;max-width:60rem}
+.vq-agenda-box ol.vq-agenda > li{list-style:none;border-left:4px solid #0072B2;
+  padding:.45em .8em;margin:.55em 0;background:#f7f9fb;overflow-wrap:anywhere;max-width:none}
+.vq-agenda-box ol.vq-watch > li{border-left-color:#767676}
 .vq-agenda .vq-rank{font-weight:700;margin-right:.4em}
 .vq-agenda .vq-what{font-weight:600}
 .vq-agenda .vq-meta,.vq-agenda .vq-note{color:#444;font-size:.92em}
