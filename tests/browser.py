@@ -134,7 +134,7 @@ def chart_render_problems(dom: str) -> tuple[int, list[str]]:
 #: the document scrolls sideways; an element runs past the right edge outside a box of its own
 #: that scrolls; a chart's title or subtitle is cut off at the chart's edge or has anything
 #: drawn over it (legend, annotations, tick labels, axis titles, the plot area, a visible
-#: mode bar); a chart was not drawn.
+#: mode bar); two point labels of a chart collide; a chart was not drawn.
 LAYOUT_CHECK = r"""
 (() => {
   const problems = [];
@@ -186,6 +186,10 @@ LAYOUT_CHECK = r"""
         if (meets(tr, or))
           problems.push(`${id}: ${name(o)} "${text(o)}" is drawn over the title "${text(t)}"`);
     }
+    const labels = boxes(chart, '.scatterlayer .textpoint text');  // point labels
+    labels.forEach(([a, ar], i) => labels.slice(i + 1).forEach(([b, br]) => {
+      if (meets(ar, br)) problems.push(`${id}: labels "${text(a)}" and "${text(b)}" collide`);
+    }));
   }
   return problems;
 })()

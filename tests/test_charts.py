@@ -239,7 +239,8 @@ def test_importance_performance_points_labels_and_quadrants():
     fig = charts.importance_performance(frame, **T)
     (pts,) = fig.data
     assert "text" in pts.mode  # labels visible without hovering
-    assert list(pts.text) == ["Manager's competence", "Speed of response", "Availability"]
+    # labels wrapped at 16 characters, placed so that they do not collide
+    assert list(pts.text) == ["Manager's<br>competence", "Speed of<br>response", "Availability"]
     assert list(pts.x) == [30.0, 40.0, 20.0] and list(pts.y) == [80.0, 58.0, 72.0]
     v, h = fig.layout.shapes
     assert v.x0 == pytest.approx(30.0) and h.y0 == pytest.approx(70.0)  # means of those shown
@@ -372,3 +373,59 @@ def test_to_html_is_a_stable_fragment_without_plotlyjs():
     assert 'id="mine"' in charts.to_html(fig, "mine")
     with pytest.raises(DataError, match="div_id"):
         charts.to_html(__import__("plotly.graph_objects").graph_objects.Figure())
+
+
+def test_to_html_writes_the_title_and_subtitle_as_html_above_the_chart():
+    """No legend or mode bar can be drawn over a title that is not in the SVG, and it wraps."""
+    fig = charts.trend(_metrics(), "nps", segments=["luxury", "premium"], **T)
+    out = charts.to_html(fig)
+    head, chart = out.split('<div id="vq-trend-nps', 1)
+    assert head.startswith('<figure class="vq-chart"><h3 class="vq-chart-title">NPS, last 8 '
+                           'quarters</h3><p class="vq-chart-sub">Bars: 95% confidence interval.')
+    assert '"title":{"text":""}' in chart.replace(" ", "")  # not drawn a second time by plotly
+    assert fig.layout.title.text == "NPS, last 8 quarters"  # the figure itself is unchanged
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+    def lum(h: str) -> float:
+        c = [int(h.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    hi, lo = sorted([lum(fg), lum(bg)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_contrast_helper_against_known_ratios():
+    assert _contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert _contrast("#ffffff", "#D55E00") == pytest.approx(3.87, abs=0.01)
+
+
+def test_text_on_coloured_bars_passes_wcag_aa():
+    """Shares written in the NPS composition bars and compliance values in the compliance bars
+    contrast at least 4.5:1 with their bar (WCAG AA for normal text)."""
+    figs = [charts.nps_composition(_shares(), **T),
+            charts.compliance_by_standard(_standards(), {"S01": 90}, **T)]
+    checked = 0
+    for fig in figs:
+        for trace in fig.data:
+            if trace.type == "bar" and trace.text is not None and any(trace.text):
+                assert _contrast(trace.textfont.color, trace.marker.color) >= 4.5, trace.name
+                checked += 1
+    assert checked == 4
+
+
+def test_importance_performance_labels_do_not_collide():
+    """The sample's crowded pair ("Promises and deadlines kept" just above "Manager's
+    availability") gets labels on different sides, and no two estimated label boxes meet."""
+    xs, ys = [14.1, 14.6, 9.0, 20.0], [71.2, 70.4, 60.0, 75.0]
+    texts = ["Promises and<br>deadlines kept", "Manager's<br>availability", "Speed of<br>response",
+             "Competence"]
+    positions = charts.place_labels(xs, ys, texts, [5, 25], [55, 80])
+    assert positions[0] != positions[1]
+    sx, sy = 560 / 20, 380 / 25
+    boxes = [charts._label_box((x - 5) * sx, (y - 55) * sy, t, p)
+             for x, y, t, p in zip(xs, ys, texts, positions)]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)

@@ -59,6 +59,7 @@ __all__ = [
     "compliance_by_standard",
     "compliance_by_branch",
     "headline_tiles",
+    "place_labels",
     "to_html",
 ]
 
@@ -74,6 +75,8 @@ METRIC_COLORS = {"nps": "#0072B2", "csi": "#009E73", "ces": "#E69F00", "complian
 NPS_COLORS = {"detractors": "#D55E00", "passives": "#BBBBBB", "promoters": "#009E73"}
 _EFFORT_COLORS = {"difficult": "#D55E00", "neutral": "#BBBBBB", "easy": "#009E73"}
 _TARGET_COLOR = "#000000"
+#: Text drawn on a coloured bar: black passes WCAG AA (4.5:1) on every fill used here.
+TEXT_ON_FILL = "#000000"
 _GUIDE_COLOR = "#8c959f"
 _NOTE_COLOR = "#57606a"
 
@@ -427,9 +430,11 @@ def nps_composition(
         f"Share of respondents. NPS = % promoters {MINUS} % detractors. "
         + _base_note(base_suppress, base_small).replace(" / hollow marker", ""),
     )
-    parts = (("detractors", "Detractors (0\u20136)", "white"),
+    # text on the bars in black: at least 4.5:1 on each Okabe-Ito fill (WCAG AA), where white
+    # gives 3.4-3.9:1 on vermillion and bluish green
+    parts = (("detractors", "Detractors (0\u20136)", TEXT_ON_FILL),
              ("passives", "Passives (7\u20138)", "#1f2328"),
-             ("promoters", "Promoters (9\u201310)", "white"))
+             ("promoters", "Promoters (9\u201310)", TEXT_ON_FILL))
     for k, (key, name, text_color) in enumerate(parts):
         xs = [None if v is None else v[k] for v in values]
         text = ["" if x is None else f"{format_number(x, 0)}%" for x in xs]
@@ -453,6 +458,69 @@ def nps_composition(
 
 
 # --------------------------------------------------------------------------- importance–performance
+_POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right",
+              "top left", "bottom right", "bottom left")
+
+
+def _label_box(px: float, py: float, text: str, position: str, char_px: float = 6.6,
+               line_px: float = 14.0, gap: float = 7.0) -> tuple[float, float, float, float]:
+    """Estimated box (left, bottom, right, top) in pixels of a label placed at ``position``
+    around a marker at (px, py), y upwards; 11 px text is about 6.6 px per character."""
+    lines = text.split("<br>")
+    w, h = max(len(line) for line in lines) * char_px, len(lines) * line_px
+    vert, horiz = position.split()
+    left = {"center": px - w / 2, "right": px + gap, "left": px - gap - w}[horiz]
+    bottom = {"top": py + gap, "bottom": py - gap - h, "middle": py - h / 2}[vert]
+    return left, bottom, left + w, bottom + h
+
+
+def place_labels(xs: Sequence[float], ys: Sequence[float], texts: Sequence[str],
+                 x_range: Sequence[float], y_range: Sequence[float], *, width: float = 560,
+                 height: float = 380) -> list[str]:
+    """A plotly ``textposition`` per point so that labels overlap neither each other nor the
+    markers, on a plot area of about ``width`` × ``height`` pixels.
+
+    Greedy: points are placed from the top of the chart down; each takes the first of
+    "top center", "bottom center", "middle right", … whose estimated box stays inside the plot
+    and meets no label already placed and no marker; when every position collides, the one with
+    the least overlap. Written here because plotly has no label-repel option (R's ggrepel has
+    no Python counterpart for plotly) and a handful of points needs no more than this.
+
+    Examples
+    --------
+    >>> place_labels([10, 10.3], [70, 69], ["Promises and deadlines kept",
+    ...              "Manager's availability"], [0, 20], [60, 80])
+    ['top center', 'bottom center']
+    """
+    sx = width / max(x_range[1] - x_range[0], 1e-9)
+    sy = height / max(y_range[1] - y_range[0], 1e-9)
+    pts = [((x - x_range[0]) * sx, (y - y_range[0]) * sy) for x, y in zip(xs, ys)]
+    markers = [(px - 6, py - 6, px + 6, py + 6) for px, py in pts]
+
+    def overlap(a, b) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    placed: list[tuple[float, float, float, float]] = []
+    chosen: dict[int, str] = {}
+    for i in sorted(range(len(pts)), key=lambda k: (-pts[k][1], pts[k][0])):
+        best, best_cost = _POSITIONS[0], float("inf")
+        for position in _POSITIONS:
+            box = _label_box(*pts[i], texts[i], position)
+            outside = (max(0.0, -box[0]) + max(0.0, box[2] - width)
+                       + max(0.0, -box[1]) + max(0.0, box[3] - height)) * 20
+            cost = outside + sum(overlap(box, other) for other in placed) + sum(
+                overlap(box, m) for j, m in enumerate(markers) if j != i)
+            if cost < best_cost:
+                best, best_cost = position, cost
+            if cost == 0:
+                break
+        chosen[i] = best
+        placed.append(_label_box(*pts[i], texts[i], best))
+    return [chosen[i] for i in range(len(pts))]
+
+
 def importance_performance(
     frame: pd.DataFrame,
     *,
@@ -520,9 +588,15 @@ def importance_performance(
         xs, ys = [s[1] for s in shown], [s[2] for s in shown]
         hover = [f"<b>{t}</b><br>Driver weight: {format_number(a, 0)}%<br>"
                  f"Performance: {format_number(b, 0)}" for t, a, b, _ in shown]
+        pad_x = max((max(xs) - min(xs)) * 0.15, 2.0)
+        pad_y = max((max(ys) - min(ys)) * 0.15, 3.0)
+        x_range = [max(min(xs) - pad_x, 0), max(xs) + pad_x]
+        y_range = [min(ys) - pad_y, max(ys) + pad_y]
+        texts = [_wrap(s[0], 16) for s in shown]
         fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="markers+text", text=[s[0] for s in shown],
-            textposition="top center", name="Attributes", showlegend=False,
+            x=xs, y=ys, mode="markers+text", text=texts,
+            textposition=place_labels(xs, ys, texts, x_range, y_range),
+            textfont=dict(size=11), name="Attributes", showlegend=False,
             marker=dict(color=METRIC_COLORS["csi"], size=11),
             hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
         ))
@@ -538,10 +612,9 @@ def importance_performance(
             fig.add_annotation(text=text, x=cx, y=cy, xref="paper", yref="paper", xanchor=xa,
                                yanchor=ya, showarrow=False,
                                font=dict(size=11, color=_NOTE_COLOR))
-        pad_x = max((max(xs) - min(xs)) * 0.15, 2.0)
-        pad_y = max((max(ys) - min(ys)) * 0.15, 3.0)
-        fig.update_xaxes(range=[max(min(xs) - pad_x, 0), max(xs) + pad_x])
-        fig.update_yaxes(range=[min(ys) - pad_y, max(ys) + pad_y])
+        fig.update_xaxes(range=x_range)
+        fig.update_yaxes(range=y_range)
+        fig.update_layout(height=520)
     fig.update_xaxes(title_text=x_title, ticksuffix="%", showgrid=True, gridcolor="#e1e4e8")
     fig.update_yaxes(title_text=y_title)
     return fig
@@ -669,7 +742,7 @@ def _compliance_bars(cats: list, values: list, plus: list, minus: list, text: li
     axes = (dict(x=values, y=cats, orientation="h", error_x=error, showlegend=False)
             if horizontal else dict(x=cats, y=values, error_y=error))
     return go.Bar(name="Compliance", marker=dict(color=METRIC_COLORS["compliance"]), text=text,
-                  textposition="inside", insidetextanchor="start", textfont=dict(color="white"),
+                  textposition="inside", insidetextanchor="start", textfont=dict(color=TEXT_ON_FILL),
                   hovertext=hover, hovertemplate="%{hovertext}<extra></extra>", **axes)
 
 
