@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vipquality as vq
 from vipquality.errors import DataError
@@ -42,6 +44,25 @@ def test_simulate_matches_ols_and_drops_incomplete_rows():
     assert r["change"] == pytest.approx(10 * beta[2])
     assert r["ci_low"] < r["change"] < r["ci_high"]
     assert r["ci_low"] < 3 < r["ci_high"]        # the planted 0.3 × 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), shift=st.floats(-20, 20), scale=st.floats(0.1, 5),
+       offset=st.floats(-50, 50))
+def test_simulate_is_linear_in_the_shift_and_ignores_where_the_scale_starts(seed, shift, scale,
+                                                                            offset):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(50, 15, size=(60, 2)), columns=["a", "b"])
+    y = rng.normal(0, 50, 60) + 0.5 * X["a"]
+    one = simulate(X, y, {"a": 1.0}, n_boot=0)["change"]
+    # the change is the slope times the shift, whatever the shift
+    assert simulate(X, y, {"a": shift}, n_boot=0)["change"] == pytest.approx(
+        shift * one, abs=1e-9)
+    # moving every rating by a constant changes no slope; rescaling X rescales them
+    assert simulate(X + offset, y, {"a": shift}, n_boot=0)["change"] == pytest.approx(
+        shift * one, abs=1e-6)
+    assert simulate(X * scale, y, {"a": shift * scale}, n_boot=0)["change"] == pytest.approx(
+        shift * one, rel=1e-6, abs=1e-6)
 
 
 def test_simulate_errors():
