@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from test_bad_input import (  # noqa: F401  (``ingested`` is a fixture)
     Q,
     _copy,
@@ -22,6 +23,7 @@ from test_bad_input import (  # noqa: F401  (``ingested`` is a fixture)
     store_hash,
 )
 
+from vipquality.cli import main
 from vipquality.config import load_workspace
 from vipquality.data.readers import decode, legacy_encodings
 from vipquality.data.store import load_responses
@@ -248,3 +250,35 @@ def test_the_workspace_countries_choose_the_numbering_plans(ingested, tmp_path):
     _state(root, countries=["Philippines"])
     with pytest.raises(ConfigError, match="two-letter country code"):
         load_workspace(root)
+
+
+# --------------------------------------------------------------------------------------------
+# segment rules that select nobody
+
+
+def test_a_rule_value_no_client_has_is_named_with_a_close_match(ingested, tmp_path):
+    """A typo in a tier name used to leave the segment silently empty."""
+    root = _copy(ingested, tmp_path / "ws")
+    seg = root / "segments.yaml"
+    seg.write_text(seg.read_text(encoding="utf-8").replace("eq: Luxury}", "eq: Luxary}"),
+                   encoding="utf-8")
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert ("segments.yaml: segment 'luxury': no client of the quarter has tier = 'Luxary' "
+            "(did you mean 'Luxury'?)") in result.output
+    # the clients' names, e-mails and phones are not quoted
+    assert "Papadopoulos" not in result.output and "@example.org" not in result.output
+
+
+def test_a_segment_emptied_since_last_quarter_is_named(ingested, tmp_path):
+    root = _copy(ingested, tmp_path / "ws")
+    nxt = root / "2026Q3"
+    nxt.mkdir()
+    crm = (root / Q / "clients.csv").read_text(encoding="utf-8")
+    (nxt / "clients.csv").write_text(crm.replace(",Private,", ",Premium,"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["ingest", "--workspace", str(root), "-q", "2026Q3"])
+    assert result.exit_code == 0, result.output
+    assert "segment 'private' (Private) has no member this quarter but had members the " \
+           "quarter before" in result.output
+    # the rule value itself exists nowhere now: named too
+    assert "no client of the quarter has tier = 'Private'" in result.output

@@ -34,7 +34,8 @@ import pandas as pd
 from vipquality.config import ALL_SEGMENT, All, Any, Compare, Condition, Not, Quarter, SegmentRules
 from vipquality.errors import DataError
 
-__all__ = ["evaluate", "assign_segments", "segment_sizes", "MEMBERSHIP_COLUMNS"]
+__all__ = ["evaluate", "assign_segments", "segment_sizes", "MEMBERSHIP_COLUMNS",
+           "rule_warnings"]
 
 #: Columns of the memberships table.
 MEMBERSHIP_COLUMNS = ("quarter", "client_id", "segment")
@@ -369,3 +370,83 @@ def segment_sizes(memberships: pd.DataFrame, rules: SegmentRules | None = None) 
                          _s=sizes["segment"].map(rank)).sort_values(["_q", "_s"], kind="stable")
     out = sizes[["quarter", "segment", "clients"]].reset_index(drop=True)
     return out.astype({"quarter": "str", "segment": "str", "clients": "int64"})
+
+
+# --------------------------------------------------------------------------------------------
+# Rules that select nobody
+# --------------------------------------------------------------------------------------------
+
+def _compares(condition: Condition | None, where: str) -> list[tuple[str, Compare]]:
+    if condition is None:
+        return []
+    if isinstance(condition, Compare):
+        return [(where, condition)]
+    if isinstance(condition, (All, Any)):
+        return [pair for item in condition.items for pair in _compares(item, where)]
+    if isinstance(condition, Not):
+        return _compares(condition.item, where)
+    return []
+
+
+def rule_warnings(clients: pd.DataFrame, rules: SegmentRules, memberships: pd.DataFrame,
+                  previous: pd.DataFrame | None = None) -> list[str]:
+    """What a quality manager should hear about the segment rules on one quarter's CRM extract:
+    a text value of an ``eq``/``in`` rule that no client has (a typo such as ``Luxary`` leaves a
+    segment silently empty), and a segment that had members in the previous quarter and has
+    none now. Values are named from the rules, never from the clients' data, except a close
+    match for a rule value (a tier name, not a personal value: personal columns are dropped
+    before the rules run).
+
+    Parameters
+    ----------
+    clients : DataFrame
+        The quarter's CRM extract (canonical columns).
+    rules : SegmentRules
+        ``workspace.segments``.
+    memberships : DataFrame
+        :func:`assign_segments` of ``clients``.
+    previous : DataFrame, optional
+        The previous quarter's memberships (``segment`` column).
+
+    Examples
+    --------
+    >>> from vipquality.config import SegmentRules, Segment
+    >>> rules = SegmentRules(None, (Segment("luxury", "Luxury", "tier", True,
+    ...                                     Compare("tier", "eq", "Luxary")),))
+    >>> clients = pd.DataFrame({"client_id": ["c1", "c2"], "tier": ["Luxury", "Premium"]})
+    >>> rule_warnings(clients, rules, assign_segments(clients, rules, "2026Q1"))[0]
+    "segments.yaml: segment 'luxury': no client of the quarter has tier = 'Luxary' (did you mean 'Luxury'?)"
+    """
+    import difflib
+
+    out: list[str] = []
+    pairs = _compares(rules.universe, "universe")
+    for seg in rules.segments:
+        pairs += _compares(seg.rule, f"segment {seg.id!r}")
+    present: dict[str, dict[str, str]] = {}
+    for where, c in pairs:
+        if c.op not in ("eq", "in") or c.field not in clients.columns:
+            continue
+        wanted = c.value if c.op == "in" else (c.value,)
+        if not all(isinstance(v, str) for v in wanted):
+            continue
+        if c.field not in present:
+            texts = _texts(clients[c.field]).dropna().unique()
+            present[c.field] = {str(v).casefold(): str(v) for v in texts}
+        have = present[c.field]
+        for v in wanted:
+            if v.strip() in have.values():
+                continue
+            close = difflib.get_close_matches(v.strip().casefold(), list(have), n=1, cutoff=0.75)
+            hint = f" (did you mean {have[close[0]]!r}?)" if close else ""
+            out.append(f"segments.yaml: {where}: no client of the quarter has "
+                       f"{c.field} = {v!r}{hint}")
+    if previous is not None and len(previous):
+        before = set(previous["segment"].astype(str))
+        now = set(memberships["segment"].astype(str))
+        for seg in rules.segments:
+            if seg.id in before and seg.id not in now:
+                out.append(f"segments.yaml: segment {seg.id!r} ({seg.label}) has no member this "
+                           "quarter but had members the quarter before: check its rule and the "
+                           "CRM extract")
+    return list(dict.fromkeys(out))

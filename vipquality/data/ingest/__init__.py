@@ -66,7 +66,7 @@ from vipquality.data.schema import (
     to_pandas,
 )
 from vipquality.data.store import StoreLock, Transaction, parquet_bytes, read_csv_rows, recover
-from vipquality.errors import DataError, IngestError, StoreError
+from vipquality.errors import DataError, IngestError, StoreError, VipqualityError
 
 __all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTable",
            "unmatched_files"]
@@ -760,12 +760,29 @@ def _memberships(workspace, quarter: str, clients: pd.DataFrame,
         warnings.append("memberships not computed: vipquality.data.segments is not available")
         return None
     out = assign_segments(clients, workspace.segments, workspace.quarter(quarter))
+    warnings += _rule_warnings(workspace, quarter, clients, out)
     missing = {"quarter", "client_id", "segment"} - set(out.columns)
     if missing:
         raise IngestError(f"assign_segments returned no {sorted(missing)} column(s)")
     out = out[["quarter", "client_id", "segment"]].astype(str).drop_duplicates()
     out["quarter"] = quarter
     return to_pandas(from_pandas(out, table_schema("memberships", workspace)))
+
+
+def _rule_warnings(workspace, quarter: str, clients: pd.DataFrame,
+                   members: pd.DataFrame) -> list[str]:
+    """:func:`vipquality.data.segments.rule_warnings`, against the previous quarter's stored
+    memberships when there are any."""
+    from vipquality.data.segments import rule_warnings
+    from vipquality.data.store import load_memberships
+
+    previous = None
+    before = str(workspace.quarter(quarter).previous())
+    try:
+        previous = load_memberships(workspace, [before])
+    except VipqualityError:
+        previous = None
+    return rule_warnings(clients, workspace.segments, members, previous)
 
 
 def _rejects_bytes(store: Path, quarter: str, rejects: pd.DataFrame,
