@@ -421,6 +421,10 @@ def test_agenda_one_proposal_per_standard_and_action_naming_its_segments():
     assert s1["owner"] == "Head of service" and s1["n_detail"] == 3
     assert s1["evidence"].startswith("all: compliance 80.0% (CI 75.0–85.0) vs target 90%")
     assert a["rank"].tolist() == [1, 2]
+    # an owner that names a person (a roster name) is shown as a role
+    named = agenda(p, owners={"S1": "Veronika Sokolova (VIP desk)", "S2": "Head of ops"},
+                   personal_names=["veronika sokolova", ""])
+    assert named["owner"].tolist() == ["Standards owner", "Head of ops"]
 
 
 def test_agenda_ranked_by_impact_actions_before_watch():

@@ -70,6 +70,11 @@ class ReportData:
         proposal per standard × action, gated and ranked by expected NPS impact) and the
         what-if behind each detailed proposal (:func:`vipquality.standards.agenda.proposal_impacts`);
         ``settings["agenda_assumptions"]`` holds the sentences stating their assumptions.
+    loop_segments, loop_branches, loop_managers, loop_causes, loop_recovery : DataFrame
+        The follow-up loop of the quarter's cases (:func:`vipquality.standards.cases.loop_tables`):
+        by segment, branch, and branch × manager (``loop_managers``: restricted views only),
+        root causes ranked by branch, and the recovery of last quarter's detractors. Aggregates
+        only; empty without ``cases.yaml``.
     """
 
     quarter: str
@@ -91,11 +96,17 @@ class ReportData:
     revision_checks: pd.DataFrame = field(default_factory=pd.DataFrame)
     agenda: pd.DataFrame = field(default_factory=pd.DataFrame)
     impacts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loop_segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loop_branches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loop_managers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loop_causes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loop_recovery: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
                "drivers", "standards", "scorecard", "proposals", "revisions", "drivers_overall",
-               "revision_attributes", "revision_checks", "agenda", "impacts")
+               "revision_attributes", "revision_checks", "agenda", "impacts",
+               "loop_segments", "loop_branches", "loop_managers", "loop_causes", "loop_recovery")
 
     def save(self, directory: str | Path) -> Path:
         """Write every table as Parquet plus ``meta.json`` into ``directory``."""
@@ -362,7 +373,18 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
             quarter=quarter, n_boot=n_boot, ordinal=ordinal)
     _add_standards_review(data, ws, by_segment[(by_segment["quarter"] == quarter)
                                               & by_segment["segment"].isin(shown)], n_boot)
+    _add_loop(data, ws, shown)
     return data
+
+
+def _add_loop(data: ReportData, ws: Workspace, shown: list[str]) -> None:
+    """The follow-up loop's aggregates (issue 14); nothing without cases.yaml."""
+    from vipquality.standards.cases import loop_tables
+
+    for name, table in loop_tables(ws, data.quarter, data.previous, shown).items():
+        setattr(data, name, table)
+    if ws.cases is not None:
+        data.settings["contact_target"] = ws.cases.contact_target
 
 
 def _add_standards_review(data: ReportData, ws: Workspace, by_segment: pd.DataFrame,
@@ -377,6 +399,7 @@ def _add_standards_review(data: ReportData, ws: Workspace, by_segment: pd.DataFr
         revision_robustness,
     )
     from vipquality.standards.scorecard import scorecard
+    from vipquality.standards.staff import load_roster
 
     confidence = ws.reporting.confidence
     visits = load_visits(ws, quarters=data.quarters)
@@ -392,10 +415,15 @@ def _add_standards_review(data: ReportData, ws: Workspace, by_segment: pd.DataFr
     data.revision_checks = revision_robustness(visits, ws, confidence=confidence)
     data.impacts = proposal_impacts(data.proposals, by_segment, ws, revisions=data.revisions,
                                     n_boot=n_boot)
+    try:  # owners that name a person are shown as a role on executive pages
+        staff_names = load_roster(ws)["manager_name"].dropna().astype(str).tolist()
+    except DataError:
+        staff_names = []
     data.agenda = agenda(data.proposals, data.impacts,
                          owners={s.id: s.owner for s in ws.standards},
                          labels=dict(zip(data.segments["segment"], data.segments["label"])),
-                         attribute_labels=data.settings.get("attribute_labels"))
+                         attribute_labels=data.settings.get("attribute_labels"),
+                         personal_names=staff_names)
     data.settings["agenda_assumptions"] = assumptions(data.revisions, data.agenda["standard_id"])
 
 

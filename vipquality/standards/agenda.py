@@ -33,6 +33,8 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -189,7 +191,8 @@ def _evidence(r) -> str:
 
 def agenda(proposals: pd.DataFrame, impacts: pd.DataFrame | None = None, *,
            owners: dict[str, str] | None = None, labels: dict[str, str] | None = None,
-           attribute_labels: dict[str, str] | None = None) -> pd.DataFrame:
+           attribute_labels: dict[str, str] | None = None,
+           personal_names: Iterable[str] = ()) -> pd.DataFrame:
     """One proposal per standard × action, gated, with its expected impact, ranked.
 
     Parameters
@@ -204,6 +207,9 @@ def agenda(proposals: pd.DataFrame, impacts: pd.DataFrame | None = None, *,
         Segment id → display label, used in ``segments`` and the evidence.
     attribute_labels : dict, optional
         Attribute id → label (the instrument's), used in ``attributes`` and the evidence.
+    personal_names : iterable of str
+        Names of people (e.g. the staff roster's ``manager_name``): an owner that contains one
+        is shown as "Standards owner", so the agenda, an executive output, names roles only.
 
     Returns
     -------
@@ -218,7 +224,11 @@ def agenda(proposals: pd.DataFrame, impacts: pd.DataFrame | None = None, *,
         the detailed proposals grouped. Ranked: actions first, then by impact (largest first,
         none last), then catalogue order; ``rank`` 1, 2, …
     """
-    owners, labels = owners or {}, labels or {}
+    owners, labels = dict(owners or {}), labels or {}
+    names = [n.strip().casefold() for n in personal_names if n and str(n).strip()]
+    for sid, owner in owners.items():
+        if any(n in str(owner).casefold() for n in names):
+            owners[sid] = "Standards owner"  # a person's name: executives see roles only
     if proposals is None or not len(proposals):
         return pd.DataFrame(columns=AGENDA_COLUMNS)
     detail = proposals.copy()
