@@ -200,8 +200,8 @@ def test_open_cases_does_not_change_its_inputs(rules):
 from vipquality.data.ingest import ingest_quarter  # noqa: E402
 from vipquality.data.store import load_responses  # noqa: E402
 
-SURVEY_HEAD = (SAMPLE_WORKSPACE / "2026Q3" / "survey.csv").read_text(
-    encoding="utf-8").splitlines()[0] + ",contact_consent"
+SURVEY_HEAD = ",".join([c for c in (SAMPLE_WORKSPACE / "2026Q3" / "survey.csv").read_text(
+    encoding="utf-8").splitlines()[0].split(",") if c != "contact_consent"] + ["contact_consent"])
 CLIENTS_HEAD = ("client_id,full_name,email,phone,address,client_type,tier,manager_id,branch,"
                 "lifetime_value,purchases_12m,last_transaction,products,revenue,balance,"
                 "avg_monthly_spend_3m,lines,household_id")
@@ -318,3 +318,124 @@ def test_case_updates_of_a_later_quarter_reach_earlier_cases(tiny):
                               "C-RQ2-1,contacted,2026-05-04,,"])
     res = ingest_quarter(ws, "2026Q2")
     assert res.tables["case_updates"].accepted == 2
+
+
+# ------------------------------------------------------------------------------- loop metrics
+from vipquality.data.cases import case_status  # noqa: E402
+from vipquality.metrics.loop import (  # noqa: E402
+    RECOVERY_CAVEAT,
+    by_segment,
+    loop_summary,
+    recovery,
+    root_causes,
+)
+
+
+def _hand_cases():
+    return pd.DataFrame({
+        "case_id": ["C-1", "C-2", "C-3", "C-4", "C-5"],
+        "consent": [True, True, True, True, False],
+        "manager_id": ["M1", "M1", "M2", "M2", "M2"], "branch": "B1",
+        "segments": ["premium", "premium;lapsing", "luxury", "luxury", "luxury"],
+        "opened": pd.to_datetime(["2026-04-06"] * 5),           # Monday
+        "due": pd.to_datetime(["2026-04-07"] * 5)})             # SLA 1 day
+
+
+def _hand_updates():
+    return pd.DataFrame({
+        "case_id": ["C-1", "C-1", "C-2", "C-3", "C-3", "C-9"],
+        "status": ["resolved", "contacted", "unreachable", "contacted", "escalated", "contacted"],
+        "date": pd.to_datetime(["2026-04-09", "2026-04-07", "2026-04-07", "2026-04-10",
+                                "2026-04-10", "2026-04-07"]),
+        "root_cause": ["pricing", None, None, None, None, None]})
+
+
+def test_case_status_reads_the_history_in_date_order(rules):
+    s = case_status(_hand_cases(), _hand_updates(), rules, dt.date(2026, 4, 20)).set_index(
+        "case_id")
+    assert s["status"].tolist() == ["resolved", "unreachable", "escalated", "open", "open"]
+    assert s.loc["C-1", "first_contact"] == pd.Timestamp("2026-04-07")  # the earlier row
+    # working days: Mon -> Tue 1, Mon -> Fri 4; unreachable is no contact
+    np.testing.assert_array_equal(s["days_to_contact"], [1.0, np.nan, 4.0, np.nan, np.nan])
+    assert s["contacted_in_sla"].tolist()[:4] == [True, False, False, False]
+    assert pd.isna(s.loc["C-5", "contacted_in_sla"])        # no consent: nobody calls
+    assert s["overdue"].tolist() == [False, True, False, True, False]
+    assert s.loc["C-1", "root_cause"] == "pricing" and s["resolved"].sum() == 1
+    # as of an earlier day the later updates are not known yet
+    early = case_status(_hand_cases(), _hand_updates(), rules, dt.date(2026, 4, 8))
+    assert early.set_index("case_id").loc["C-1", "status"] == "contacted"
+
+
+def test_loop_summary_by_manager_and_segment(rules):
+    s = case_status(_hand_cases(), _hand_updates(), rules, dt.date(2026, 4, 20))
+    m = loop_summary(s, ["manager_id"]).set_index("manager_id")
+    assert m.loc["M1", ["opened", "followed_up", "contacted_in_sla", "resolved", "overdue"]
+                 ].tolist() == [2, 2, 1, 1, 1]
+    assert m.loc["M1", "contact_share"] == 50.0
+    # Wilson 1/2 at 95 %: 9.45 % to 90.55 %
+    assert m.loc["M1", ["ci_low", "ci_high"]].round(2).tolist() == [9.45, 90.55]
+    assert m.loc["M2", ["opened", "followed_up", "contacted_in_sla"]].tolist() == [3, 2, 0]
+    assert m.loc["M1", "top_root_causes"] == "pricing 1"
+    seg = loop_summary(by_segment(s), ["segment"]).set_index("segment")
+    assert seg.loc["all", "opened"] == 5 and seg.loc["luxury", "opened"] == 3
+    assert seg.loc["lapsing", "opened"] == 1
+
+
+def test_root_causes_ranked():
+    s = pd.DataFrame({"branch": ["B1"] * 5 + ["B2"],
+                      "resolved": [True, True, True, True, False, True],
+                      "root_cause": ["speed", "pricing", "pricing", None, "speed", "office"]})
+    r = root_causes(s, ["branch"], {"pricing": "Fees"})
+    assert r[["branch", "rank", "root_cause", "label", "n"]].values.tolist() == [
+        ["B1", 1, "pricing", "Fees", 2], ["B1", 2, "speed", "speed", 1],
+        ["B2", 1, "office", "office", 1]]
+    assert r["share"].round(1).tolist() == [66.7, 33.3, 100.0]
+
+
+def test_recovery_on_a_hand_built_example():
+    # last quarter's detractor cases: 4 resolved, 4 not (one without consent); one passive case
+    prev = pd.DataFrame({"client_id": list("abcdefghi"),
+                         "nps": [0, 3, 6, 5, 2, 4, 6, 1, 8],
+                         "resolved": [True, True, True, True, False, False, False, False, True]})
+    # this quarter: a, b, c recovered (7, 9, 10), d did not; e recovered; f, g did not;
+    # h did not answer again; i was no detractor
+    now = pd.DataFrame({"client_id": list("abcdefgi"), "nps": [7, 9, 10, 6, 8, 2, 5, 10]})
+    r = recovery(prev, now).set_index("group")
+    assert r.loc["followed up", ["answered_again", "recovered"]].tolist() == [4, 3]
+    assert r.loc["not followed up", ["answered_again", "recovered"]].tolist() == [3, 1]
+    assert r.loc["followed up", "share"] == 75.0
+    assert round(r.loc["not followed up", "share"], 2) == 33.33
+    assert round(r["difference"].iloc[0], 2) == 41.67
+    # Wilson 3/4: 30.06 % to 95.44 %
+    assert r.loc["followed up", ["ci_low", "ci_high"]].round(2).tolist() == [30.06, 95.44]
+    assert "Not randomised" in RECOVERY_CAVEAT
+
+
+# ---------------------------------------------------------------------- the executive section
+def _loop_data(seg: pd.DataFrame, rec: pd.DataFrame | None = None):
+    from types import SimpleNamespace
+    return SimpleNamespace(
+        quarter="2026Q2", previous="2026Q1", thresholds={"base_suppress": 30, "base_small": 100},
+        settings={"contact_target": 90.0},
+        segments=pd.DataFrame({"segment": ["all", "premium"], "label": ["All VIP clients",
+                                                                        "Premium"]}),
+        loop_segments=seg, loop_recovery=rec if rec is not None else pd.DataFrame())
+
+
+def test_loop_health_hides_small_bases_and_names_no_one():
+    from vipquality.report.pages.loop import loop_health, loop_recovery
+    seg = pd.DataFrame({"segment": ["all", "premium"], "opened": [80, 12],
+                        "followed_up": [70, 10], "contacted_in_sla": [63, 9],
+                        "contact_share": [90.0, 90.0], "ci_low": [80.8, 59.6],
+                        "ci_high": [95.1, 98.2], "median_days_to_contact": [1.0, 2.0],
+                        "resolved": [40, 5], "overdue": [3, 1],
+                        "top_root_causes": ["pricing 9, speed 4", "speed 2"]})
+    page = loop_health(_loop_data(seg))
+    assert "<td>90 [81–95]</td>" in page
+    assert "<td>n&lt;30</td>" in page and "[60–98]" not in page  # premium: 10 cases, hidden
+    assert "Target: 90 % within the SLA" in page
+    rec = recovery(pd.DataFrame({"client_id": list("ab"), "nps": [3, 4],
+                                 "resolved": [True, False]}),
+                   pd.DataFrame({"client_id": list("ab"), "nps": [9, 2]}))
+    text = loop_recovery(_loop_data(seg, rec))
+    assert "fewer than 30, no share shown" in text and "Not randomised" in text

@@ -138,7 +138,7 @@ def test_regenerating_replaces_the_quarter_files(tmp_path):
     generate_sample(ws, **{**SMALL, "quarters": 1}, formats={"survey": "xlsx"})
     generate_sample(ws, **{**SMALL, "quarters": 1})
     assert sorted(p.name for p in (ws / "2026Q3").iterdir()) == [
-        "clients.parquet", "mystery_shopper.csv", "survey.csv"]
+        "case_updates.csv", "clients.parquet", "mystery_shopper.csv", "survey.csv"]
 
 
 def test_bad_arguments_are_named(tmp_path):
@@ -165,7 +165,8 @@ def _instrument_columns(inst: dict) -> list[str]:
 def test_survey_columns_are_the_instruments_source_names(small):
     ws, _ = small
     survey = _read(ws / "2026Q3", "survey")
-    assert list(survey.columns) == _instrument_columns(_yaml(ws, "instrument.yaml"))
+    consent = _yaml(ws, "cases.yaml")["consent"]["column"]  # the consent item, last
+    assert list(survey.columns) == _instrument_columns(_yaml(ws, "instrument.yaml")) + [consent]
 
 
 def test_crm_and_visit_columns_are_the_workspace_source_names(small):

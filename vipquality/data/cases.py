@@ -29,14 +29,21 @@ from vipquality.config import CaseRules, Workspace
 from vipquality.data.segments import evaluate
 from vipquality.errors import DataError
 
-__all__ = ["CASE_COLUMNS", "case_id", "due_dates", "load_cases", "open_cases", "working_days"]
+__all__ = ["CASE_COLUMNS", "STATUS_COLUMNS", "case_id", "case_status", "due_dates", "load_cases",
+           "open_cases", "working_days"]
 
 #: Columns of :func:`open_cases`, in order.
 CASE_COLUMNS = ["case_id", "quarter", "response_id", "client_id", "consent", "tier", "segments",
                 "manager_id", "branch", "nps", "ces", "overall", "comment", "opened", "due",
                 "sla_days"]
 
+#: Columns :func:`case_status` adds to the cases.
+STATUS_COLUMNS = ["status", "first_contact", "days_to_contact", "contacted_in_sla", "resolved",
+                  "resolved_on", "root_cause", "overdue", "updates"]
+
 _PREFIX = "C-"
+#: Order of statuses given on the same day (the later one is the state).
+_STATUS_ORDER = {"unreachable": 0, "contacted": 1, "escalated": 2, "resolved": 3}
 
 
 def case_id(response_ids: t.Iterable[str]) -> list[str]:
@@ -211,3 +218,67 @@ def load_cases(workspace: Workspace, quarters: str | t.Iterable[str]) -> pd.Data
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in CASE_COLUMNS})
     return pd.concat(frames, ignore_index=True)
+
+
+def case_status(cases: pd.DataFrame, updates: pd.DataFrame, rules: CaseRules,
+                as_of: dt.date) -> pd.DataFrame:
+    """The state of each case on ``as_of`` from its updates, read in date order (whatever order
+    they arrived in; updates dated after ``as_of`` are not yet known).
+
+    Adds :data:`STATUS_COLUMNS` to ``cases`` (a copy): ``status`` (the latest update's status,
+    ``open`` without one; on one day: unreachable < contacted < escalated < resolved),
+    ``first_contact`` (the first contacted/escalated/resolved day), ``days_to_contact`` (working
+    days from opening), ``contacted_in_sla`` (first contact on or before ``due``; missing for
+    cases without consent, which nobody is asked to call), ``resolved`` and ``resolved_on``,
+    ``root_cause`` (the latest code given), ``overdue`` (consent, not contacted, ``due`` before
+    ``as_of``) and ``updates`` (how many).
+
+    >>> from vipquality.config import load_workspace
+    >>> rules = load_workspace().cases
+    >>> cases = pd.DataFrame({"case_id": ["C-a", "C-b"], "consent": [True, True],
+    ...                       "opened": pd.to_datetime(["2026-04-06"] * 2),
+    ...                       "due": pd.to_datetime(["2026-04-07"] * 2)})
+    >>> upd = pd.DataFrame({"case_id": ["C-a", "C-a"], "status": ["resolved", "contacted"],
+    ...                     "date": pd.to_datetime(["2026-04-10", "2026-04-08"]),
+    ...                     "root_cause": ["pricing", None]})
+    >>> s = case_status(cases, upd, rules, dt.date(2026, 4, 30))
+    >>> s[["status", "days_to_contact", "contacted_in_sla", "root_cause", "overdue"]].values.tolist()
+    [['resolved', 2.0, False, 'pricing', False], ['open', nan, False, None, True]]
+    """
+    out = cases.copy()
+    u = updates[updates["case_id"].isin(out["case_id"])].copy() if len(updates) else updates
+    day = pd.Timestamp(as_of)
+    if len(u):
+        u["date"] = pd.to_datetime(u["date"])
+        u = u[u["date"] <= day]
+        u["_order"] = u["status"].map(_STATUS_ORDER)
+        u = u.sort_values(["case_id", "date", "_order"], kind="stable")
+    if not len(u):
+        u = pd.DataFrame({"case_id": pd.Series(dtype=object), "status": pd.Series(dtype=object),
+                          "date": pd.Series(dtype="datetime64[ns]"),
+                          "root_cause": pd.Series(dtype=object)})
+    g = u.groupby("case_id", sort=False)
+    last = g["status"].last()
+    reached = u[u["status"] != "unreachable"].groupby("case_id")["date"].min()
+    done = u[u["status"] == "resolved"].groupby("case_id")["date"].min()
+    causes = u[u["root_cause"].notna() & (u["root_cause"].astype(str) != "")]
+    cause = causes.groupby("case_id")["root_cause"].last()
+    ids = out["case_id"]
+    out["status"] = ids.map(last).fillna("open")
+    def dates(by_case: pd.Series) -> pd.Series:  # (Series.map of an empty datetime Series
+        return pd.to_datetime(ids.map(by_case.astype(object)))  # fails: map objects)
+
+    out["first_contact"] = dates(reached)
+    out["days_to_contact"] = working_days(out["opened"], out["first_contact"], rules) \
+        if len(out) else np.array([], dtype=float)
+    consent = out["consent"].astype(bool).to_numpy()
+    in_sla = (out["first_contact"].notna() & (out["first_contact"] <= pd.to_datetime(out["due"])))
+    out["contacted_in_sla"] = pd.array(np.where(consent, in_sla, False), dtype="boolean")
+    out.loc[~consent, "contacted_in_sla"] = pd.NA
+    out["resolved_on"] = dates(done)
+    out["resolved"] = out["resolved_on"].notna()
+    out["root_cause"] = ids.map(cause).astype(object).where(ids.map(cause).notna(), None)
+    out["overdue"] = consent & out["first_contact"].isna().to_numpy() & \
+        (pd.to_datetime(out["due"]) < day).to_numpy()
+    out["updates"] = ids.map(g.size()).fillna(0).astype(int)
+    return out

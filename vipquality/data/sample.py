@@ -29,7 +29,13 @@ the model (not edited into outputs):
    respondents a quarter, and a few newly hired managers have only a handful of responses;
 5. missing answers: blanks and the instrument's "cannot judge" code;
 6. personal data (names, e-mails, phones, addresses) in the CRM extract, and contact details or
-   a manager's first name in some free-text comments.
+   a manager's first name in some free-text comments;
+7. follow-up cases (``cases.yaml``): most respondents consent to be contacted; the
+   ``case_updates.csv`` of each quarter holds the updates known the day after it ends; one
+   manager (:data:`SLOW_MANAGER`) contacts clients after the SLA, one branch
+   (:data:`ROOT_CAUSE_BRANCH`) closes most cases with the same root cause (``pricing``), and
+   detractors who answer again the next quarter recovered more often when their case was
+   resolved (planted by choosing which cases are resolved, so no answer changes).
 
 Respondents are drawn by systematic PPS sampling from a frame sorted by tier, branch and latent
 satisfaction, and the answer noise is stratified within each tier (Latin-hypercube style), so a
@@ -73,7 +79,13 @@ from vipquality.config import (
 from vipquality.errors import ConfigError
 from vipquality.paths import SAMPLE_WORKSPACE
 
-__all__ = ["generate_sample", "generate_responses", "DEFAULT_SEED"]
+__all__ = ["generate_sample", "generate_responses", "DEFAULT_SEED", "SLOW_MANAGER",
+           "ROOT_CAUSE_BRANCH"]
+
+#: The manager of the sample who contacts clients after the SLA (planted).
+SLOW_MANAGER = "M005"
+#: The branch whose closed cases mostly carry the same root cause (planted: ``pricing``).
+ROOT_CAUSE_BRANCH = "B02"
 
 DEFAULT_SEED = 20261123
 
@@ -271,6 +283,7 @@ def _rng(seed: int, *stream: int) -> np.random.Generator:
 
 # independent random streams: (seed, stream, quarter index)
 _S_POPULATION, _S_STAFF, _S_RESPONSES, _S_VISITS, _S_PERSONAL, _S_COMMENTS = range(1, 7)
+_S_CASES = 7  # consent answers and follow-up updates (a stream of their own: nothing else moves)
 
 
 def _sigmoid(x):
@@ -1277,10 +1290,11 @@ def generate_sample(
                 else "address" if "addr" in low else "full_name")
         personal[col] = getattr(people, kind).to_numpy(dtype=object)
 
+    answered: list[tuple] = []
     for qi, q in enumerate(qs):
         folder = root / q
         folder.mkdir(parents=True, exist_ok=True)
-        for table in ("survey", "visits", "clients"):
+        for table in ("survey", "visits", "clients", "case_updates"):
             for pattern in ws.quarter_files.get(table, ()):
                 for old in sorted(folder.glob(pattern)):
                     old.unlink()
@@ -1307,6 +1321,10 @@ def generate_sample(
                     if ws.instrument.comment is not None else None)
         survey = _survey_frame(ws, ans, _strings([_response_ids(q, ans.client.size)]),
                                pop.client_id[ans.client], comments)
+        if ws.cases is not None and ws.cases.consent_column:
+            consent = _rng(seed, _S_CASES, qi).random(len(survey)) < 0.88
+            survey[ws.cases.consent_column] = np.where(consent, "yes", "no")
+        answered.append((q, survey, crm, stamp))
         name = _file_name(ws, "survey", fmt["survey"][q])
         _write(survey, folder / name, fmt["survey"][q], stamp)
         files[f"{q}/{name}"] = len(survey)
@@ -1321,7 +1339,118 @@ def generate_sample(
         _write(visits, folder / name, fmt["visits"][q], stamp)
         files[f"{q}/{name}"] = len(visits)
         rows["visits"] += len(visits)
+
+    if ws.cases is not None:
+        rows["case_updates"] = 0
+        for q, updates in _case_updates(ws, answered, seed).items():
+            name = _file_name(ws, "case_updates", "csv")
+            _write(updates, root / q / name, "csv", _dt.datetime(2000, 1, 1))
+            files[f"{q}/{name}"] = len(updates)
+            rows["case_updates"] += len(updates)
     return {"workspace": str(root), "seed": seed, "quarters": qs, "files": files, "rows": rows}
+
+
+_NOTES = {
+    "contacted": ["Called the client, listened to the concerns", "Met in the office",
+                  "Reached by phone, follow-up meeting agreed"],
+    "resolved": ["Issue fixed and confirmed with the client", "Fee refunded, client satisfied",
+                 "Explained the terms again; client accepts"],
+    "escalated": ["Passed to the branch head", "Needs the product team's decision"],
+    "unreachable": ["No answer after three calls", "Phone switched off, e-mail sent"],
+}
+
+
+def _case_updates(ws: Workspace, answered: list[tuple], seed: int) -> dict[str, pd.DataFrame]:
+    """The follow-up updates of every quarter's cases, as known the day after it ends.
+
+    Cases are opened by :func:`vipquality.data.cases.open_cases` with the workspace's own rules,
+    so every id is one ingest knows. Only cases with consent are followed up. A planted manager
+    contacts late; a planted branch resolves with one root cause; a detractor who answers again
+    the next quarter as a passive or promoter had a resolved case more often (the association
+    is planted by choosing which cases are resolved, not by changing answers).
+    """
+    from vipquality.data.cases import open_cases
+
+    rules = ws.cases
+    inst = ws.instrument
+    rc = inst.columns
+    codes = list(rules.root_causes)
+    holidays = np.array(rules.holidays, dtype="datetime64[D]")
+
+    def busday(day: np.datetime64, n: int) -> np.datetime64:
+        return np.busday_offset(day, n, roll="forward", weekmask=rules.weekmask,
+                                holidays=holidays)
+
+    frames = []
+    for q, survey, crm, stamp in answered:
+        r = pd.DataFrame({
+            "quarter": q, "response_id": survey[rc["response_id"]].astype(str),
+            "client_id": survey[rc["client_id"]].astype(str),
+            "submitted_at": pd.to_datetime(survey[rc["submitted_at"]]) if rc.get("submitted_at")
+            else pd.Timestamp(stamp),
+            "nps": survey[inst.nps.column].astype("Int8"),
+            "ces": survey[inst.ces.column].astype("Int8") if inst.ces else pd.NA,
+            "overall": survey[inst.overall.column].astype("Int8") if inst.overall else pd.NA,
+            "consent": survey[rules.consent_column].eq("yes") if rules.consent_column else True})
+        clients = pd.DataFrame({k: crm[k] for k in ("client_id", "manager_id", "branch")
+                                if k in crm})
+        clients[rules.tier_field] = crm[rules.tier_field] if rules.tier_field in crm else None
+        frames.append((q, open_cases(r, clients, rules), r, np.datetime64(stamp.date(), "D")))
+
+    out: dict[str, list[list]] = {q: [] for q, *_ in frames}
+    later = {q: frames[i + 1] if i + 1 < len(frames) else None for i, (q, *_) in enumerate(frames)}
+    for qi, (q, cases, _, known) in enumerate(frames):
+        rng = _rng(seed, _S_CASES, 100 + qi)
+        nxt = later[q]
+        recovered = {}
+        if nxt is not None:
+            again = nxt[2].drop_duplicates("client_id").set_index("client_id")["nps"]
+            recovered = again.ge(7).to_dict()
+        for case in cases.itertuples(index=False):
+            if not case.consent:
+                continue  # for the branch's learning only: nobody calls
+            u = rng.random(8)
+            opened = np.datetime64(case.opened, "D")
+            sla = int(case.sla_days)
+            late = case.manager_id == SLOW_MANAGER
+            delay = sla + 1 + int(u[0] * 6) if late and u[1] < 0.8 else int(u[0] * (sla + 1))
+            if u[2] < 0.04:
+                continue  # never contacted
+            first = busday(opened, delay)
+            history: list[tuple[str, np.datetime64]] = []
+            if u[3] < 0.08:
+                history.append(("unreachable", first))
+                first = busday(first, 2)
+            history.append(("contacted", first))
+            client_back = recovered.get(case.client_id) if pd.notna(case.nps) and \
+                int(case.nps) <= 6 else None
+            p_resolve = 0.7 if client_back is None else (0.85 if client_back else 0.35)
+            if u[4] < p_resolve:
+                history.append(("resolved", busday(first, 1 + int(u[5] * 10))))
+            elif u[4] < p_resolve + 0.1:
+                history.append(("escalated", busday(first, 1 + int(u[5] * 5))))
+            if case.branch == ROOT_CAUSE_BRANCH and u[6] < 0.7:
+                cause = "pricing"
+            else:
+                cause = codes[int(u[7] * len(codes))]
+            for status, day in history:
+                # updates known the day after the quarter they happened in ends
+                folder = q
+                for q2, _, _, known2 in frames[qi:]:
+                    if day <= known2:
+                        folder = q2
+                        break
+                else:
+                    continue  # after the last export: not known yet
+                note = _NOTES[status][int(rng.integers(len(_NOTES[status])))]
+                if rng.random() < 0.03:
+                    note += f"; client asked to call +7 9{int(rng.integers(10, 99))} " \
+                            f"{int(rng.integers(100, 999))}-{int(rng.integers(10, 99))}-" \
+                            f"{int(rng.integers(10, 99))}"
+                out[folder].append([case.case_id, status, str(day),
+                                    cause if status == "resolved" else "", note])
+    return {q: pd.DataFrame(sorted(rows), columns=["case_id", "status", "date", "root_cause",
+                                                   "note"]) for q, rows in out.items()}
 
 
 def generate_responses(

@@ -1,0 +1,82 @@
+"""The follow-up loop on the executive pages: its health in one line per segment, and the
+recovery of last quarter's detractors (aggregates of :mod:`vipquality.standards.cases`; no
+client, no manager). The managers' own lists are restricted pages (:mod:`.cases`).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from vipquality.metrics.loop import RECOVERY_CAVEAT
+from vipquality.report.data import ReportData
+from vipquality.report.pages import tables
+
+__all__ = ["loop_health", "loop_recovery"]
+
+
+def _share(row: pd.Series, base_suppress: int) -> object:
+    """The contact share with its interval, or ``None`` below the suppression base."""
+    if row["followed_up"] < base_suppress or pd.isna(row["contact_share"]):
+        return None
+    return tables.format_estimate(row["contact_share"], row["ci_low"], row["ci_high"], 0)
+
+
+def loop_health(data: ReportData) -> tables.HTMLTable:
+    """"Closing the loop": one line per reported segment — cases opened, share contacted within
+    the SLA (with its interval; hidden below the suppression base), median working days to the
+    first contact, resolved, overdue now and the most frequent root causes."""
+    seg = data.loop_segments
+    if not len(seg):
+        return tables.HTMLTable("<p>No follow-up cases: the workspace names no cases.yaml, or "
+                                "no response met its rules this quarter.</p>")
+    th = data.thresholds
+    target = data.settings.get("contact_target")
+    labels = dict(zip(data.segments["segment"], data.segments["label"]))
+    frame = pd.DataFrame({
+        "Segment": [labels.get(s, s) for s in seg["segment"]],
+        "Cases": seg["opened"].astype(int),
+        "Contacted within SLA, %": [_share(r, th["base_suppress"]) for _, r in seg.iterrows()],
+        "Median days to contact": seg["median_days_to_contact"],
+        "Resolved": seg["resolved"].astype(int),
+        "Overdue now": seg["overdue"].astype(int),
+        "Top root causes": seg["top_root_causes"].fillna(""),
+    })
+    note = (f"Cases opened by the rules of cases.yaml in {data.quarter}. Contacted within SLA: "
+            "share of the cases with the client's consent (the others are for the branch's "
+            f"learning only), 95 % Wilson interval; hidden when fewer than "
+            f"{th['base_suppress']} cases. Days are working days.")
+    if target is not None:
+        note += f" Target: {tables.format_number(target)} % within the SLA."
+    frame["Contacted within SLA, %"] = frame["Contacted within SLA, %"].map(
+        lambda v: tables.suppress_label(base_suppress=th["base_suppress"]) if pd.isna(v) else v)
+    return tables.format_table(
+        frame, {"Median days to contact": ".1f"},
+        table_id="loop-health", caption=f"Closing the loop, {data.quarter}", footnote=note)
+
+
+def loop_recovery(data: ReportData) -> str:
+    """Of last quarter's detractors with a case who answered again: the share now passive or
+    promoter after a completed follow-up, against those without one, with intervals and the
+    caveat that this is not an experiment."""
+    rec = data.loop_recovery
+    if not len(rec) or not data.previous:
+        return "<p>Recovery needs a previous quarter with follow-up cases.</p>"
+    th = data.thresholds
+    parts = []
+    for _, r in rec.iterrows():
+        n = int(r["answered_again"])
+        if n < th["base_suppress"]:
+            parts.append(f"{html.escape(r['group'])}: {n} answered again (fewer than "
+                         f"{th['base_suppress']}, no share shown)")
+        else:
+            parts.append(f"{html.escape(r['group'])}: "
+                         f"{tables.format_estimate(r['share'], r['ci_low'], r['ci_high'], 0)} % "
+                         f"of {n} now passive or promoter")
+    diff = rec["difference"].iloc[0]
+    lead = (f"Detractors of {data.previous} with a case who answered again in {data.quarter}. "
+            if np.isfinite(diff) else "")
+    return (f"<p>{lead}{'; '.join(parts)}.</p>"
+            f"<p class='vq-note'>{html.escape(RECOVERY_CAVEAT)}</p>")
