@@ -44,8 +44,12 @@ def _agenda(data: ReportData) -> str:
     return str(top(data)) if top is not None else ""
 
 
+#: Height of a board-pack chart (CSS pixels): two charts with their titles fit an A4 page.
+CHART_HEIGHT = 400
+
+
 def _figures(figs) -> str:
-    return "".join(charts.to_html(f) for f in figs)
+    return "".join(charts.to_html(f.update_layout(height=CHART_HEIGHT)) for f in figs)
 
 
 def board_pack_footer(data: ReportData) -> str:

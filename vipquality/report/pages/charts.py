@@ -475,7 +475,7 @@ def _label_box(px: float, py: float, text: str, position: str, char_px: float = 
 
 
 def place_labels(xs: Sequence[float], ys: Sequence[float], texts: Sequence[str],
-                 x_range: Sequence[float], y_range: Sequence[float], *, width: float = 560,
+                 x_range: Sequence[float], y_range: Sequence[float], *, width: float = 300,
                  height: float = 380) -> list[str]:
     """A plotly ``textposition`` per point so that labels overlap neither each other nor the
     markers, on a plot area of about ``width`` × ``height`` pixels.

@@ -726,7 +726,7 @@ def format_table(
 
 # --------------------------------------------------------------------------- KPI cards
 KPI_CSS = """\
-.vq-kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(13rem,1fr));gap:0.75rem;
+.vq-kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:0.75rem;
 margin:0.75rem 0 1.5rem 0;padding:0;list-style:none}
 .vq-kpi{border:1px solid #d0d7de;border-top:4px solid var(--vq-kpi,#0072B2);border-radius:6px;
 padding:0.7rem 0.9rem;background:#fff;break-inside:avoid}
