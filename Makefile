@@ -23,8 +23,8 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 env: $(BIN)/.installed  ## Create .venv from the pinned requirements and install vipquality
 
-report: env  ## Run the full quarterly report on the sample workspace (WORKSPACE=, QUARTER=, OUT=)
-	$(BIN)/vipquality report --workspace $(WORKSPACE) --out $(OUT) $(if $(QUARTER),--quarter $(QUARTER))
+report: env  ## Run the full quarterly report on the sample workspace (WORKSPACE=, QUARTER=, OUT=); board-pack.pdf too when Chromium is installed
+	$(BIN)/vipquality report --workspace $(WORKSPACE) --out $(OUT) $(if $(QUARTER),--quarter $(QUARTER)) $(if $(shell command -v chromium),--pdf)
 
 test: env  ## Run the whole test suite (layer contracts, library, notebooks, end to end)
 	$(BIN)/lint-imports

@@ -44,9 +44,11 @@ def _quarters(ctx, param, value):
 
 def _warn_odd_folders(ws) -> None:
     """Name the folders that look like a quarter but are not one (they are not imported)."""
+    from vipquality.data.readers import visible
+
     for name in ws.odd_quarter_folders():
-        click.secho(f"warning: {ws.root / name} is not imported: a quarter folder is named "
-                    f"YYYYQ1 to YYYYQ4 (e.g. 2026Q3)", fg="yellow", err=True)
+        click.secho(f"warning: {visible(str(ws.root / name))} is not imported: a quarter "
+                    "folder is named YYYYQ1 to YYYYQ4 (e.g. 2026Q3)", fg="yellow", err=True)
 
 
 class _Group(click.Group):
@@ -161,8 +163,11 @@ def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
               help="Engine of the shared aggregation's sufficient statistics (all give the same "
                    "tables; recorded in run.json): spark runs the same SQL on $SPARK_MASTER "
                    "(local[*] when unset); needs pyspark and Java.")
+@click.option("--pdf", is_flag=True,
+              help="Also print the board pack to OUT/<quarter>/board-pack.pdf with headless "
+                   "Chromium (without it the run says so and publishes the HTML).")
 def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
-           no_progress: bool, engine: str) -> None:
+           no_progress: bool, engine: str, pdf: bool) -> None:
     """Run the quarterly report: every notebook in parallel, code-free HTML, published whole."""
     from vipquality.config import load_workspace
     from vipquality.report.build import build_report
@@ -170,7 +175,7 @@ def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
     ws = load_workspace(workspace)
     _warn_odd_folders(ws)
     outcome = build_report(ws, quarter, out, workers=workers, progress=not no_progress,
-                           engine=engine)
+                           engine=engine, pdf=pdf)
     click.echo(outcome.summary())
     if not outcome.ok:
         click.secho("the report has failures: see the lines marked FAILED above", fg="red",

@@ -13,7 +13,9 @@
    offline HTML (:mod:`vipquality.report`);
 4. write the tidy CSVs meant for executives (redacted: suppressed bases carry no value) and
    ``run.json`` (what the run ran on);
-5. publish ``reports/<quarter>/`` atomically, and the restricted pages (staff names) to the
+5. with ``pdf=True`` (``--pdf``), print the board pack to ``board-pack.pdf`` with headless
+   Chromium inside the staging folder (without Chromium the run says so in one line);
+6. publish ``reports/<quarter>/`` atomically, and the restricted pages (staff names) to the
    sibling root ``reports/restricted/<quarter>/``, so that copying a quarter's folder for
    executives never copies a staff-level page. Executed notebooks of failures are kept in
    ``reports/_failed/<quarter>/`` for debugging, outside the folder executives read.
@@ -68,6 +70,7 @@ class ReportOutcome:
     folder: Path
     run: RunResult
     restricted: Path | None = None  #: ``<out>/restricted/<quarter>/`` when the run wrote one
+    notes: tuple[str, ...] = ()     #: one line each, e.g. why no board pack was printed
 
     @property
     def ok(self) -> bool:
@@ -78,6 +81,7 @@ class ReportOutcome:
         where = f"{self.quarter}: {state} -> {self.folder / 'index.html'}"
         if self.restricted is not None:
             where += f"\n  restricted pages (staff names; do not forward) -> {self.restricted}"
+        where += "".join(f"\n  {note}" for note in self.notes)
         return f"{where}\n{self.run.summary()}"
 
 
@@ -151,7 +155,8 @@ def _as_recorded(root: Path) -> str:
 def build_report(workspace: str | Path | Workspace | None = None, quarter: str | None = None,
                  out: str | Path = "reports", *, workers: int | None = None,
                  progress: bool = True, timeout: int = 600,
-                 notebooks: Path = NOTEBOOKS_DIR, engine: str = "duckdb") -> ReportOutcome:
+                 notebooks: Path = NOTEBOOKS_DIR, engine: str = "duckdb",
+                 pdf: bool = False) -> ReportOutcome:
     """Run the full quarterly report and publish ``<out>/<quarter>/`` atomically.
 
     Parameters
@@ -168,6 +173,11 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
         Engine of the shared aggregation's sufficient statistics (all give the same tables;
         ``spark`` needs pyspark and Java, and ``$SPARK_MASTER`` names a cluster). Recorded in
         ``run.json``.
+    pdf : bool
+        Also print the board pack (:mod:`vipquality.report.pages.board`) to
+        ``<quarter>/board-pack.pdf`` with headless Chromium, inside the staging folder before the
+        swap. Without Chromium (or when printing fails) the pages are published all the same and
+        :meth:`ReportOutcome.summary` says why in one line.
 
     Returns
     -------
@@ -202,11 +212,16 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                 jobs = report_jobs(data, ws.root, data_dir.resolve(), notebooks)
                 from vipquality.data.store import fingerprint
 
-                digest = []
+                digest, notes = [], []
+                board = staging / BOARD_PACK_HTML
 
                 def meanwhile() -> None:  # this process's own work, while the notebooks run
                     write_executive_tables(data, staging)
                     digest.append(fingerprint(ws, data.quarters))
+                    if pdf:
+                        from vipquality.report.pages.board import write_board_pack
+
+                        write_board_pack(data, board)
 
                 run = pool.run(jobs, staging, progress=progress,
                                expected=previous_durations(out, data.quarter),
@@ -220,6 +235,8 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                     failed_dst.parent.mkdir(parents=True, exist_ok=True)
                     shutil.move(str(failed_src), failed_dst)
                 run = _relocated(run, staging, failed_dst)
+                if pdf:
+                    notes.append(_print_board_pack(data, board, staging / BOARD_PACK))
                 write_manifest(
                     staging / "run.json", package_version=__version__,
                     workspace=_as_recorded(ws.root),
@@ -244,7 +261,33 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                 raise
     finally:
         pool.close()
-    return ReportOutcome(data.quarter, final, run, restricted)
+    return ReportOutcome(data.quarter, final, run, restricted, tuple(n for n in notes if n))
+
+
+#: The board pack printed by ``--pdf`` and the hidden document it is printed from (removed).
+BOARD_PACK = "board-pack.pdf"
+BOARD_PACK_HTML = ".board-pack.html"
+
+
+def _print_board_pack(data: ReportData, page: Path, pdf: Path) -> str:
+    """Print the board pack document to ``pdf`` and remove it; a one-line note when no PDF
+    could be printed (no Chromium, or Chromium failing), else ``""``."""
+    from vipquality.report.pages.board import board_pack_footer
+    from vipquality.report.run.chromium import find_chromium, print_pdf
+    from vipquality.report.run.export import ship_plotly_js
+
+    try:
+        if find_chromium() is None:
+            return (f"{BOARD_PACK} not written: headless Chromium not found (install Debian's "
+                    "`chromium` package); the HTML pages are published")
+        ship_plotly_js(page.parent)
+        print_pdf(page, pdf, footer=board_pack_footer(data))
+        return ""
+    except ReportError as err:
+        pdf.unlink(missing_ok=True)
+        return f"{BOARD_PACK} not written: {err}; the HTML pages are published"
+    finally:
+        page.unlink(missing_ok=True)
 
 
 def _publish_restricted(pages: Path, out: Path, quarter: str) -> Path | None:
