@@ -282,3 +282,61 @@ def test_a_segment_emptied_since_last_quarter_is_named(ingested, tmp_path):
            "quarter before" in result.output
     # the rule value itself exists nowhere now: named too
     assert "no client of the quarter has tier = 'Private'" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# our own hostile cases (issue 19 asks for three the red team did not name)
+
+
+def test_a_file_name_cannot_write_lines_of_its_own_into_the_log(ingested, tmp_path):
+    """A file named ``survey_x<newline>ok: all good.csv`` wrote a fake line into the cron log,
+    and one with an escape sequence recoloured the terminal: names are shown escaped."""
+    root = _copy(ingested, tmp_path / "ws")
+    (root / Q / "survey_x\nok: all good.csv").write_text(_survey(["one"]), encoding="utf-8")
+    (root / Q / "survey_\x1b[31mred.csv").write_text(_survey(["two"], first=2),
+                                                      encoding="utf-8")
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert not any(line.startswith("ok: all good") for line in result.output.splitlines())
+    assert "\x1b" not in result.output
+    assert "survey_x\\nok: all good.csv" in result.output or result.output.count("\n") < 20
+    stored = load_responses(load_workspace(root), Q)
+    assert {"2026Q2/survey_x\\nok: all good.csv", "2026Q2/survey_\\x1b[31mred.csv"} <= set(
+        stored["source_file"])
+
+
+def test_a_copy_of_a_quarter_folder_is_named_not_skipped(ingested, tmp_path):
+    root = _copy(ingested, tmp_path / "ws")
+    for name in ("2026Q2 (1)", "2026Q2.bak", "2026Q5"):
+        (root / name).mkdir()
+    assert load_workspace(root).odd_quarter_folders() == ["2026Q2 (1)", "2026Q2.bak", "2026Q5"]
+    result = CliRunner().invoke(main, ["ingest", "--workspace", str(root), "--all"])
+    assert result.exit_code == 0, result.output
+    for name in ("2026Q2 (1)", "2026Q2.bak", "2026Q5"):
+        assert f"{name} is not imported" in result.output
+
+
+def test_invisible_characters_in_a_header_do_not_hide_a_column(ingested, tmp_path):
+    """A zero-width space or a byte-order mark inside a header name (left by an editor) made a
+    mapped column "not found" although it reads the same."""
+    root = _copy(ingested, tmp_path / "ws")
+    cols = header()
+    odd = ["Response\u200bId" if c == "ResponseId" else ("\ufeff" + c if c == "ClientId" else c)
+           for c in cols]
+    row = good_row("H001", Q5_comment="invisible")
+    (root / Q / "survey_zw.csv").write_text(serialise([odd, [row[c] for c in cols]])[0],
+                                           encoding="utf-8")
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H001"] == "invisible"
+
+
+def test_bidirectional_overrides_cannot_reorder_a_comment_on_a_page(ingested, tmp_path):
+    """U+202E (right-to-left override) shows the text after it reversed in a browser: a
+    comment could read differently on an executive page than in the data."""
+    root = _copy(ingested, tmp_path / "ws")
+    (root / Q / "survey_bidi.csv").write_text(
+        _survey(["service was \u202etaerg\u202c indeed"]), encoding="utf-8")
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H001"] == "service was taerg indeed"

@@ -44,9 +44,11 @@ def _quarters(ctx, param, value):
 
 def _warn_odd_folders(ws) -> None:
     """Name the folders that look like a quarter but are not one (they are not imported)."""
+    from vipquality.data.readers import visible
+
     for name in ws.odd_quarter_folders():
-        click.secho(f"warning: {ws.root / name} is not imported: a quarter folder is named "
-                    f"YYYYQ1 to YYYYQ4 (e.g. 2026Q3)", fg="yellow", err=True)
+        click.secho(f"warning: {visible(str(ws.root / name))} is not imported: a quarter "
+                    "folder is named YYYYQ1 to YYYYQ4 (e.g. 2026Q3)", fg="yellow", err=True)
 
 
 class _Group(click.Group):

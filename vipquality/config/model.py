@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 #: A folder name a person meant as a quarter: a year, an optional separator, Q and a number.
-_ODD_QUARTER_RE = re.compile(r"\d{4}[-_ ]?[Qq]\d+")
+# almost a quarter (2026Q5, 2026q3, 2026-Q3), or a quarter with something after it: a copy
+# ("2026Q3 (1)", "2026Q3 - Copy") or a renamed old version ("2026Q3.bak", "2026Q3_old")
+_ODD_QUARTER_RE = re.compile(r"\d{4}[-_ ]?[Qq]\d+(?:\W.*|_.*)?", re.DOTALL)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,8 +353,8 @@ class Workspace:
 
     def odd_quarter_folders(self) -> list[str]:
         """Folders named almost like a quarter but not one (``2026Q5``, ``2026q3``,
-        ``2026-Q3``): :meth:`quarters` leaves them out, so the commands name them instead of
-        skipping them without a word."""
+        ``2026-Q3``, a copy ``2026Q3 (1)``, ``2026Q3.bak``): :meth:`quarters` leaves them out,
+        so the commands name them instead of skipping them without a word."""
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir()

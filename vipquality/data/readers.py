@@ -27,7 +27,7 @@ from vipquality.errors import DataError
 
 __all__ = ["RawTable", "read_table", "REJECT_COLUMNS", "CsvStream", "open_csv_stream",
            "NeedsExactRead", "DEFAULT_BLOCK_ROWS", "cell_text", "iso", "decode",
-           "legacy_encodings", "stated_encodings", "LEGACY_ENCODINGS"]
+           "legacy_encodings", "stated_encodings", "LEGACY_ENCODINGS", "visible"]
 
 #: Columns of every reject table (and of ``store/rejects/<quarter>.csv``).
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -135,6 +135,21 @@ def legacy_encodings(encodings: Sequence[str] | None) -> Iterator[None]:
         yield
     finally:
         _STATED.reset(token)
+
+
+def visible(text: str) -> str:
+    """``text`` with control and invisible format characters (line breaks, escape sequences,
+    zero-width spaces, bidirectional overrides) written as escapes, for names shown in messages.
+
+    >>> visible("survey\nok: all good.csv"), visible("Response\u200bId")
+    ('survey\\nok: all good.csv', 'Response\\u200bId')
+    """
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs"
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def stated_encodings() -> tuple[str, ...]:

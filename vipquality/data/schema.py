@@ -9,6 +9,7 @@ fields each is read from (used by the importers, ingest and the store alike).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,8 +220,13 @@ def fields_for(table: str, workspace) -> list[Field]:
     raise IngestError(f"unknown table {table!r}")
 
 
+# invisible format characters an editor or exporter may leave in a header (zero-width space,
+# byte-order mark, directional marks): not part of the column's name
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
 def _norm(text: str) -> str:
-    return " ".join(str(text).split()).casefold()
+    return " ".join(_INVISIBLE.sub("", str(text)).split()).casefold()
 
 
 def masked_shape(text: object) -> str:

@@ -46,6 +46,7 @@ from vipquality.data.ingest._validate import (
     file_warnings,
 )
 from vipquality.data.privacy import DEFAULT_REGIONS, Scrubber
+from vipquality.data.readers import visible
 from vipquality.data.readers import (
     DEFAULT_BLOCK_ROWS,
     REJECT_COLUMNS,
@@ -179,10 +180,14 @@ class IngestResult:
 
 # ------------------------------------------------------------------------------------------ files
 def _source_name(workspace, path: Path) -> str:
+    """How a file is named in the store, the rejects and every message: relative to the
+    workspace, with control and invisible format characters escaped (a file name holding a line
+    break would otherwise write a line of its own choosing into the cron log)."""
     try:
-        return path.resolve().relative_to(Path(workspace.root).resolve()).as_posix()
+        name = path.resolve().relative_to(Path(workspace.root).resolve()).as_posix()
     except ValueError:
-        return path.resolve().as_posix()
+        name = path.resolve().as_posix()
+    return visible(name)
 
 
 def _table_for(workspace, path: Path) -> str | None:
@@ -208,7 +213,7 @@ def unmatched_files(workspace, quarter) -> list[str]:
     qdir = workspace.quarter_dir(quarter)
     if not qdir.is_dir():
         return []
-    return [p.name for p in _quarter_files(qdir) if _table_for(workspace, p) not in _ORDER]
+    return [visible(p.name) for p in _quarter_files(qdir) if _table_for(workspace, p) not in _ORDER]
 
 
 def _plan(workspace, quarter: str, files) -> dict[str, list[Path]]:

@@ -58,7 +58,11 @@ _CLIENT_TYPES = ("individual", "legal_entity")
 #: answers to the consent item of cases.yaml ("may we contact you about your answers?")
 _CONSENT = {k: v == "yes" for k, v in _RESULTS.items() if v != "na"}
 _SCALE_WARNING_MIN = 10  # values needed before "all within 1–5" is worth a warning
+# control characters (replaced by a space), and the bidirectional overrides that would show a
+# comment's text reversed or reordered on a page ("Trojan source", removed): none is something a
+# client meant to write
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_BIDI = r"[\u202a-\u202e\u2066-\u2069]"
 # Personal data written into free-text comments is scrubbed at ingest (one implementation:
 # vipquality.data.privacy).
 
@@ -257,7 +261,7 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
     if kind == "comment":
         # control characters (a NUL from a damaged export, form feeds) become spaces: they
         # break the CSVs and pages downstream, and carry nothing of what the client wrote
-        s = s.str.replace(_CONTROL, " ", regex=True)
+        s = s.str.replace(_CONTROL, " ", regex=True).str.replace(_BIDI, "", regex=True)
         blank = _blank(s)
         masked = ctx["scrubber"].series(s)
         return _Parsed(masked.where(~blank, None), [])
