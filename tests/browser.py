@@ -19,7 +19,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["CHROMIUM", "chromium", "open_page", "PageLoad", "chart_render_problems"]
+__all__ = ["CHROMIUM", "chromium", "open_page", "PageLoad", "chart_render_problems",
+           "LAYOUT_CHECK", "layout_problems", "pdftotext"]
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -199,3 +200,24 @@ LAYOUT_CHECK = r"""
 def layout_problems(tab) -> list[str]:
     """:data:`LAYOUT_CHECK` run in a loaded :class:`~vipquality.report.run.chromium.Tab`."""
     return list(tab.evaluate(LAYOUT_CHECK))
+
+
+def pdftotext(pdf: Path) -> str:
+    """The text of a PDF, page by page (form feeds between pages), by poppler's ``pdftotext``
+    (Debian's ``poppler-utils``): found on PATH, installed with apt-get in CI as root, else the
+    calling test is skipped."""
+    import pytest
+
+    binary = shutil.which("pdftotext")
+    if binary is None and os.environ.get("CI", "").lower() == "true" and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                     "poppler-utils"]):
+            subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+        binary = shutil.which("pdftotext")
+    if binary is None:
+        pytest.skip("pdftotext not found: install Debian's `poppler-utils` package")
+    done = subprocess.run([binary, "-layout", str(pdf), "-"], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-2000:]
+    return done.stdout.decode("utf-8")

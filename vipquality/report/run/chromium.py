@@ -84,10 +84,16 @@ class Browser:
             os.dup2(read_end, 3)
             os.dup2(write_end, 4)
 
-        self.proc = subprocess.Popen(
-            [binary, *_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            preexec_fn=fds, close_fds=False, env={**os.environ, "LANG": "C.UTF-8"})
+        try:
+            self.proc = subprocess.Popen(
+                [binary, *_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                preexec_fn=fds, close_fds=False, env={**os.environ, "LANG": "C.UTF-8"})
+        except OSError as err:
+            for fd in (to_browser_r, self._to_browser, self._from_browser, from_browser_w):
+                os.close(fd)
+            raise ReportError(f"headless Chromium could not be started ({binary}): "
+                              f"{err.strerror}") from None
         os.close(to_browser_r)
         os.close(from_browser_w)
         self.timeout = timeout
