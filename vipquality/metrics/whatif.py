@@ -12,7 +12,8 @@ scored so that its mean *is* the reported statistic:
   of attribute performance" (a linear probability model of promoters minus detractors);
 - ``outcome="overall"``: overall satisfaction on 0–100, as attribute performance.
 
-With an intercept, the fitted mean equals the observed mean, so moving the mean performance of
+Respondents count once each (survey weights are not applied), as in the key drivers. With an
+intercept, the fitted mean equals the observed mean, so moving the mean performance of
 attribute *a* by Δ_a points predicts a change of Σ_a β_a Δ_a in the outcome's mean. The interval
 is a percentile bootstrap over respondents (the model refitted in each resample).
 

@@ -168,13 +168,13 @@ def what_if_table(data: ReportData, result: pd.DataFrame) -> tables.HTMLTable:
                   for s in result["attributes"]],
         "Now": result["current"], "To": result["target"],
         "Shift, points": result["shift"],
-        f"{outcome} now": result["baseline"],
+        f"{outcome}, respondents modelled": result["baseline"],
         "Predicted change": result["change"],
         "CI": [tables.format_interval(lo, hi, 1) for lo, hi in
                zip(result["ci_low"], result["ci_high"])],
         "Respondents": result["n"]})
     return tables.format_table(
-        frame, {"Now": ".1f", "To": ".1f", "Shift, points": "+.1f", f"{outcome} now": ".1f",
+        frame, {"Now": ".1f", "To": ".1f", "Shift, points": "+.1f", f"{outcome}, respondents modelled": ".1f",
                 "Predicted change": "+.1f", "Respondents": ",.0f"},
         table_id="vq-what-if", caption=f"What if: {outcome} per segment",
         footnote=" ".join(result.attrs.get("assumptions", [])))
