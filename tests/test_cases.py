@@ -439,3 +439,59 @@ def test_loop_health_hides_small_bases_and_names_no_one():
                    pd.DataFrame({"client_id": list("ab"), "nps": [9, 2]}))
     text = loop_recovery(_loop_data(seg, rec))
     assert "fewer than 30, no share shown" in text and "Not randomised" in text
+
+
+# ------------------------------------------------------------------ restricted case lists
+def test_each_manager_gets_only_their_own_clients(tiny, tmp_path):
+    from vipquality.data.privacy import find_personal_data
+    from vipquality.report.pages.cases import write_case_lists
+    from vipquality.standards.cases import loop_tables
+
+    ws = load_workspace(tiny)
+    ingest_quarter(ws, "2026Q2")
+    tables_ = loop_tables(ws, "2026Q2", "2026Q1")
+    files = write_case_lists(ws, "2026Q2", tmp_path / "restricted", tables_["loop_managers"])
+    cases = tmp_path / "restricted" / "cases"
+    assert {p.name for p in files} >= {"M001.csv", "M001.html", "branch-B01.csv",
+                                       "branch-B01.html", "managers.csv"}
+    m1 = pd.read_csv(cases / "M001.csv")
+    # M001 serves K1 (detractor) and K2 (Private passive: a case by the tier rule)
+    # both overdue (no update in Q2), so by due date: Private 1 day, Premium 3 days
+    assert m1["client_id"].tolist() == ["K2", "K1"]
+    assert m1["client_name"].tolist() == ["Boris Lebedev", "Anna Orlova"]
+    assert m1["due"].tolist() == ["2026-05-06", "2026-05-07"] and m1["overdue"].all()
+    # M002's only case is K3's, without consent: no list for M002, and K3 appears nowhere
+    # with an id or a name
+    assert not (cases / "M002.csv").exists()
+    for other in ("K3", "Clara Volkova", "K4", "Denis Sokolov"):
+        assert [str(f) for f in find_personal_data(cases / "M001.html", [other],
+                                                   contacts=False)] == []
+        assert other not in (cases / "M001.csv").read_text(encoding="utf-8")
+    branch = pd.read_csv(cases / "branch-B01.csv")
+    k3 = branch[branch["case_id"] == "C-RQ2-3"]
+    assert len(k3) == 1 and k3["client_id"].isna().all() and k3["client_name"].isna().all()
+    # comments were masked at ingest: no phone, no e-mail in any list
+    assert [str(f) for f in find_personal_data(cases, [])] == []
+    # the executive aggregates name no client and no manager
+    for name in ("loop_segments", "loop_branches", "loop_causes", "loop_recovery"):
+        text = tables_[name].to_csv(index=False)
+        for secret in ("K1", "K2", "K3", "Anna", "Orlova", "M001", "M002"):
+            assert secret not in text, (name, secret)
+
+
+def test_case_lists_sort_overdue_first_then_by_due_date():
+    from vipquality.standards.cases import case_list
+    s = pd.DataFrame({"case_id": ["a", "b", "c", "d"], "manager_id": "M1", "branch": "B1",
+                      "consent": [True, True, True, False],
+                      "client_id": ["K1", "K2", "K3", None],
+                      "due": pd.to_datetime(["2026-04-10", "2026-04-03", "2026-04-08",
+                                             "2026-04-01"]),
+                      "overdue": [False, False, True, True]})
+    for c in ("status", "tier", "opened", "nps", "ces", "overall", "comment", "first_contact",
+              "root_cause"):
+        s[c] = None
+    mine = case_list(s, {"K1": "Anna"}, manager_id="M1")
+    assert mine["case_id"].tolist() == ["c", "b", "a"]          # d: no consent, not asked
+    assert mine["client_name"].isna().tolist() == [True, True, False]
+    assert mine["client_name"].iloc[2] == "Anna"
+    assert case_list(s, branch="B1")["case_id"].tolist() == ["d", "c", "b", "a"]

@@ -258,16 +258,53 @@ def test_no_personal_data_in_any_report_file_or_log(run):
                str(run.other_client["email"])]
     files = [p for p in run.out.rglob("*") if p.is_file()]
     assert len(files) > 10 and any(p.suffix == ".html" for p in files)
-    found = find_personal_data(run.out, planted) + find_personal_data(run.log, planted)
+    # the managers' own case lists (restricted/<q>/cases/) are the one place a client's id and
+    # name may appear: test_case_lists_hold_only_the_managers_own_clients checks them
+    lists = [p for p in files if _is_case_list(run, p)]
+    others = [p for p in files if p not in lists]
+    found = [f for p in [*others, run.log] for f in find_personal_data(p, planted)]
     assert [str(f) for f in found] == []
     executive = [p for p in files if "restricted" not in p.relative_to(run.out).parts]
     staff = [str(f) for p in [*executive, run.log]
              for f in find_personal_data(p, [run.staff_name], contacts=False)]
     assert staff == []
     ids = set(extract["client_id"])
-    for path in [*files, run.log]:
+    for path in [*others, run.log]:
         text = path.read_text(encoding="utf-8", errors="replace")
         assert not _ids_in(text, ids), path
+
+
+def _is_case_list(run, path) -> bool:
+    parts = path.relative_to(run.out).parts
+    return "restricted" in parts and "cases" in parts
+
+
+def test_case_lists_hold_only_the_managers_own_clients(run):
+    """Each manager's list (html and csv) names only that manager's clients; no list carries
+    a contact detail; the branch lists and the loop by manager name no client of another
+    branch."""
+    extract = pd.read_parquet(next((run.root / run.quarter).glob("clients*")))
+    manager_of = dict(zip(extract["client_id"], extract["manager_id"]))
+    branch_of = dict(zip(extract["client_id"], extract["branch"]))
+    lists = [p for p in run.out.rglob("*") if p.is_file() and _is_case_list(run, p)]
+    assert any(p.name.startswith("M") and p.suffix == ".csv" for p in lists), lists
+    ids = set(extract["client_id"])
+    for path in lists:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = _ids_in(text, ids)
+        stem = path.stem
+        if stem.startswith("branch-"):
+            assert {branch_of[c] for c in found} <= {stem.removeprefix("branch-")}, path
+        elif stem == "managers":
+            assert not found, path
+        else:
+            assert {manager_of[c] for c in found} <= {stem}, path
+            others = extract.loc[extract["manager_id"] != stem, "full_name"].astype(str)
+            assert not [n for n in others if n and n in text], path
+    # the planted client's name may stand in their own manager's list; their contacts never
+    name = {run.planted.full_name, "Xanthippe", "Wobblesworth"}
+    planted = [c for c in run.planted.contacts() if c not in name]
+    assert [str(f) for f in find_personal_data(run.out / "restricted", planted)] == []
 
 
 def test_no_names_or_contacts_in_the_store(run):

@@ -29,8 +29,8 @@ from vipquality.config import CaseRules, Workspace
 from vipquality.data.segments import evaluate
 from vipquality.errors import DataError
 
-__all__ = ["CASE_COLUMNS", "STATUS_COLUMNS", "case_id", "case_status", "due_dates", "load_cases",
-           "open_cases", "working_days"]
+__all__ = ["CASE_COLUMNS", "STATUS_COLUMNS", "case_id", "case_status", "client_names",
+           "due_dates", "load_cases", "open_cases", "working_days"]
 
 #: Columns of :func:`open_cases`, in order.
 CASE_COLUMNS = ["case_id", "quarter", "response_id", "client_id", "consent", "tier", "segments",
@@ -264,7 +264,9 @@ def case_status(cases: pd.DataFrame, updates: pd.DataFrame, rules: CaseRules,
     causes = u[u["root_cause"].notna() & (u["root_cause"].astype(str) != "")]
     cause = causes.groupby("case_id")["root_cause"].last()
     ids = out["case_id"]
-    out["status"] = ids.map(last).fillna("open")
+    out["status"] = ids.map(last.astype(object)).astype(object).where(ids.isin(last.index),
+                                                                      "open")
+
     def dates(by_case: pd.Series) -> pd.Series:  # (Series.map of an empty datetime Series
         return pd.to_datetime(ids.map(by_case.astype(object)))  # fails: map objects)
 
@@ -281,4 +283,38 @@ def case_status(cases: pd.DataFrame, updates: pd.DataFrame, rules: CaseRules,
     out["overdue"] = consent & out["first_contact"].isna().to_numpy() & \
         (pd.to_datetime(out["due"]) < day).to_numpy()
     out["updates"] = ids.map(g.size()).fillna(0).astype(int)
+    return out
+
+
+def client_names(workspace: Workspace, quarter: str, client_ids: t.Iterable[str]) -> dict[str, str]:
+    """The names of ``client_ids`` from the quarter's raw CRM extract (the personal column of
+    workspace.yaml whose name contains "name"), for the managers' own case lists only: names are
+    never stored, so they are read again from the file the CRM delivered. ``{}`` when the
+    extract has no such column.
+    """
+    import fnmatch
+
+    from vipquality.data.readers import read_table
+
+    wanted = {str(c) for c in client_ids if isinstance(c, str)}
+    name_cols = [p for p in workspace.personal_columns if "name" in p.casefold()]
+    qdir = workspace.quarter_dir(quarter)
+    if not wanted or not name_cols or not qdir.is_dir():
+        return {}
+    patterns = [p.casefold() for p in workspace.quarter_files.get("clients", ())]
+    out: dict[str, str] = {}
+    for path in sorted(qdir.iterdir()):
+        if not path.is_file() or not any(fnmatch.fnmatchcase(path.name.casefold(), p)
+                                         for p in patterns):
+            continue
+        raw = read_table(path)
+        id_col = workspace.client_columns["client_id"]
+        cols = {" ".join(c.split()).casefold(): c for c in raw.columns}
+        name_col = next((cols[k] for k in (" ".join(n.split()).casefold() for n in name_cols)
+                         if k in cols), None)
+        if id_col not in raw.columns or name_col is None:
+            continue
+        ids, names = raw.data[id_col].str.strip(), raw.data[name_col].str.strip()
+        keep = ids.isin(wanted) & (names != "")
+        out.update(zip(ids[keep], names[keep]))
     return out

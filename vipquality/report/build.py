@@ -218,6 +218,11 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                 def meanwhile() -> None:  # this process's own work, while the notebooks run
                     write_executive_tables(data, staging)
                     digest.append(fingerprint(ws, data.quarters))
+                    # the managers' own case lists: restricted, published with the staff page
+                    from vipquality.report.pages.cases import write_case_lists
+
+                    write_case_lists(ws, data.quarter, staging / RESTRICTED_DIR,
+                                     data.loop_managers)
                     if pdf:
                         from vipquality.report.pages.board import write_board_pack
 
