@@ -69,8 +69,13 @@ def test_a_legacy_export_is_read_in_its_own_alphabet(ingested, tmp_path, comment
 
 
 def test_greek_capitals_that_also_read_as_russian_are_refused_naming_both(ingested, tmp_path):
-    """Short capitals without accents are plausible words in cp1251 as much as in cp1253."""
+    """Short capitals without accents are plausible words in cp1251 as much as in cp1253, and
+    the CRM's names (here in both alphabets) do not decide."""
     root = _copy(ingested, tmp_path / "ws")
+    crm = root / Q / "clients.csv"
+    crm.write_text(crm.read_text(encoding="utf-8").replace("Papadopoulos Eleni",
+                                                           "Παπαδοπούλου Ελένη"),
+                   encoding="utf-8")
     before = store_hash(root)
     (root / Q / "survey_caps.csv").write_bytes(
         _survey(["ΣΤΗΝ ΩΡΑ ΤΟΥ", "ΟΛΑ ΟΚ"]).encode("cp1253"))
@@ -340,3 +345,16 @@ def test_bidirectional_overrides_cannot_reorder_a_comment_on_a_page(ingested, tm
     result = ingest_cli(root)
     assert result.exit_code == 0, result.output
     assert _comments(root)["H001"] == "service was taerg indeed"
+
+
+def test_the_crm_names_alphabet_decides_between_greek_and_cyrillic(ingested, tmp_path):
+    """When the CRM's names are written in Greek only, a survey export that would read as
+    Greek or Cyrillic is read as Greek (no code page stated)."""
+    root = _copy(ingested, tmp_path / "ws")
+    crm = root / Q / "clients.csv"
+    crm.write_text(crm.read_text(encoding="utf-8").replace("Иванов Иван Иванович", "Ιωάννου Ιωάννης")
+                   .replace("ООО «Ромашка»", "Ρόδι Α.Ε."), encoding="utf-8")
+    (root / Q / "survey_caps.csv").write_bytes(_survey(["ΣΤΗΝ ΩΡΑ ΤΟΥ"]).encode("cp1253"))
+    result = ingest_cli(root)
+    assert result.exit_code == 0, result.output
+    assert _comments(root)["H001"] == "ΣΤΗΝ ΩΡΑ ΤΟΥ"

@@ -27,7 +27,7 @@ from vipquality.errors import DataError
 
 __all__ = ["RawTable", "read_table", "REJECT_COLUMNS", "CsvStream", "open_csv_stream",
            "NeedsExactRead", "DEFAULT_BLOCK_ROWS", "cell_text", "iso", "decode",
-           "legacy_encodings", "stated_encodings", "LEGACY_ENCODINGS", "visible"]
+           "legacy_encodings", "stated_encodings", "LEGACY_ENCODINGS", "visible", "alphabet_of"]
 
 #: Columns of every reject table (and of ``store/rejects/<quarter>.csv``).
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -49,6 +49,9 @@ _LEGACY_ENCODINGS = LEGACY_ENCODINGS
 # ingest reads. A context variable rather than a parameter: the survey importers reach decode()
 # through several readers of their own, and the hint concerns them all alike.
 _STATED: ContextVar[tuple[str, ...] | None] = ContextVar("vipquality_encodings", default=None)
+# The one alphabet (Greek or Cyrillic) of the CRM extract's names, when it has only one: it breaks
+# a tie between a Greek and a Cyrillic reading (a Greek bank's survey is not refused for it).
+_ALPHABET: ContextVar[str | None] = ContextVar("vipquality_alphabet", default=None)
 _SCRIPT = {"cp1251": "Cyrillic", "koi8_r": "Cyrillic", "iso8859_5": "Cyrillic",
            "cp1253": "Greek", "iso8859_7": "Greek"}
 _GREEK = re.compile(r"[\u0370-\u03ff]")
@@ -119,10 +122,14 @@ class RawTable:
 
 
 @contextmanager
-def legacy_encodings(encodings: Sequence[str] | None) -> Iterator[None]:
+def legacy_encodings(encodings: Sequence[str] | None,
+                     alphabet: str | None = None) -> Iterator[None]:
     """Within the block, files that are not UTF-8 are decoded only with ``encodings`` (the
     legacy code pages a workspace's exports use, ``encodings`` in workspace.yaml), instead of the
-    guesses of :data:`LEGACY_ENCODINGS`. ``None`` or empty: the guesses.
+    guesses of :data:`LEGACY_ENCODINGS`. ``None`` or empty: the guesses; when a Greek and a
+    Cyrillic reading are equally plausible, ``alphabet`` (``"Greek"`` or ``"Cyrillic"``, the one
+    alphabet of the CRM's names, :func:`alphabet_of`) chooses between them, never against a
+    reading that is more plausible.
 
     >>> raw = "Πολύ αργή εξυπηρέτηση".encode("cp1253")
     >>> with legacy_encodings(["cp1253"]):
@@ -130,19 +137,34 @@ def legacy_encodings(encodings: Sequence[str] | None) -> Iterator[None]:
     ('Πολύ αργή εξυπηρέτηση', 'cp1253')
     """
     names = tuple(codecs.lookup(e).name.replace("-", "_") for e in encodings or ()) or None
-    token = _STATED.set(names)
+    token, hint = _STATED.set(names), _ALPHABET.set(alphabet)
     try:
         yield
     finally:
         _STATED.reset(token)
+        _ALPHABET.reset(hint)
+
+
+def alphabet_of(texts: Sequence[str]) -> str | None:
+    """``"Greek"`` or ``"Cyrillic"`` when ``texts`` (the CRM's names) hold letters of that
+    alphabet and none of the other; else ``None``.
+
+    >>> alphabet_of(["Γεώργιος Παπαδόπουλος", "John Smith"]), alphabet_of(["Анна", "Ελένη"])
+    ('Greek', None)
+    """
+    joined = " ".join(t for t in texts if isinstance(t, str))
+    greek, cyrillic = bool(_GREEK.search(joined)), bool(_CYRILLIC.search(joined))
+    if greek != cyrillic:
+        return "Greek" if greek else "Cyrillic"
+    return None
 
 
 def visible(text: str) -> str:
     """``text`` with control and invisible format characters (line breaks, escape sequences,
     zero-width spaces, bidirectional overrides) written as escapes, for names shown in messages.
 
-    >>> visible("survey\nok: all good.csv"), visible("Response\u200bId")
-    ('survey\\nok: all good.csv', 'Response\\u200bId')
+    >>> visible("survey\\nok: all good.csv"), visible("Response\\u200bId")
+    ('survey\\\\nok: all good.csv', 'Response\\\\u200bId')
     """
     import unicodedata
 
@@ -231,6 +253,7 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     stated = _STATED.get()
+    alphabet = _ALPHABET.get()
     candidates = stated or LEGACY_ENCODINGS
     decoded = []
     for enc in candidates:
@@ -246,6 +269,9 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
     fewest = min(score for score, _, _ in decoded)
     tied = [(enc, text) for score, enc, text in decoded if score == fewest]
     scripts = {_SCRIPT[enc]: (enc, text) for enc, text in tied if enc in _SCRIPT}
+    if len(scripts) > 1 and alphabet in scripts:  # a tie: the CRM's one alphabet decides
+        enc, text = scripts[alphabet]
+        return text, enc
     if len(scripts) > 1 and len({text for _, text in scripts.values()}) > 1:
         both = " or ".join(f"{script} ({enc})" for script, (enc, _) in scripts.items())
         raise DataError(

@@ -46,7 +46,7 @@ from vipquality.data.ingest._validate import (
     file_warnings,
 )
 from vipquality.data.privacy import DEFAULT_REGIONS, Scrubber
-from vipquality.data.readers import visible
+from vipquality.data.readers import alphabet_of, visible
 from vipquality.data.readers import (
     DEFAULT_BLOCK_ROWS,
     REJECT_COLUMNS,
@@ -497,7 +497,7 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
     for table in _ORDER:
         raws[table] = []
         for path in plan.get(table, []):
-            with legacy_encodings(getattr(workspace, "encodings", ())):
+            with legacy_encodings(getattr(workspace, "encodings", ()), alphabet_of(names)):
                 raw = _read_file(workspace, table, path, *survey,
                                  block_rows=None if path in whole else block_rows)
             if table == "clients":
