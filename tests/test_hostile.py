@@ -358,3 +358,18 @@ def test_the_crm_names_alphabet_decides_between_greek_and_cyrillic(ingested, tmp
     result = ingest_cli(root)
     assert result.exit_code == 0, result.output
     assert _comments(root)["H001"] == "ΣΤΗΝ ΩΡΑ ΤΟΥ"
+
+
+def test_a_headerless_crm_with_a_repeated_value_is_refused_without_quoting_it(ingested,
+                                                                             tmp_path):
+    """The first row of a CRM extract exported without its header is a client's data: when
+    two of its values are equal (a name in two columns) the "repeated column" message used to
+    quote the name."""
+    root = _copy(ingested, tmp_path / "ws")
+    before = store_hash(root)
+    (root / Q / "clients.csv").write_text(
+        "C009,Иванов Иван,ivan@example.org,Иванов Иван,Москва\nC010,b,c,d,e\n", encoding="utf-8")
+    result = ingest_cli(root)
+    message = assert_whole_file_error(result, "clients.csv", "repeats", "positions [2, 4]")
+    assert "Иванов" not in message and "ivan@" not in message
+    assert store_hash(root) == before

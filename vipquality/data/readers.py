@@ -27,7 +27,8 @@ from vipquality.errors import DataError
 
 __all__ = ["RawTable", "read_table", "REJECT_COLUMNS", "CsvStream", "open_csv_stream",
            "NeedsExactRead", "DEFAULT_BLOCK_ROWS", "cell_text", "iso", "decode",
-           "legacy_encodings", "stated_encodings", "LEGACY_ENCODINGS", "visible", "alphabet_of"]
+           "legacy_encodings", "stated_encodings", "LEGACY_ENCODINGS", "visible", "alphabet_of",
+           "masked_shape"]
 
 #: Columns of every reject table (and of ``store/rejects/<quarter>.csv``).
 REJECT_COLUMNS = ["file", "row", "column", "value", "reason"]
@@ -180,7 +181,7 @@ def stated_encodings() -> tuple[str, ...]:
 
 
 def read_table(path: str | Path, *, sheet: str | int | None = None,
-               source_file: str | None = None) -> RawTable:
+               source_file: str | None = None, private: bool = False) -> RawTable:
     """Read a CSV, Excel (``.xlsx``/``.xlsm``) or Parquet file as text.
 
     Parameters
@@ -215,9 +216,9 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     digest = hashlib.sha256(raw).hexdigest()
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(raw, path, name, digest)
+        return _read_csv(raw, path, name, digest, private)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_excel(raw, path, name, digest, sheet)
+        return _read_excel(raw, path, name, digest, sheet, private)
     if suffix == ".parquet":
         return _read_parquet(raw, path, name, digest)
     raise DataError(f"unsupported file type {suffix or '(none)'!r}: expected .csv, .xlsx or "
@@ -346,7 +347,29 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _header(names: list[object], name: str, row: int) -> tuple[str, ...]:
+def masked_shape(text: object) -> str:
+    """A value's shape without its content, for messages about files that may hold personal
+    data: each run of letters becomes ``a`` (``A`` when it starts upper case), each run of
+    digits ``9``, other characters stay.
+
+    >>> [masked_shape(v) for v in ("Ivan Petrov", "ivan.p@mail.ru", "+7 999 123-45-67")]
+    ['A A', 'a.a@a.a', '+9 9 9-9-9']
+    """
+    out: list[str] = []
+    for ch in str(text)[:200]:
+        kind = ("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit() else ch
+        if out and kind in ("a", "9") and out[-1] in ("a", "A", "9") and \
+                (kind == "9") == (out[-1] == "9"):
+            continue  # the rest of a run of letters or digits
+        out.append(kind)
+    return "".join(out)
+
+
+def _header(names: list[object], name: str, row: int,
+            private: bool = False) -> tuple[str, ...]:
+    """The header's column names, or a DataError naming what is wrong. ``private``: the file may
+    hold personal data where its header should be (a CRM extract exported without it), so a
+    repeated name is shown by position and masked shape, never by value."""
     cols = tuple("" if v is None else str(v).strip().lstrip("\ufeff") for v in names)
     blank = [i + 1 for i, c in enumerate(cols) if not c]
     if blank:
@@ -356,7 +379,10 @@ def _header(names: list[object], name: str, row: int) -> tuple[str, ...]:
     seen: set[str] = set()
     dupes = sorted({c for c in cols if c in seen or seen.add(c)})
     if dupes:
-        raise DataError(f"header repeats column name(s) {dupes}; each column needs its own name",
+        shown = dupes if not private else "; ".join(
+            f"positions {[i + 1 for i, c in enumerate(cols) if c == d]} {masked_shape(d)!r}"
+            for d in dupes)
+        raise DataError(f"header repeats column name(s) {shown}; each column needs its own name",
                         file=name, row=row)
     reserved = [c for c in cols if c in _RESERVED]
     if reserved:
@@ -379,7 +405,8 @@ def _frame(columns: tuple[str, ...], records: list[list[str]], rows: list[int],
     return pd.DataFrame(data, index=pd.RangeIndex(len(records)))
 
 
-def _read_csv(raw: bytes, path: Path, name: str, digest: str) -> RawTable:
+def _read_csv(raw: bytes, path: Path, name: str, digest: str,
+              private: bool = False) -> RawTable:
     text, encoding = decode(raw, name)
     if not text.strip():
         raise DataError("the file is empty (no header, no rows)", file=name)
@@ -396,7 +423,7 @@ def _read_csv(raw: bytes, path: Path, name: str, digest: str) -> RawTable:
             if not rec or (len(rec) == 1 and not rec[0].strip()):
                 continue  # blank line: nothing to import, line numbers stay true
             if columns is None:
-                columns = _header(rec, name, start)
+                columns = _header(rec, name, start, private)
                 width = len(columns)
                 continue
             if len(rec) > width and not any(v.strip() for v in rec[width:]):
@@ -478,7 +505,7 @@ def cell_text(value: object) -> str:
 
 
 def _read_excel(raw: bytes, path: Path, name: str, digest: str,
-                sheet: str | int | None) -> RawTable:
+                sheet: str | int | None, private: bool = False) -> RawTable:
     import openpyxl
 
     try:
@@ -490,7 +517,7 @@ def _read_excel(raw: bytes, path: Path, name: str, digest: str,
         ws = book.worksheets[0]
         if len(book.worksheets) > 1:  # a cover page first, say: name the sheets and the fix
             try:
-                return _read_sheet(ws, path, name, digest)
+                return _read_sheet(ws, path, name, digest, private)
             except DataError as err:
                 others = ", ".join(repr(t) for t in book.sheetnames[1:])
                 raise DataError(
@@ -508,10 +535,10 @@ def _read_excel(raw: bytes, path: Path, name: str, digest: str,
         ws = book[sheet]
     else:
         raise DataError(f"no sheet named {sheet!r}; sheets: {book.sheetnames}", file=name)
-    return _read_sheet(ws, path, name, digest)
+    return _read_sheet(ws, path, name, digest, private)
 
 
-def _read_sheet(ws, path: Path, name: str, digest: str) -> RawTable:
+def _read_sheet(ws, path: Path, name: str, digest: str, private: bool = False) -> RawTable:
     from openpyxl.utils import get_column_letter
 
     where = f"{name} [{ws.title}]"
@@ -536,7 +563,7 @@ def _read_sheet(ws, path: Path, name: str, digest: str) -> RawTable:
         raise DataError(f"blank header cell(s) in column(s) {blank}: export one header row with "
                         "one name per column (multi-row or merged headers are not supported)",
                         file=where, row=header_row)
-    columns = _header(header, where, header_row)
+    columns = _header(header, where, header_row, private)
     width = len(columns)
     records: list[list[str]] = []
     rows: list[int] = []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from vipquality.data.readers import RawTable
+from vipquality.data.readers import RawTable, masked_shape
 from vipquality.errors import IngestError, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -227,24 +227,6 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 def _norm(text: str) -> str:
     return " ".join(_INVISIBLE.sub("", str(text)).split()).casefold()
-
-
-def masked_shape(text: object) -> str:
-    """A value's shape without its content, for messages about files that may hold personal
-    data: each run of letters becomes ``a`` (``A`` when it starts upper case), each run of
-    digits ``9``, other characters stay.
-
-    >>> [masked_shape(v) for v in ("Ivan Petrov", "ivan.p@mail.ru", "+7 999 123-45-67")]
-    ['A A', 'a.a@a.a', '+9 9 9-9-9']
-    """
-    out: list[str] = []
-    for ch in str(text)[:200]:
-        kind = ("A" if ch.isupper() else "a") if ch.isalpha() else "9" if ch.isdigit() else ch
-        if out and kind in ("a", "9") and out[-1] in ("a", "A", "9") and \
-                (kind == "9") == (out[-1] == "9"):
-            continue  # the rest of a run of letters or digits
-        out.append(kind)
-    return "".join(out)
 
 
 def resolve_columns(raw: RawTable, fields: Sequence[Field], mode: str, *,

@@ -325,8 +325,8 @@ def _read_file(workspace, table: str, path: Path, survey_format: str | None,
     ``None``: whole)."""
     source = _source_name(workspace, path)
     sheet = getattr(workspace, "sheets", {}).get("survey" if table == "responses" else table)
-    if table != "responses":
-        return read_table(path, source_file=source, sheet=sheet)
+    if table != "responses":  # the CRM's header row may be missing: its values stay unshown
+        return read_table(path, source_file=source, sheet=sheet, private=table == "clients")
     from vipquality.data.importers import read_survey
 
     if block_rows is not None and survey_format in (None, "canonical") and \
