@@ -495,3 +495,148 @@ def test_case_lists_sort_overdue_first_then_by_due_date():
     assert mine["client_name"].isna().tolist() == [True, True, False]
     assert mine["client_name"].iloc[2] == "Anna"
     assert case_list(s, branch="B1")["case_id"].tolist() == ["d", "c", "b", "a"]
+
+
+# ------------------------------------------------------------------------------------ alerts
+import dataclasses  # noqa: E402
+import socket  # noqa: E402
+
+from vipquality.config import AlertMail  # noqa: E402
+
+
+def _alert_data():
+    from types import SimpleNamespace
+    metrics = pd.DataFrame({"quarter": "2026Q2", "segment": ["luxury", "premium"],
+                            "metric": ["nps", "nps"], "value": [20.0, 35.0],
+                            "change": [-9.5, -1.0], "p_adjusted": [0.004, 0.6],
+                            "significant": [True, False], "base_flag": ["ok", "ok"]})
+    standards = pd.DataFrame({"quarter": "2026Q2", "segment": ["all", "all"],
+                              "standard_id": ["S02", "S04"], "value": [70.0, 88.0],
+                              "ci_high": [78.0, 93.0], "target": [90.0, 85.0]})
+    loop_segments = pd.DataFrame({"segment": ["all"], "followed_up": [200],
+                                  "contact_share": [70.0], "ci_high": [76.0]})
+    loop_branches = pd.DataFrame({"branch": ["B01", "B02"], "overdue": [2, 0]})
+    return SimpleNamespace(quarter="2026Q2", previous="2026Q1", metrics=metrics,
+                           branches=metrics.iloc[:0], standards=standards,
+                           loop_segments=loop_segments, loop_branches=loop_branches,
+                           settings={"contact_target": 90.0})
+
+
+def test_alerts_name_what_fell_and_what_is_overdue(tiny):
+    from vipquality.report.alerts import alert_lines, compute_alerts
+    ws = load_workspace(tiny)
+    ingest_quarter(ws, "2026Q2")
+    executive, restricted = compute_alerts(_alert_data(), ws)
+    kinds = [(a["kind"], a.get("segment") or a.get("branch")) for a in executive["alerts"]]
+    assert kinds == [("metric_fell", "luxury"), ("compliance_below_target", "all"),
+                     ("contact_below_target", "all"), ("cases_overdue", "B01")]
+    lines = alert_lines(executive)
+    assert "NPS fell by 9.5 in segment luxury" in lines[1]
+    assert "standard S02" in lines[2] and "below the target 90.0 %" in lines[2]
+    assert restricted["alerts"] == []  # the tiny workspace's managers have too few answers
+
+
+def test_an_unusual_share_of_detractors_is_found_after_adjustment():
+    from vipquality.metrics.loop import unusual_shares
+    r = unusual_shares([30, 12, 11, 9, 10], [60, 60, 60, 60, 60])
+    assert r["unusual"].tolist() == [True, False, False, False, False]
+    assert (r["p_adjusted"] >= r["p_value"]).all()  # Holm never lowers a p-value
+    # one test alone would call 18 of 60 unusual (p = 0.015); among five managers, after
+    # Holm (p = 0.076), it is not
+    r = unusual_shares([18, 12, 11, 9, 10], [60] * 5)
+    assert r["p_value"][0] < 0.05 and not r["unusual"].any()
+
+
+class _Inbox:
+    def __init__(self):
+        self.mails = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.mails.append((tuple(envelope.rcpt_tos), envelope.content.decode("utf-8")))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _mail_status():
+    s = _hand_cases().assign(client_id=["K1", "K2", "K3", "K4", None],
+                             status=["open", "open", "contacted", "open", "open"],
+                             overdue=[True, False, False, True, False])
+    return s
+
+
+def test_alert_mails_reach_each_role_with_only_their_own_cases(tiny):
+    from aiosmtpd.controller import Controller
+
+    from vipquality.report.alerts import send_alerts
+    inbox, port = _Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        ws = dataclasses.replace(load_workspace(tiny), alert_mail=AlertMail(
+            "127.0.0.1", port, "vq@bank.example", executives=("cx@bank.example",),
+            branches={"B1": ("head.b1@bank.example",)},
+            managers={"M1": ("m1@bank.example",), "M2": ("m2@bank.example",)}))
+        alerts = {"quarter": "2026Q2", "alerts": [{"kind": "cases_overdue", "branch": "B1",
+                                                   "overdue": 2}]}
+        notes = send_alerts(ws, "2026Q2", alerts, _mail_status())
+    finally:
+        controller.stop()
+    assert notes == ["alerts e-mailed: 4 message(s) to 4 address(es)"]
+    mails = dict(inbox.mails)
+    assert set(mails) == {("cx@bank.example",), ("head.b1@bank.example",),
+                          ("m1@bank.example",), ("m2@bank.example",)}
+    m1, m2 = mails[("m1@bank.example",)], mails[("m2@bank.example",)]
+    assert "C-1" in m1 and "K1" in m1 and "C-2" in m1 and "K3" not in m1 and "K4" not in m1
+    assert "C-4" in m2 and "K4" in m2 and "K1" not in m2 and "K2" not in m2
+    assert "C-5" not in m2  # no consent: the manager is not asked to call
+    executive = mails[("cx@bank.example",)]
+    assert "branch B1: 2 case(s)" in executive
+    for secret in ("K1", "K2", "K3", "K4", "M1", "M2", "C-1", "Orlova"):
+        assert secret not in executive, secret
+    branch = mails[("head.b1@bank.example",)]
+    assert "C-1" in branch and "C-4" in branch and "K1" not in branch  # ids of cases only
+
+
+def test_a_failed_delivery_is_reported_not_raised(tiny, monkeypatch):
+    from vipquality.report.alerts import send_alerts
+    ws = dataclasses.replace(load_workspace(tiny), alert_mail=AlertMail(
+        "127.0.0.1", _free_port(), "vq@bank.example", executives=("cx@bank.example",)))
+    notes = send_alerts(ws, "2026Q2", {"quarter": "2026Q2", "alerts": []}, _mail_status(),
+                        timeout=2)
+    assert len(notes) == 1 and notes[0].startswith("alerts e-mail not sent (")
+    monkeypatch.delenv("VQ_TEST_SMTP_PASSWORD", raising=False)
+    ws = dataclasses.replace(ws, alert_mail=dataclasses.replace(
+        ws.alert_mail, password_env="VQ_TEST_SMTP_PASSWORD"))
+    inbox, port = _Inbox(), _free_port()
+    from aiosmtpd.controller import Controller
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        ws = dataclasses.replace(ws, alert_mail=dataclasses.replace(ws.alert_mail, port=port))
+        notes = send_alerts(ws, "2026Q2", {"quarter": "2026Q2", "alerts": []}, _mail_status())
+    finally:
+        controller.stop()
+    assert notes == ["alerts e-mail not sent: environment variable VQ_TEST_SMTP_PASSWORD "
+                     "(alerts.email.password_env) is not set"]
+    assert inbox.mails == []
+
+
+def test_alert_mail_settings_are_validated(tmp_path):
+    root = _config_copy(tmp_path)
+    text = (root / "workspace.yaml").read_text(encoding="utf-8")
+    (root / "workspace.yaml").write_text(text + (
+        "alerts:\n  email:\n    host: smtp.bank.example\n    port: 587\n"
+        "    sender: vq@bank.example\n    password_env: VQ_SMTP_PASSWORD\n    starttls: true\n"
+        "    recipients:\n      executives: [cx@bank.example]\n"
+        "      managers: {M005: m005@bank.example}\n"), encoding="utf-8")
+    mail = load_workspace(root).alert_mail
+    assert (mail.host, mail.port, mail.starttls, mail.managers) == (
+        "smtp.bank.example", 587, True, {"M005": ("m005@bank.example",)})
+    _edit(root / "workspace.yaml", "m005@bank.example", "not-an-address")
+    with pytest.raises(ConfigError, match="recipients.managers.M005: expected an e-mail"):
+        load_workspace(root)

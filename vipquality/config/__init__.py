@@ -13,6 +13,7 @@ from vipquality.config.load import load_workspace
 from vipquality.config.model import (
     ALL_LABEL,
     ALL_SEGMENT,
+    AlertMail,
     Attribute,
     CaseRules,
     ChecklistItem,
@@ -33,6 +34,7 @@ __all__ = [
     "ALL_LABEL",
     "ALL_SEGMENT",
     "OPERATORS",
+    "AlertMail",
     "All",
     "Any",
     "Attribute",

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from vipquality.config._yaml import _DATE_RE, _fmt, _hint, _read_yaml, _Reader, _show
 from vipquality.config.model import (
     ALL_SEGMENT,
+    AlertMail,
     Attribute,
     CaseRules,
     ChecklistItem,
@@ -542,12 +543,55 @@ _VISIT_COLUMNS = ("visit_id", "visit_date", "branch", "manager_id", "segment", "
 _WORKSPACE_REQUIRED = ("name", "currency", "timezone", "instrument", "segments", "standards",
                        "clients", "visits")
 _WORKSPACE_OPTIONAL = ("fiscal_year_start", "staff", "store", "quarter_files", "reporting",
-                       "compliance", "cases", "encodings", "sheets", "countries")
+                       "compliance", "cases", "encodings", "sheets", "countries", "alerts")
 
 
 def _config_file(root: Path, r: _Reader) -> Path:
     name = r.text("a file name relative to the workspace folder")
     return root / name
+
+
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _addresses(r: _Reader) -> tuple[str, ...]:
+    items = [r] if isinstance(r.value, str) else r.list(min_items=1, what="a list of e-mail "
+                                                                          "addresses")
+    out = []
+    for a in items:
+        v = a.text("an e-mail address")
+        if not _EMAIL_RE.fullmatch(v):
+            a.fail(f"expected an e-mail address such as cx@bank.example, got {v!r}")
+        out.append(v)
+    return tuple(out)
+
+
+def _parse_alert_mail(r: _Reader) -> AlertMail | None:
+    a = r.fields(optional=("email",))
+    if not a.get("email"):
+        return None
+    e = a["email"].fields(required=("host", "sender"),
+                          optional=("port", "username", "password_env", "starttls", "recipients"))
+    recipients: dict[str, t.Any] = {"executives": (), "branches": {}, "managers": {}}
+    if e.get("recipients"):
+        rr = e["recipients"].fields(optional=("executives", "branches", "managers"))
+        if rr.get("executives"):
+            recipients["executives"] = _addresses(rr["executives"])
+        for role in ("branches", "managers"):
+            if rr.get(role):
+                recipients[role] = {str(code): _addresses(vr) for code, vr in rr[role].entries()}
+    env = e["password_env"].text("an environment variable name") if e.get("password_env") \
+        else None
+    if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+        e["password_env"].fail(f"expected the name of an environment variable (the password "
+                               f"itself never goes in a file), got {env!r}")
+    return AlertMail(host=e["host"].text("a host name"),
+                     port=e["port"].integer(lo=1, hi=65535) if e.get("port") else 25,
+                     sender=_addresses(e["sender"])[0],
+                     username=e["username"].text("a user name") if e.get("username") else None,
+                     password_env=env,
+                     starttls=e["starttls"].boolean() if e.get("starttls") is not None else False,
+                     **recipients)
 
 
 def _column_map(r: _Reader, required: t.Sequence[str], closed: bool) -> dict[str, str]:
@@ -727,5 +771,6 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
         store_path=store_path, quarter_files=quarter_files, client_columns=client_columns,
         personal_columns=tuple(personal), visit_columns=visit_columns, reporting=reporting,
         critical_item_fails_visit=critical_fails, cases=cases,
+        alert_mail=_parse_alert_mail(r["alerts"]) if r.get("alerts") else None,
         encodings=tuple(encodings), sheets=sheets,
         **({"countries": tuple(countries)} if countries else {}))

@@ -11,6 +11,7 @@ catalogue (:class:`Standard`, :class:`StandardVersion`, :class:`ChecklistItem`) 
 from __future__ import annotations
 
 import dataclasses
+import dataclasses
 import datetime as dt
 import re
 import typing as t
@@ -23,6 +24,7 @@ from vipquality.config.rules import All, Condition
 __all__ = [
     "ALL_LABEL",
     "ALL_SEGMENT",
+    "AlertMail",
     "Attribute",
     "CaseRules",
     "ChecklistItem",
@@ -307,6 +309,27 @@ class CaseRules:
 
 
 @dataclass(frozen=True)
+class AlertMail:
+    """Where the alerts of a run are e-mailed (``alerts.email`` in workspace.yaml).
+
+    ``executives`` get the alerts without personal data; ``branches`` (branch code → addresses)
+    the branch's overdue cases; ``managers`` (manager code → addresses) only their own cases.
+    The password is read from the environment variable ``password_env`` at sending time, never
+    from a file.
+    """
+
+    host: str
+    port: int
+    sender: str
+    executives: tuple[str, ...] = ()
+    branches: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    managers: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    username: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+
+
+@dataclass(frozen=True)
 class Workspace:
     """A loaded, validated workspace (see ``surveys/README.md``)."""
 
@@ -328,6 +351,8 @@ class Workspace:
     critical_item_fails_visit: bool
     #: the follow-up case rules (``cases`` in workspace.yaml); ``None``: no cases are opened
     cases: CaseRules | None = None
+    #: e-mail delivery of the run's alerts (``alerts.email``); ``None``: no mail
+    alert_mail: AlertMail | None = None
     #: the legacy code pages of the workspace's non-UTF-8 exports (``encodings``), e.g.
     #: ``("cp1253",)``; empty: guessed among cp1251, cp1253, cp1252 and latin-1, refusing a file
     #: that reads as both Greek and Cyrillic

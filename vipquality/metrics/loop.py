@@ -27,7 +27,7 @@ import pandas as pd
 from vipquality.metrics.intervals import wilson
 
 __all__ = ["LOOP_COLUMNS", "RECOVERY_CAVEAT", "by_segment", "loop_summary", "recovery",
-           "root_causes"]
+           "root_causes", "unusual_shares"]
 
 #: Columns of :func:`loop_summary` after the grouping columns.
 LOOP_COLUMNS = ["opened", "followed_up", "contacted_in_sla", "contact_share", "ci_low", "ci_high",
@@ -164,3 +164,39 @@ def recovery(previous: pd.DataFrame, now: pd.DataFrame, confidence: float = 0.95
     out["ci_high"] = np.where(n > 0, 100 * hi, np.nan)
     out["difference"] = out["share"].iloc[0] - out["share"].iloc[1]
     return out
+
+
+def unusual_shares(k: t.Sequence[float], n: t.Sequence[float], adjustment: str = "holm",
+                   alpha: float = 0.05) -> pd.DataFrame:
+    """Which groups have a share larger than the rest's: each group's ``k/n`` against the pooled
+    share of all other groups (one-sided two-proportion z-test, statsmodels), adjusted across
+    the groups (``holm`` or ``bh``).
+
+    Returns ``share`` (%), ``rest`` (%), ``p_value``, ``p_adjusted`` and ``unusual`` (adjusted
+    p below ``alpha``), one row per group, in the given order.
+
+    >>> r = unusual_shares([30, 10, 11, 9], [60, 60, 60, 60])
+    >>> r["unusual"].tolist()
+    [True, False, False, False]
+    """
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import proportions_ztest
+
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    p = np.full(len(k), np.nan)
+    rest = np.full(len(k), np.nan)
+    for i in range(len(k)):
+        kr, nr = k.sum() - k[i], n.sum() - n[i]
+        if n[i] > 0 and nr > 0:
+            rest[i] = 100 * kr / nr
+            if 0 < k[i] + kr < n[i] + nr:
+                p[i] = proportions_ztest([k[i], kr], [n[i], nr], alternative="larger")[1]
+    adj = np.full(len(k), np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        adj[ok] = multipletests(p[ok], alpha=alpha,
+                                method="fdr_bh" if adjustment == "bh" else "holm")[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, 100 * k / n, np.nan)
+    return pd.DataFrame({"share": share, "rest": rest, "p_value": p, "p_adjusted": adj,
+                         "unusual": np.nan_to_num(adj, nan=1.0) < alpha})

@@ -212,7 +212,7 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                 jobs = report_jobs(data, ws.root, data_dir.resolve(), notebooks)
                 from vipquality.data.store import fingerprint
 
-                digest, notes = [], []
+                digest, notes, alerts = [], [], []
                 board = staging / BOARD_PACK_HTML
 
                 def meanwhile() -> None:  # this process's own work, while the notebooks run
@@ -223,6 +223,9 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
 
                     write_case_lists(ws, data.quarter, staging / RESTRICTED_DIR,
                                      data.loop_managers)
+                    from vipquality.report.alerts import write_alerts
+
+                    alerts.append(write_alerts(data, ws, staging, staging / RESTRICTED_DIR))
                     if pdf:
                         from vipquality.report.pages.board import write_board_pack
 
@@ -264,6 +267,10 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+        if alerts:  # after publication: a failed delivery is a line of the summary, no more
+            from vipquality.report.alerts import alert_lines, send_alerts
+
+            notes += alert_lines(alerts[0]) + send_alerts(ws, data.quarter, alerts[0])
     finally:
         pool.close()
     return ReportOutcome(data.quarter, final, run, restricted, tuple(n for n in notes if n))
