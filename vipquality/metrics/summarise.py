@@ -151,7 +151,8 @@ def summarise(
 
     - ``nps``: raw NPS on −100…100, SE = 100·√(v/n), adjusted-Wald interval (Rocks 2016);
       weighted shares with the Kish base n = (Σw)²/Σw² when the responses carry weights.
-    - ``ces_mean`` (item scale, t-interval clipped to the scale), ``ces_easy`` (%, Wilson),
+    - ``ces_mean`` (item scale, the bounded-mean interval of compliance on the item's
+      scale), ``ces_easy`` (%, Wilson),
       ``ces_net_easy`` (% easy − % difficult, the NPS's adjusted-Wald interval), exactly as
       :func:`vipquality.metrics.ces.ces`; easy/net easy only for scales with an odd number of
       points.
@@ -333,7 +334,9 @@ def _ces(col: dict, scale, confidence: float) -> list[tuple[str, dict]]:
     n = kish_n(col["ces_sw"], col["ces_sw2"])
     mean, sd = _weighted_mean_sd(n, col["ces_sw"], col["ces_swx"], col["ces_swx2"])
     lo, hi = scale
-    low, high = np.clip(t_interval(mean, sd, n, confidence=confidence), lo, hi)
+    scaled = _div(n, col["ces_sw"])  # weights scaled to sum to the Kish base, as in ces()
+    low, high = bounded_mean_interval(n, col["ces_swx"] * scaled, col["ces_swx2"] * scaled,
+                                      confidence=confidence, scale=(lo, hi))
     blocks = [("ces_mean", {"value": mean, "ci_low": low, "ci_high": high,
                             "se": _div(sd, np.sqrt(n)), "n": n})]
     if (hi - lo) % 2 == 0:  # easy / neutral / difficult needs an odd number of points
