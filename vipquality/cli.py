@@ -183,5 +183,19 @@ def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
         sys.exit(EXIT_FAILED)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def check(directory: Path) -> None:
+    """Validate the workspace in DIRECTORY without importing anything: what each column maps
+    to, the quarter folders and files found, and every problem with its file, key and fix
+    (exit code 2 when there is one)."""
+    from vipquality.data.onboarding import check_workspace
+
+    result = check_workspace(directory)
+    click.echo(result.render())
+    if not result.ok:
+        sys.exit(EXIT_BAD_INPUT)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
