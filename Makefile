@@ -8,7 +8,7 @@ QUARTER ?=
 OUT ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help env extras report test test-spark lab sample bench snapshots clean
+.PHONY: help env extras report test test-spark lab sample bench snapshots validate clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ bench: extras  ## Run the benchmarks and write benchmarks/RESULTS.md (about 25 m
 
 snapshots: env  ## Regenerate the snapshot tables in tests/snapshots/ (review the diff)
 	VQ_UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q tests/test_snapshots.py
+
+validate: env  ## Coverage of every 95 % interval by simulation (4000 replicates): writes docs/validation.md (about 5 min)
+	$(BIN)/python -m vipquality.metrics.validation docs/validation.md 4000
 
 clean:  ## Remove the environment, the store and the reports
 	rm -rf $(VENV) $(WORKSPACE)/store reports/*/ .pytest_cache

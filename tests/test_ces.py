@@ -19,15 +19,25 @@ from vipquality.metrics.ces import ces
 X = [7, 6, 6, 5, 4, 3, 7, 2, 6, 5, 1, 7]  # easy (5–7): 8, neutral (4): 1, difficult (1–3): 3
 
 
-def test_mean_and_t_interval_match_scipy():
+def test_mean_and_its_bounded_interval_by_hand():
     x = np.array(X, dtype=float)
     est = ces(X)
-    lo, hi = stats.t.interval(0.95, df=x.size - 1, loc=x.mean(), scale=stats.sem(x))
+    # on 0–1: u = (x − 1)/6, plus one pseudo-answer at 0 and one at 1; normal on the logit
+    u = np.r_[(x - 1) / 6, 0.0, 1.0]
+    ma, se_u = u.mean(), u.std(ddof=1) / np.sqrt(u.size)
+    half = stats.norm.ppf(0.975) * se_u / (ma * (1 - ma))
+    lo, hi = (1 + 6 / (1 + np.exp(-(np.log(ma / (1 - ma)) + k * half))) for k in (-1, 1))
     assert est.value == pytest.approx(x.mean())
     assert est.se == pytest.approx(stats.sem(x))
     assert (est.ci_low, est.ci_high) == (pytest.approx(lo), pytest.approx(hi))
-    assert (est.metric, est.method, est.n) == ("ces_mean", "t", 12.0)
+    assert (est.metric, est.method, est.n) == ("ces_mean", "augmented-logit", 12.0)
     assert est.details["sd"] == pytest.approx(x.std(ddof=1))
+
+
+def test_mean_interval_stays_on_the_scale_where_t_leaves_it():
+    # t-interval of (1, 2): 1.5 ± 12.706·0.5 -> (−4.85, 7.85); the bounded one stays in 1–7
+    est = ces([1, 2])
+    assert 1 <= est.ci_low < est.value < est.ci_high <= 7
 
 
 def test_easy_share_matches_statsmodels_wilson():
@@ -70,10 +80,10 @@ def test_one_respondent_gives_no_interval_and_says_why(kind):
     assert "fewer than 2" in est.details["interval"]
 
 
-def test_mean_of_identical_answers_gives_no_zero_width_interval():
+def test_mean_of_identical_answers_keeps_a_real_interval():
+    # no spread in the sample, but the pseudo-answers at 1 and 7 keep a non-zero width
     est = ces([5] * 40)
-    assert est.value == 5 and np.isnan(est.ci_low) and np.isnan(est.ci_high)
-    assert "same" in est.details["interval"]
+    assert est.value == 5 and est.ci_low < 5 < est.ci_high and "interval" not in est.details
 
 
 def test_five_point_scale_splits_top2_bottom2():
@@ -133,5 +143,6 @@ def test_properties(values, kind):
     assert bounds[0] <= est.value <= bounds[1]
     if s.notna().sum() < 2:
         assert np.isnan(est.ci_low) and np.isnan(est.ci_high) and "interval" in est.details
-    elif kind != "mean" or s.nunique() > 1:
+    else:
         assert bounds[0] <= est.ci_low < est.ci_high <= bounds[1]   # on the scale, never zero width
+        assert est.ci_low - 1e-9 <= est.value <= est.ci_high + 1e-9

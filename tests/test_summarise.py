@@ -105,11 +105,16 @@ def test_tiny_frame_nps(tiny_table):
 
 def test_tiny_frame_ces(tiny_table):
     # Q1 A: 7, 5, 4, 2 -> mean 4.5; squared deviations 6.25 + 0.25 + 0.25 + 6.25 = 13,
-    # s = √(13/3) = 2.0816659995, SE = s/2 = 1.0408329997, t(3) interval 4.5 ± 3.3123783
+    # s = √(13/3) = 2.0816659995, SE = s/2 = 1.0408329997. Interval of a bounded mean:
+    # on 0–1, (x − 1)/6 plus pseudo-answers 0 and 1 -> 6 values, normal on the logit scale
     assert cell(tiny_table, "2025Q1", "A", "ces_mean") == 4.5
     se = math.sqrt(13 / 3) / 2
     assert cell(tiny_table, "2025Q1", "A", "ces_mean", "se") == pytest.approx(se)
-    assert cell(tiny_table, "2025Q1", "A", "ces_mean", "ci_low") == pytest.approx(4.5 - T3 * se)
+    u = np.array([1, 4 / 6, 3 / 6, 1 / 6, 0, 1])
+    ma, se_u = u.mean(), u.std(ddof=1) / math.sqrt(6)
+    logit_lo = math.log(ma / (1 - ma)) - Z95 * se_u / (ma * (1 - ma))
+    assert cell(tiny_table, "2025Q1", "A", "ces_mean", "ci_low") == pytest.approx(
+        1 + 6 / (1 + math.exp(-logit_lo)))
     # easy = 5–7: {7, 5} = 50 %; difficult = 1–3: {2} = 25 %; net easy = 25
     assert cell(tiny_table, "2025Q1", "A", "ces_easy") == 50.0
     assert cell(tiny_table, "2025Q1", "A", "ces_net_easy") == 25.0
@@ -121,10 +126,12 @@ def test_tiny_frame_ces(tiny_table):
     # Q1 B: 1, 2, 3, 7 -> mean 3.25, easy 25 %, difficult 75 %, net −50
     assert cell(tiny_table, "2025Q1", "B", "ces_mean") == 3.25
     assert cell(tiny_table, "2025Q1", "B", "ces_net_easy") == -50.0
-    # Q2 B: all 4 -> sd 0: no interval (NaN), never one of width 0
+    # Q2 B: all 4 -> sd 0, yet never an interval of width 0 (the pseudo-answers keep one)
     assert cell(tiny_table, "2025Q2", "B", "ces_mean") == 4.0
-    assert np.isnan(cell(tiny_table, "2025Q2", "B", "ces_mean", "ci_low"))
-    assert np.isnan(cell(tiny_table, "2025Q2", "B", "ces_mean", "ci_high"))
+    assert cell(tiny_table, "2025Q2", "B", "ces_mean", "ci_low") < 4.0
+    assert cell(tiny_table, "2025Q2", "B", "ces_mean", "ci_high") > 4.0
+    # … while the t-interval of an attribute rated 5 by all has none (NaN), not width 0
+    assert np.isnan(cell(tiny_table, "2025Q2", "B", "attr:speed", "ci_low"))
 
 
 def test_tiny_frame_attributes_weights_and_csi(tiny_table):
