@@ -431,7 +431,7 @@ def test_encodings_are_detected_and_text_preserved(root: Path, encoding, comment
 
 
 @pytest.mark.parametrize(("text", "encoding"), [
-    ("Ж", "cp1251"), ("9Ж", "cp1251"), ("Иванов И.И. — «ООО»", "cp1251"), ("Київ", "cp1251"),
+    ("Иванов И.И. — «ООО»", "cp1251"), ("Київ", "cp1251"), ("Ελένη", "cp1253"),
     ("café", "cp1252"), ("Müller „quoted“ – ok", "cp1252"), ("€100", "cp1252"),
     ("Ångström", "latin-1"),
 ])
@@ -439,6 +439,19 @@ def test_short_legacy_files_decode_right(tmp_path: Path, text, encoding):
     path = tmp_path / "t.csv"
     path.write_bytes(f"id,c\n1,{text}\n".encode(encoding))
     assert read_table(path).data.loc[0, "c"] == text
+
+
+@pytest.mark.parametrize("text", ["Ж", "9Ж"])
+def test_a_lone_letter_that_is_greek_or_cyrillic_is_not_guessed(tmp_path: Path, text):
+    """One letter is Ж in cp1251 and Ζ in cp1253: refused, naming both, unless stated."""
+    from vipquality.data.readers import legacy_encodings
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(f"id,c\n1,{text}\n".encode("cp1251"))
+    with pytest.raises(DataError, match=r"Cyrillic \(cp1251\) or Greek \(cp1253\)"):
+        read_table(path)
+    with legacy_encodings(["cp1251"]):
+        assert read_table(path).data.loc[0, "c"] == text
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t"])
