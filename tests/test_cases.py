@@ -438,7 +438,7 @@ def test_loop_health_hides_small_bases_and_names_no_one():
                                  "resolved": [True, False]}),
                    pd.DataFrame({"client_id": list("ab"), "nps": [9, 2]}))
     text = loop_recovery(_loop_data(seg, rec))
-    assert "fewer than 30, no share shown" in text and "Not randomised" in text
+    assert "fewer than 30: no share shown" in text and "Not randomised" in text
 
 
 # ------------------------------------------------------------------ restricted case lists

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 import pandas as pd
 
 from vipquality.metrics.loop import RECOVERY_CAVEAT
@@ -65,18 +64,17 @@ def loop_recovery(data: ReportData) -> str:
     if not len(rec) or not data.previous:
         return "<p>Recovery needs a previous quarter with follow-up cases.</p>"
     th = data.thresholds
+    names = {"followed up": "with the case resolved", "not followed up": "without"}
     parts = []
     for _, r in rec.iterrows():
-        n = int(r["answered_again"])
+        n, who = int(r["answered_again"]), names.get(r["group"], r["group"])
         if n < th["base_suppress"]:
-            parts.append(f"{html.escape(r['group'])}: {n} answered again (fewer than "
-                         f"{th['base_suppress']}, no share shown)")
+            parts.append(f"{html.escape(who)}, {n} answered again (fewer than "
+                         f"{th['base_suppress']}: no share shown)")
         else:
-            parts.append(f"{html.escape(r['group'])}: "
+            parts.append(f"{html.escape(who)}, "
                          f"{tables.format_estimate(r['share'], r['ci_low'], r['ci_high'], 0)} % "
-                         f"of {n} now passive or promoter")
-    diff = rec["difference"].iloc[0]
-    lead = (f"Detractors of {data.previous} with a case who answered again in {data.quarter}. "
-            if np.isfinite(diff) else "")
+                         f"of {n} are now passive or promoters")
+    lead = (f"Detractors of {data.previous} with a case who answered again in {data.quarter}: ")
     return (f"<p>{lead}{'; '.join(parts)}.</p>"
             f"<p class='vq-note'>{html.escape(RECOVERY_CAVEAT)}</p>")
