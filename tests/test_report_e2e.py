@@ -68,7 +68,8 @@ def _all_pages(outcome: ReportOutcome) -> list[Path]:
     pages = [p.relative_to(outcome.folder) for p in outcome.folder.rglob("*.html")]
     if outcome.restricted is not None:
         pages += [Path("restricted", p.relative_to(outcome.restricted))
-                  for p in outcome.restricted.rglob("*.html")]
+                  for p in outcome.restricted.rglob("*.html")
+                  if "cases" not in p.relative_to(outcome.restricted).parts]  # lists, no job
     return sorted(pages)
 
 
@@ -219,7 +220,7 @@ def test_every_page_is_published_and_nothing_else(report, report_workspace):
         assert len(page.parts) == 1 or page.parts[0] == "restricted", page
     assert {*EXECUTIVE_CSVS, "plotly.min.js", "run.json"} <= files
     # anything else is an executive table (e.g. the standards proposals): CSV or Markdown
-    others = files - {*expected, *EXECUTIVE_CSVS, "plotly.min.js", "run.json"}
+    others = files - {*expected, *EXECUTIVE_CSVS, "plotly.min.js", "run.json", "alerts.json"}
     assert all(f.endswith((".csv", ".md")) for f in others), others
     from plotly.offline import get_plotlyjs
 
@@ -231,6 +232,9 @@ def test_every_page_is_published_and_nothing_else(report, report_workspace):
     # restricted pages: a sibling root, so copying the quarter for executives copies none
     assert report.restricted == report.folder.parent / "restricted" / report.quarter
     assert {"plotly.min.js", "staff.html"} <= {p.name for p in report.restricted.iterdir()}
+    # the follow-up case lists publish with them; alerts.json beside the executive pages
+    assert any((report.restricted / "cases").glob("M*.csv"))
+    assert (report.folder / "alerts.json").is_file()
     assert sorted(p.name for p in report.restricted.parent.iterdir()) == [
         ".lock", report.quarter]
 
