@@ -185,6 +185,28 @@ def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--survey", "survey_export", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The survey tool's export (Qualtrics, SurveyMonkey, LimeSurvey, Google or "
+                   "Microsoft Forms, SPSS).")
+@click.option("--crm", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A CRM extract: its columns are mapped, personal ones dropped.")
+@click.option("--visits", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="A mystery-shopping export: its header is mapped.")
+@click.option("--quarter", "-q", default=None, callback=_quarters,
+              help="Copy the survey export into this quarter folder (e.g. 2026Q3).")
+def init(directory: Path, survey_export: Path, crm: Path | None, visits: Path | None,
+         quarter: str | None) -> None:
+    """Draft a workspace in DIRECTORY from your own exports: the columns' roles guessed with
+    their confidence, commented YAML with every guess marked REVIEW (never overwrites)."""
+    from vipquality.data.onboarding import draft_workspace
+
+    draft = draft_workspace(directory, survey_export, crm=crm, visits=visits, quarter=quarter)
+    click.echo(draft.summary())
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def check(directory: Path) -> None:
     """Validate the workspace in DIRECTORY without importing anything: what each column maps
     to, the quarter folders and files found, and every problem with its file, key and fix

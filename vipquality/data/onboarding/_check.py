@@ -150,8 +150,8 @@ def check_workspace(root: str | Path) -> CheckReport:
     --------
     >>> from vipquality.paths import SAMPLE_WORKSPACE
     >>> report = check_workspace(SAMPLE_WORKSPACE)
-    >>> report.ok, sorted(set(report.files["table"]))[:2]
-    (True, ['clients', 'responses'])
+    >>> report.ok, sorted(set(report.files["table"]))
+    (True, ['case_updates', 'clients', 'responses', 'visits'])
     """
     from vipquality.config import load_workspace
     from vipquality.data.ingest import unmatched_files
