@@ -160,3 +160,11 @@ def test_no_attribute_sentence_when_nothing_moved_significantly():
     m = pd.DataFrame({"metric": ["attr:respect"], "value": [80.0], "prev_value": [79.0],
                       "n": [790], "base_flag": ["ok"], "change": [1.0], "significant": [False]})
     assert explain_changes(m, **T) == []
+
+
+def test_a_group_hidden_to_protect_a_smaller_one_says_so():
+    """Complementary suppression (base 195, suppressed_reason "complement"): not "too small"."""
+    row = _frame(_m("nps", NAN, n=195)).assign(suppressed_reason="complement")
+    assert explain_changes(row, **T) == [
+        "NPS: not shown, to protect a smaller group (shown, it would let a group with a base "
+        "under 30 be worked out by difference)."]

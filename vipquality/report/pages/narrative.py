@@ -16,6 +16,7 @@ import pandas as pd
 from vipquality._frames import require_columns, truthy
 from vipquality.errors import DataError
 from vipquality.report.pages.tables import (
+    blank_reason,
     format_base,
     format_number,
     format_signed,
@@ -61,6 +62,9 @@ def _metric_sentence(row: pd.Series, label: str, decimals: int, unit: str, chang
                      n_compared: int | None, base_suppress: int, base_small: int) -> str:
     if is_suppressed(row, base_suppress=base_suppress):
         return f"{label}: base too small to report (n<{base_suppress})."
+    if blank_reason(row, base_suppress=base_suppress) == "complement":
+        return (f"{label}: not shown, to protect a smaller group (shown, it would let a group "
+                f"with a base under {base_suppress} be worked out by difference).")
     if is_missing(row.get("value")):
         return f"{label}: no value to report this quarter."
     value = format_number(row["value"], decimals) + unit
@@ -94,6 +98,8 @@ def _driver_sentence(metrics: pd.DataFrame, drivers: pd.DataFrame, weight: str,
         return None
     row = rows.iloc[0]
     lead = f"The largest driver, {label},"
+    if blank_reason(row, base_suppress=base_suppress) == "complement":
+        return f"{lead} is not shown, to protect a smaller group."
     if is_suppressed(row, base_suppress=base_suppress) or is_missing(row.get("value")):
         return f"{lead} has a base too small to report (n<{base_suppress})."
     now = format_number(row["value"], 0)
