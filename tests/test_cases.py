@@ -640,3 +640,20 @@ def test_alert_mail_settings_are_validated(tmp_path):
     _edit(root / "workspace.yaml", "m005@bank.example", "not-an-address")
     with pytest.raises(ConfigError, match="recipients.managers.M005: expected an e-mail"):
         load_workspace(root)
+
+
+def test_loop_by_branch_ranks_the_root_cause_and_hides_small_bases():
+    from vipquality.report.pages.loop import loop_branches
+    data = _loop_data(pd.DataFrame())
+    data.loop_branches = pd.DataFrame({"branch": ["B1", "B2"], "opened": [40, 10],
+                                       "followed_up": [35, 8], "contacted_in_sla": [30, 8],
+                                       "contact_share": [85.7, 100.0], "ci_low": [70.6, 67.6],
+                                       "ci_high": [93.7, 100.0], "resolved": [20, 5],
+                                       "overdue": [2, 0]})
+    status = pd.DataFrame({"branch": ["B1"] * 5 + ["B2"], "resolved": True,
+                           "root_cause": ["pricing"] * 4 + ["speed", "office"]})
+    data.loop_causes = root_causes(status, ["branch"], {"pricing": "Fees"})
+    page = loop_branches(data)
+    assert "<td>86 [71–94]</td>" in page and "<td>n&lt;30</td>" in page
+    assert "Fees (80 % of 5)" in page and "office (100 % of 1)" in page
+    assert "M0" not in page

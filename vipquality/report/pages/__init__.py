@@ -13,7 +13,7 @@ from vipquality.report.pages.agenda import (
     agenda_top,
     what_if_table,
 )
-from vipquality.report.pages.loop import loop_health, loop_recovery
+from vipquality.report.pages.loop import loop_branches, loop_health, loop_recovery
 from vipquality.report.pages.sections import (
     HEADLINE,
     highlights,
@@ -48,6 +48,7 @@ __all__ = [
     "executive",
     "executive_table",
     "highlights",
+    "loop_branches",
     "loop_health",
     "loop_recovery",
     "overall_drivers",

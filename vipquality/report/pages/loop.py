@@ -13,7 +13,7 @@ from vipquality.metrics.loop import RECOVERY_CAVEAT
 from vipquality.report.data import ReportData
 from vipquality.report.pages import tables
 
-__all__ = ["loop_health", "loop_recovery"]
+__all__ = ["loop_branches", "loop_health", "loop_recovery"]
 
 
 def _share(row: pd.Series, base_suppress: int) -> object:
@@ -78,3 +78,37 @@ def loop_recovery(data: ReportData) -> str:
     lead = (f"Detractors of {data.previous} with a case who answered again in {data.quarter}: ")
     return (f"<p>{lead}{'; '.join(parts)}.</p>"
             f"<p class='vq-note'>{html.escape(RECOVERY_CAVEAT)}</p>")
+
+
+def loop_branches(data: ReportData) -> tables.HTMLTable:
+    """The loop by branch: cases, contact within the SLA (hidden below the suppression base),
+    overdue, and the root causes of the closed cases ranked (the first with its share of the
+    branch's coded cases: a branch where one cause dominates stands out)."""
+    br, causes = data.loop_branches, data.loop_causes
+    if not len(br):
+        return tables.HTMLTable("<p>No follow-up cases this quarter.</p>")
+    th = data.thresholds
+    first = causes[causes["rank"] == 1].set_index("branch") if len(causes) else None
+    coded = causes.groupby("branch")["n"].sum() if len(causes) else None
+
+    def cause(branch: str) -> str:
+        if first is None or branch not in first.index:
+            return ""
+        r = first.loc[branch]
+        return (f"{r['label']} ({tables.format_number(r['share'])} % of "
+                f"{int(coded[branch])})")
+
+    frame = pd.DataFrame({
+        "Branch": br["branch"],
+        "Cases": br["opened"].astype(int),
+        "Contacted within SLA, %": [
+            _share(r, th["base_suppress"]) or tables.suppress_label(
+                base_suppress=th["base_suppress"]) for _, r in br.iterrows()],
+        "Resolved": br["resolved"].astype(int),
+        "Overdue now": br["overdue"].astype(int),
+        "Most frequent root cause": [cause(b) for b in br["branch"]],
+    })
+    return tables.format_table(
+        frame, table_id="loop-branches", caption=f"Closing the loop by branch, {data.quarter}",
+        footnote="Root cause: of the branch's resolved cases with a code (cases.yaml "
+                 "root_causes). Managers are shown only in the restricted views.")
