@@ -819,7 +819,12 @@ def test_csv_cells_come_back_exactly_as_written(tmp_path_factory, rows, encoding
     writer.writerow(["a", "b", "c"])
     writer.writerows(rows)
     path.write_bytes(buf.getvalue().encode(encoding))
-    raw = read_table(path)
+    # "Жж" alone reads as Greek "Ζζ" in cp1253 as well: the code page is stated, as a workspace
+    # would (detection is tested on real words above)
+    from vipquality.data.readers import legacy_encodings
+
+    with legacy_encodings(["cp1251"] if encoding == "cp1251" else None):
+        raw = read_table(path)
     assert raw.delimiter == delimiter and raw.columns == ("a", "b", "c")
     assert raw.data[["a", "b", "c"]].values.tolist() == rows
     assert raw.ragged.empty and raw.n_read == len(rows)
