@@ -429,3 +429,18 @@ def test_importance_performance_labels_do_not_collide():
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+
+
+def test_trend_names_a_group_hidden_to_protect_a_smaller_one():
+    """A segment hidden by complementary suppression (base 400+, value blank) is marked ‡ in
+    the legend and named, with the reason, in the subtitle: not left as a silent gap."""
+    m = _metrics()
+    hidden = (m["segment"] == "private") & (m["quarter"] == "2026Q3")
+    m.loc[hidden, ["value", "ci_low", "ci_high"]] = NAN
+    m["suppressed_reason"] = ""
+    m.loc[hidden, "suppressed_reason"] = "complement"
+    fig = charts.trend(m, "nps", segments=["luxury", "private"], quarters=LAST8, **T)
+    names = [t.name for t in fig.data if t.showlegend is not False]
+    assert "private (n=410\u2021)" in names, names
+    sub = fig.layout.title.subtitle.text
+    assert "\u2021 private: quarters not drawn. Hidden to protect a smaller group" in sub

@@ -29,9 +29,12 @@ from vipquality.errors import DataError
 from vipquality.report.pages.tables import (
     DASH,
     HEADLINE_METRICS,
+    HIDDEN_MARK,
     MINUS,
     SMALL_MARK,
     base_flag_of,
+    blank_note,
+    blank_reason,
     format_base,
     format_change,
     format_estimate,
@@ -204,6 +207,8 @@ def _n_text(row: Mapping | pd.Series, base_suppress: int, base_small: int) -> st
     flag = _flag(row, base_suppress, base_small)
     if flag == "suppressed":
         return suppress_label(base_suppress=base_suppress)
+    if blank_reason(row, base_suppress=base_suppress) == "complement":
+        return f"n={format_base(row.get('n'))}{HIDDEN_MARK}"  # hidden for a smaller group
     mark = SMALL_MARK if flag == "small" else ""
     return f"n={format_base(row.get('n'))}{mark}"
 
@@ -311,6 +316,7 @@ def trend(
         f"Bars: {pct} confidence interval. " + _base_note(base_suppress, base_small),
     )
     ticktext = list(qs)
+    hidden_for_others: list[str] = []
     for seg in drawn:
         sub = rows[rows[by].astype(str) == seg]
         if sub["quarter"].astype(str).duplicated().any():
@@ -341,6 +347,9 @@ def trend(
         latest = next((by_q[q] for q in reversed(qs) if q in by_q), None)
         if not single and latest is not None:
             name = f"{name} ({_n_text(latest, base_suppress, base_small)})"
+        if any(blank_reason(r, base_suppress=base_suppress) == "complement"
+               for r in by_q.values()):
+            hidden_for_others.append(labels.get(seg, seg))
         # the line carries the legend entry and the interval; the markers (filled, or hollow for a
         # small base) carry the hover text, so the legend symbol never depends on the data
         fig.add_trace(go.Scatter(
@@ -361,6 +370,10 @@ def trend(
                      ticktext=ticktext)
     fig.update_yaxes(title_text=axis_title or disp.axis_title)
     fig.update_layout(showlegend=True)
+    if hidden_for_others:
+        note = blank_note("complement", base_suppress=base_suppress)
+        fig.update_layout(title_subtitle_text=f"{fig.layout.title.subtitle.text} {HIDDEN_MARK} "
+                          f"{', '.join(hidden_for_others)}: quarters not drawn. {note}")
     if not drawn or not any(t.y and any(v is not None for v in t.y) for t in fig.data):
         _empty_note(fig, "No value to report for this selection.")
     return fig
