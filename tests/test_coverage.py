@@ -12,6 +12,7 @@ import os
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from vipquality.metrics.validation import (
@@ -120,3 +121,42 @@ def test_markdown_reports_a_design_outside_the_promise():
     text = validation_markdown(run_validation(100, selected=[never]), seed=1, reps=100)
     assert "| never | empty | any | 10 |" in text and "**no**" in text
     assert "- never (empty), any, n = 10: 0.0 %" in text
+
+
+def test_every_interval_of_the_tidy_table_stays_on_its_scale():
+    # small and degenerate groups included: one respondent, all answers equal, one visit
+    from vipquality.metrics.summarise import summarise
+
+    rng = np.random.default_rng(12)
+    sizes = [1, 2, 3, 5, 30]
+    rows = []
+    for g, n in enumerate(sizes * 2):
+        same = g >= len(sizes)
+        rows.append(pd.DataFrame({
+            "quarter": "2025Q1", "segment": f"s{g}",
+            "nps": np.full(n, 10) if same else rng.integers(0, 11, n),
+            "ces": np.full(n, 7) if same else rng.integers(1, 8, n),
+            "sat__a": np.full(n, 10.0) if same else rng.integers(1, 11, n).astype(float),
+            "imp__a": rng.integers(1, 11, n).astype(float)}))
+    responses = pd.concat(rows, ignore_index=True)
+    visits = pd.DataFrame({
+        "quarter": "2025Q1", "segment": np.repeat([f"s{g}" for g in range(4)], [2, 6, 60, 4]),
+        "visit_id": np.repeat(np.arange(36), 2)[:72],
+        "item_id": np.tile(["greet", "offer"], 36),
+        "result": rng.choice(["yes", "no", "na"], 72, p=[0.8, 0.15, 0.05])})
+    table = summarise(responses, attributes=["a"], visits=visits, base_suppress=0,
+                      base_small=0)
+    scale = {"nps": (-100, 100), "ces_mean": (1, 7), "ces_easy": (0, 100),
+             "ces_net_easy": (-100, 100), "csi": (0, 100), "attr:a": (0, 100),
+             "compliance": (0, 100)}
+    shown = table[table["metric"].isin(scale)]
+    assert set(shown["metric"]) == set(scale)
+    lo = shown["metric"].map(lambda m: scale[m][0])
+    hi = shown["metric"].map(lambda m: scale[m][1])
+    has = shown["ci_low"].notna()
+    assert (shown["ci_low"].notna() == shown["ci_high"].notna()).all()
+    assert ((shown["ci_low"] >= lo) & (shown["ci_high"] <= hi))[has].all()
+    assert (shown["ci_high"] > shown["ci_low"])[has].all()              # never zero width
+    assert not has[shown["n"] < 2].any()                                # n < 2: no interval
+    assert has[(shown["n"] >= 2) & shown["metric"].isin(
+        ["nps", "ces_mean", "ces_easy", "ces_net_easy", "compliance"])].all()
