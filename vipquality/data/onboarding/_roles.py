@@ -279,6 +279,11 @@ def propose_roles(survey) -> SurveyProposal:
         return t or re.sub(r"(?:_|\b)(?:sat|imp|satisfaction|importance)$", "", c,
                            flags=re.IGNORECASE)
 
+    def _row(c: str) -> str:
+        """A matrix row ("How satisfied … - Competence"): what follows the last dash."""
+        parts = re.split(r"\s[-–—]\s", text[c]) if text[c] else []
+        return parts[-1] if len(parts) > 1 else stem(c)
+
     # items asked the same way ("On a scale of 0-10, how would you rate the …") are told apart
     # by what follows the words they share
     shared = _common_words([stem(c) for c in sats if text[c]]) if len(sats) > 1 else 0
@@ -298,7 +303,7 @@ def propose_roles(survey) -> SurveyProposal:
                   f"{_scale(profiles[c], text[c])[0]}–{_scale(profiles[c], text[c])[1]}): a "
                   "satisfaction attribute of the CSI", text[c], _scale(profiles[c], text[c]),
                   aid, label[:80]))
-        twin = next((i for i in imps if _key(stem(i)) == _key(stem(c))), None)
+        twin = next((i for i in imps if _key(_row(i)) == _key(_row(c))), None)
         if twin is not None:
             imps.remove(twin)
             add(Guess("imp", twin, 0.7, f"importance wording, the twin of {c!r}", text[twin],
@@ -309,9 +314,9 @@ def propose_roles(survey) -> SurveyProposal:
         used.discard(c)
 
     free = [c for c in items if c not in used and not profiles[c].ints and profiles[c].filled
-            and not profiles[c].dates and profiles[c].mean_len >= 8
-            and profiles[c].distinct >= 0.5 * profiles[c].filled]
+            and not profiles[c].dates and profiles[c].mean_len >= 8 and profiles[c].distinct >= 2]
     c = next((c for c in free if _COMMENT_WORDS.search(text[c] or c)), None)
+    free = [c for c in free if profiles[c].distinct >= 0.5 * profiles[c].filled]
     if c is not None:
         add(Guess("comment", c, 0.85, "free text with the why / comment wording", text[c]))
     elif free:
