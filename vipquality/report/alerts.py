@@ -116,12 +116,16 @@ def compute_alerts(data: ReportData, ws: Workspace) -> tuple[dict, dict]:
     return {"quarter": q, "alerts": alerts}, {"quarter": q, "alerts": restricted}
 
 
+def _p(p: float | None) -> str:
+    return "n/a" if p is None else "< 0.0001" if p < 0.0001 else f"= {p}"
+
+
 def _text(a: dict) -> str:
     kind = a["kind"]
     where = f"segment {a['segment']}" if "segment" in a else f"branch {a.get('branch')}"
     if kind == "metric_fell":
         return (f"{_FELL.get(a['metric'], a['metric'])} fell by {abs(a['change'])} in {where} "
-                f"(now {a['value']}; adjusted p = {a['p_adjusted']})")
+                f"(now {a['value']}; adjusted p {_p(a['p_adjusted'])})")
     if kind == "compliance_below_target":
         return (f"standard {a['standard_id']} in {where}: compliance {a['value']} % (interval up "
                 f"to {a['ci_high']}) below the target {a['target']} %")
@@ -133,7 +137,8 @@ def _text(a: dict) -> str:
     if kind == "manager_detractors":
         if "manager_id" in a:
             return (f"manager {a['manager_id']} ({where}): {a['share']} % detractors against "
-                    f"{a['rest']} % for the others (n = {a['n']}; adjusted p = {a['p_adjusted']})")
+                    f"{a['rest']} % for the others (n = {a['n']}; adjusted p "
+                    f"{_p(a['p_adjusted'])})")
         return (f"{where}: {a['managers']} manager(s) with an unusual share of detractors "
                 "(see the restricted staff view)")
     return json.dumps(a, sort_keys=True)
