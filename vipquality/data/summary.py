@@ -16,7 +16,8 @@ __all__ = ["summarise_workspace"]
 
 def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
                         by: Sequence[str] = ("quarter", "segment"), *,
-                        engine: str = "duckdb") -> pd.DataFrame:
+                        engine: str = "duckdb",
+                        memberships: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`~vipquality.metrics.summarise.summarise` over the canonical store of
     ``workspace`` with its own settings.
 
@@ -34,6 +35,9 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
         responses lack (e.g. ``branch``, ``manager_id``, ``tier``) are taken from the clients
         table as of each quarter. Compliance is included when the visits carry every grouping
         column (visit ``segment`` is the scenario segment the shopper played).
+    memberships : DataFrame, optional
+        ``quarter, client_id, segment`` to group the responses by instead of the stored
+        memberships (the disclosure atoms of :mod:`vipquality.data.atoms`).
     """
     from vipquality.data import store
 
@@ -47,8 +51,7 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
             load = [before, *wanted]
 
     responses = store.load_responses(workspace, quarters=load)
-    memberships = None
-    if "segment" in by and "segment" not in responses.columns:
+    if "segment" in by and "segment" not in responses.columns and memberships is None:
         memberships = store.load_memberships(workspace, quarters=load)
     from_clients = [c for c in by if c not in responses.columns and c != "segment"]
     if from_clients:

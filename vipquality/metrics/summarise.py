@@ -561,7 +561,7 @@ def adjust_p(p_values: pd.Series | np.ndarray, families: pd.DataFrame | None = N
 # --- executive outputs -------------------------------------------------------------------------
 
 def redact(table: pd.DataFrame, families: Mapping[str, Mapping[str, str] | None] | None = None,
-           *, by: Sequence[str] | None = None) -> pd.DataFrame:
+           *, by: Sequence[str] | None = None, hide: np.ndarray | None = None) -> pd.DataFrame:
     """A copy of a tidy table with value, interval and change blanked on suppressed rows, and, with
     ``families``, on the rows that would reveal them by difference (complementary suppression).
 
@@ -580,6 +580,10 @@ def redact(table: pd.DataFrame, families: Mapping[str, Mapping[str, str] | None]
         ``{"branch": None}``). Values missing from a mapping are nobody's sibling.
     by : sequence of str, optional
         The grouping columns (default: every column not in :data:`RESULT_COLUMNS`).
+    hide : array of bool, optional
+        Rows to hide as complements chosen elsewhere (the cross-table audit of
+        :func:`vipquality.report.executive.executive_table`, which sees every table published
+        together); they count as hidden before the ``families`` rule runs.
 
     Notes
     -----
@@ -596,9 +600,12 @@ def redact(table: pd.DataFrame, families: Mapping[str, Mapping[str, str] | None]
     groups derivable. It is applied to every family given, whether or not it covers a published
     total, so it may hide one group more than strictly needed. A row hidden this way keeps its
     ``base_flag`` (``ok``/``small``) and ``n``; the next quarter's row of the same group loses
-    ``prev_value`` and the change columns (they would give the hidden value back). Not covered:
-    sums over groups of different tables that nest in other ways (a parent segment shown next
-    to its parts under another family name), and quarters outside ``table``.
+    ``prev_value`` and the change columns (they would give the hidden value back). Not covered
+    here: sums over groups of different tables, or that nest in other ways (a segment × branch
+    cell against the segment's total, all − premium = luxury + private in one branch), and
+    quarters outside ``table``: :func:`vipquality.report.executive.executive_table` audits the
+    tables published together (:func:`vipquality.metrics.disclosure.protect`) and passes the
+    cells it adds as ``hide``.
 
     Examples
     --------
@@ -617,15 +624,16 @@ def redact(table: pd.DataFrame, families: Mapping[str, Mapping[str, str] | None]
     out = table.copy()
     hidden = (out["base_flag"] == "suppressed").to_numpy(dtype=bool)
     reason = np.where(hidden, "small_base", "")
+    keys = list(by) if by is not None else [c for c in out.columns
+                                            if c not in RESULT_COLUMNS and c != REASON_COLUMN]
+    extra = (np.zeros(len(out), dtype=bool) if hide is None
+             else np.asarray(hide, dtype=bool) & ~hidden)
     if families and len(out):
-        keys = list(by) if by is not None else [c for c in out.columns
-                                                if c not in RESULT_COLUMNS
-                                                and c != REASON_COLUMN]
-        extra = _complementary(out, hidden, families, keys)
-        if extra.any():
-            hidden = hidden | extra
-            reason = np.where(extra, "complement", reason)
-            _blank_next_quarter(out, extra, keys)
+        extra = extra | _complementary(out, hidden | extra, families, keys)
+    if extra.any():
+        hidden = hidden | extra
+        reason = np.where(extra, "complement", reason)
+        _blank_next_quarter(out, extra, keys)
     if REASON_COLUMN in out.columns:  # redacted before: keep the first reason given
         reason = np.where(out[REASON_COLUMN].fillna("").astype(str) != "",
                           out[REASON_COLUMN].fillna("").astype(str), reason)
@@ -658,9 +666,11 @@ def _complementary(table: pd.DataFrame, primary: np.ndarray,
         for k in others:
             frame[k] = table[k].astype(str).to_numpy()
         frame = frame[frame["_family"].notna()]
-        for _, group in frame.groupby([*others, "_family"], sort=False):
-            if len(group) > 1:
-                sets.append((group["_i"].to_numpy(), group["_value"].to_numpy()))
+        rows, names = frame["_i"].to_numpy(), frame["_value"].to_numpy()
+        # positions of each sibling set, in the order the sets first appear
+        found = frame.groupby([*others, "_family"], sort=False).indices.values()
+        for ix in sorted((ix for ix in found if len(ix) > 1), key=lambda ix: ix[0]):
+            sets.append((rows[ix], names[ix]))
     changed = True
     while changed:
         changed = False
@@ -685,8 +695,9 @@ def _blank_next_quarter(table: pd.DataFrame, extra: np.ndarray, keys: list[str])
         return
     others = [k for k in keys if k != "quarter" and k in table.columns]
     others += ["metric"] if "metric" in table.columns and "metric" not in others else []
-    ident = table[others].astype(str).agg("\x1f".join, axis=1) if others else \
-        pd.Series("", index=table.index)
+    ident = pd.Series("", index=table.index)
+    for k in others:  # column by column: a row-wise join is slow on large tables
+        ident = ident + table[k].astype(str) + "\x1f"
     gone = set(zip(ident[extra], table["quarter"].astype(str)[extra]))
     prev = _previous_quarter(table["quarter"].astype(str))
     hit = np.array([(i, q) in gone for i, q in zip(ident, prev)], dtype=bool)

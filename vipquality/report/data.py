@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from vipquality.config import ALL_SEGMENT, Quarter, Reporting, Workspace, load_workspace
+from vipquality.data.atoms import disclosure_atoms
 from vipquality.data.ingest.refresh import ensure_store
 from vipquality.data.summary import summarise_workspace
 from vipquality.errors import DataError, StoreError
@@ -56,6 +57,10 @@ class ReportData:
     standards : DataFrame
         ``quarter, segment, standard_id, title, n, value, ci_low, ci_high, se, target,
         attributes, version`` — compliance of each standard per segment and quarter.
+    atoms : DataFrame
+        ``quarter, atom, branch, metric, n``: the finest groups ``metrics`` and ``branches`` are
+        sums of (:func:`vipquality.data.atoms.disclosure_atoms`), for the cross-table disclosure
+        audit of :func:`vipquality.report.executive.executive_table`. Counts only.
     scorecard, proposals, revisions : DataFrame
         :func:`vipquality.standards.scorecard.scorecard`, :func:`vipquality.standards.proposals.propose` and
         :func:`vipquality.standards.revisions.revision_effects` for the quarter (standards review).
@@ -88,6 +93,7 @@ class ReportData:
     ces_counts: pd.DataFrame
     drivers: pd.DataFrame
     standards: pd.DataFrame
+    atoms: pd.DataFrame = field(default_factory=pd.DataFrame)
     scorecard: pd.DataFrame = field(default_factory=pd.DataFrame)
     proposals: pd.DataFrame = field(default_factory=pd.DataFrame)
     revisions: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -104,7 +110,8 @@ class ReportData:
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
-               "drivers", "standards", "scorecard", "proposals", "revisions", "drivers_overall",
+               "drivers", "standards", "atoms", "scorecard", "proposals", "revisions",
+               "drivers_overall",
                "revision_attributes", "revision_checks", "agenda", "impacts",
                "loop_segments", "loop_branches", "loop_managers", "loop_causes", "loop_recovery")
 
@@ -363,6 +370,7 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         drivers=_drivers(by_segment[by_segment["segment"].isin(shown)], ws, quarter, n_boot,
                          ordinal),
         standards=_standards(ws, window, shown),
+        atoms=disclosure_atoms(ws, window, shown, engine=engine),
         settings=settings,
     )
     if ws.instrument.overall is not None:

@@ -6,9 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from vipquality._files import safe_csv
+from vipquality.config import ALL_SEGMENT
+from vipquality.data.atoms import SEPARATOR
+from vipquality.metrics.disclosure import protect
 from vipquality.metrics.summarise import redact
 from vipquality.report.data import ReportData
 
@@ -37,10 +42,32 @@ def executive_table(data: ReportData, name: str) -> pd.DataFrame:
     see it: :func:`~vipquality.metrics.summarise.redact` with primary suppression (n under the base
     threshold) and complementary suppression over the segment families of segments.yaml (and
     over branches and managers), so that no difference between published groups reveals a
-    suppressed one. Select rows *after* this, never before."""
+    suppressed one. Select rows *after* this, never before.
+
+    ``metrics`` and ``branches`` (``metrics.csv`` and ``metrics_by_branch.csv``, published side
+    by side) are audited together on the atoms of ``data.atoms``: per quarter and metric, no
+    hidden cell, and no union of hidden siblings with a combined base under the suppression
+    threshold, may be a linear combination of the published cells of both tables
+    (:func:`vipquality.metrics.disclosure.protect`); the cells the audit hides are
+    ``suppressed_reason = "complement"``. Without atoms (tables built by hand) only the
+    per-table rule applies.
+
+    Examples
+    --------
+    >>> m = executive_table(report_data("surveys"), "metrics")   # doctest: +SKIP
+    >>> m.loc[m["suppressed_reason"] == "complement", ["segment", "metric"]]  # doctest: +SKIP
+    """
     frame = getattr(data, name)
     if not len(frame):
         return frame
+    if name in _AUDITED and len(data.atoms):
+        return _audited(data)[name].copy()
+    return _per_table(data, name, frame)
+
+
+def _per_table(data: ReportData, name: str, frame: pd.DataFrame,
+               hide: np.ndarray | None = None) -> pd.DataFrame:
+    """One table redacted with its own families (and the audit's extra cells, ``hide``)."""
     families: dict = {}
     for column in _SIBLINGS.get(name, ()):
         families[column] = (dict(zip(data.segments["segment"].astype(str),
@@ -50,9 +77,99 @@ def executive_table(data: ReportData, name: str) -> pd.DataFrame:
         threshold = data.thresholds["base_suppress"]
         flagged = frame.assign(base_flag=(frame["n"] < threshold).map(
             {True: "suppressed", False: "ok"}))
-        out = redact(flagged, families, by=["quarter", "segment", "standard_id"])
+        out = redact(flagged, families, by=["quarter", "segment", "standard_id"], hide=hide)
         return out.drop(columns="base_flag")
-    return redact(frame, families)
+    return redact(frame, families, hide=hide)
+
+
+#: The tables published together whose cells are sums over the same atoms.
+_AUDITED = ("metrics", "branches")
+
+
+def _audited(data: ReportData) -> dict[str, pd.DataFrame]:
+    """``metrics`` and ``branches`` redacted together: the per-table rule, then the cross-table
+    audit, repeated until neither adds a cell (computed once per ReportData)."""
+    cached = getattr(data, "_vq_audited", None)
+    if cached is not None:
+        return cached
+    tables = {name: getattr(data, name) for name in _AUDITED}
+    extra = {name: np.zeros(len(t), dtype=bool) for name, t in tables.items()}
+    while True:
+        out = {name: _per_table(data, name, t, extra[name]) if len(t) else t
+               for name, t in tables.items()}
+        hidden = {name: (out[name]["value"].isna() & t["value"].notna()).to_numpy(dtype=bool)
+                  if len(t) else np.zeros(0, dtype=bool) for name, t in tables.items()}
+        # hundreds of SVDs of ~150 × 300 matrices: one BLAS thread each is fastest (several
+        # threads on so small a matrix wait on one another, 40× slower on a busy machine)
+        with threadpool_limits(limits=1, user_api="blas"):
+            more = _cross_table(data, tables, hidden)
+        new = {name: more[name] & ~hidden[name] for name in tables}
+        if not any(v.any() for v in new.values()):
+            break
+        for name in tables:
+            extra[name] |= new[name]
+    data._vq_audited = out  # cached beside the tables: a page calls executive_table often
+    return out
+
+
+def _cross_table(data: ReportData, tables: dict[str, pd.DataFrame],
+                 hidden: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Cells of ``tables`` to hide as well, per quarter and metric (see :func:`protect`)."""
+    family = dict(zip(data.segments["segment"].astype(str), data.segments["family"].astype(str)))
+    threshold = float(data.thresholds["base_suppress"])
+    atoms = data.atoms
+    more = {name: np.zeros(len(t), dtype=bool) for name, t in tables.items()}
+    parts = []  # (name, "quarter\x1fmetric", segment, branch (None: all branches)) per row
+    for name, t in tables.items():
+        if not len(t):
+            continue
+        key = (t["quarter"].astype(str) + "\x1f" + t["metric"].astype(str)).to_numpy(object)
+        segment = t["segment"].astype(str).to_numpy(object)
+        branch = (t["branch"].fillna("").astype(str).to_numpy(object) if "branch" in t.columns
+                  else np.full(len(t), None, dtype=object))
+        parts.append((name, key, segment, branch))
+    for (quarter, metric), group in atoms.groupby(["quarter", "metric"], sort=False):
+        key = f"{quarter}\x1f{metric}"
+        signatures = group["atom"].astype(str).str.split(SEPARATOR).map(set).tolist()
+        member: dict[str, np.ndarray] = {}
+        branch_of = group["branch"].astype(str).to_numpy()
+        atom_n = group["n"].to_numpy(dtype=float)
+        rows, vectors, segs, branches = [], [], [], []
+        for name, keys, segment_of, branch_of_row in parts:
+            for i in np.flatnonzero(keys == key):
+                segment, branch = segment_of[i], branch_of_row[i]
+                if segment not in member:
+                    member[segment] = np.array([segment in sig for sig in signatures])
+                inside = member[segment]
+                if branch is not None:
+                    inside = inside & (branch_of == branch)
+                rows.append((name, i))
+                vectors.append(inside)
+                segs.append(segment)
+                branches.append(branch)
+        if not rows:
+            continue
+        cells = np.array(vectors, dtype=float)
+        gone = np.array([hidden[name][i] for name, i in rows], dtype=bool)
+        n = cells @ atom_n
+        cost = n + np.where(np.array(segs) == ALL_SEGMENT, 1e12, 0.0)
+        add = protect(cells, atom_n, gone, threshold=threshold, cost=cost,
+                      groups=_sibling_groups(segs, branches, family))
+        for (name, i), hide in zip(rows, add):
+            more[name][i] |= hide
+    return more
+
+
+def _sibling_groups(segments: list[str], branches: list[str | None],
+                    family: dict[str, str]) -> list[np.ndarray]:
+    """Cells whose hidden members' unions are checked: the segments of one family in one
+    table and branch, and the branches of one segment."""
+    groups: dict[tuple, list[int]] = {}
+    for i, (segment, branch) in enumerate(zip(segments, branches)):
+        groups.setdefault(("family", branch, family.get(segment, segment)), []).append(i)
+        if branch is not None:
+            groups.setdefault(("branches", segment), []).append(i)
+    return [np.array(g) for g in groups.values() if len(g) > 1]
 
 
 def write_executive_tables(data: ReportData, staging: Path) -> None:
