@@ -364,6 +364,13 @@ def test_case_status_reads_the_history_in_date_order(rules):
     # as of an earlier day the later updates are not known yet
     early = case_status(_hand_cases(), _hand_updates(), rules, dt.date(2026, 4, 8))
     assert early.set_index("case_id").loc["C-1", "status"] == "contacted"
+    # on the due day a case not contacted yet is undecided, neither within nor outside the SLA
+    due_day = case_status(_hand_cases(), _hand_updates(), rules, dt.date(2026, 4, 7))
+    assert due_day["contacted_in_sla"].isna().tolist() == [False, True, True, True, True]
+    assert not due_day["overdue"].any()
+    m = loop_summary(due_day, ["manager_id"]).set_index("manager_id")
+    assert m.loc["M1", ["followed_up", "decided", "contacted_in_sla"]].tolist() == [2, 1, 1]
+    assert m.loc["M1", "contact_share"] == 100.0
 
 
 def test_loop_summary_by_manager_and_segment(rules):

@@ -229,7 +229,8 @@ def case_status(cases: pd.DataFrame, updates: pd.DataFrame, rules: CaseRules,
     ``open`` without one; on one day: unreachable < contacted < escalated < resolved),
     ``first_contact`` (the first contacted/escalated/resolved day), ``days_to_contact`` (working
     days from opening), ``contacted_in_sla`` (first contact on or before ``due``; missing for
-    cases without consent, which nobody is asked to call), ``resolved`` and ``resolved_on``,
+    cases without consent, which nobody is asked to call, and for cases not contacted yet whose
+    due date has not passed), ``resolved`` and ``resolved_on``,
     ``root_cause`` (the latest code given), ``overdue`` (consent, not contacted, ``due`` before
     ``as_of``) and ``updates`` (how many).
 
@@ -277,6 +278,9 @@ def case_status(cases: pd.DataFrame, updates: pd.DataFrame, rules: CaseRules,
     in_sla = (out["first_contact"].notna() & (out["first_contact"] <= pd.to_datetime(out["due"])))
     out["contacted_in_sla"] = pd.array(np.where(consent, in_sla, False), dtype="boolean")
     out.loc[~consent, "contacted_in_sla"] = pd.NA
+    # not contacted yet and not yet due: undecided (neither within nor outside the SLA)
+    waiting = out["first_contact"].isna() & (pd.to_datetime(out["due"]) >= day)
+    out.loc[waiting.to_numpy(), "contacted_in_sla"] = pd.NA
     out["resolved_on"] = dates(done)
     out["resolved"] = out["resolved_on"].notna()
     out["root_cause"] = ids.map(cause).astype(object).where(ids.map(cause).notna(), None)

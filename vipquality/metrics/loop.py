@@ -30,8 +30,8 @@ __all__ = ["LOOP_COLUMNS", "RECOVERY_CAVEAT", "by_segment", "loop_summary", "rec
            "root_causes", "unusual_shares"]
 
 #: Columns of :func:`loop_summary` after the grouping columns.
-LOOP_COLUMNS = ["opened", "followed_up", "contacted_in_sla", "contact_share", "ci_low", "ci_high",
-                "median_days_to_contact", "resolved", "overdue", "top_root_causes"]
+LOOP_COLUMNS = ["opened", "followed_up", "decided", "contacted_in_sla", "contact_share", "ci_low",
+                "ci_high", "median_days_to_contact", "resolved", "overdue", "top_root_causes"]
 
 #: Said beside every recovery figure.
 RECOVERY_CAVEAT = ("Not randomised: which cases were resolved was not decided by chance, so the "
@@ -66,8 +66,8 @@ def loop_summary(status: pd.DataFrame, by: t.Sequence[str], confidence: float = 
     -------
     DataFrame
         The ``by`` columns, then :data:`LOOP_COLUMNS`: cases ``opened``; ``followed_up`` (with
-        consent); ``contacted_in_sla`` (count) and ``contact_share`` (% of followed-up cases)
-        with its Wilson interval ``ci_low``/``ci_high``; ``median_days_to_contact`` (working
+        consent); ``contacted_in_sla`` (count) and ``contact_share`` (% of the followed-up
+        cases already decided: contacted, or past their due date) with its Wilson interval ``ci_low``/``ci_high``; ``median_days_to_contact`` (working
         days, contacted cases); ``resolved``; ``overdue`` now; ``top_root_causes`` ("pricing 12,
         speed 4": the three most frequent codes). Groups sorted by ``by``.
     """
@@ -76,16 +76,18 @@ def loop_summary(status: pd.DataFrame, by: t.Sequence[str], confidence: float = 
     for key, g in status.groupby(by, sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         fu = g["consent"].astype(bool).to_numpy()
-        in_sla = g["contacted_in_sla"].astype("boolean").fillna(False).to_numpy(dtype=bool) & fu
+        known = g["contacted_in_sla"].astype("boolean")
+        decided = fu & known.notna().to_numpy(dtype=bool)  # due date passed, or contacted
+        in_sla = known.fillna(False).to_numpy(dtype=bool) & decided
         days = g["days_to_contact"].astype(float)
-        rows.append((*key, len(g), int(fu.sum()), int(in_sla.sum()),
+        rows.append((*key, len(g), int(fu.sum()), int(decided.sum()), int(in_sla.sum()),
                      float(np.median(days.dropna())) if days.notna().any() else np.nan,
                      int(g["resolved"].astype(bool).sum()), int(g["overdue"].astype(bool).sum()),
                      _top(g["root_cause"])))
-    out = pd.DataFrame(rows, columns=[*by, "opened", "followed_up", "contacted_in_sla",
-                                      "median_days_to_contact", "resolved", "overdue",
-                                      "top_root_causes"])
-    n = out["followed_up"].to_numpy(dtype=float)
+    out = pd.DataFrame(rows, columns=[*by, "opened", "followed_up", "decided",
+                                      "contacted_in_sla", "median_days_to_contact", "resolved",
+                                      "overdue", "top_root_causes"])
+    n = out["decided"].to_numpy(dtype=float)
     lo, hi = wilson(out["contacted_in_sla"].to_numpy(dtype=float), n, confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["contact_share"] = np.where(n > 0, 100 * out["contacted_in_sla"] / n, np.nan)

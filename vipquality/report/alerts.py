@@ -94,7 +94,8 @@ def compute_alerts(data: ReportData, ws: Workspace) -> tuple[dict, dict]:
     target = data.settings.get("contact_target")
     seg = data.loop_segments
     if target is not None and len(seg):
-        low = seg[(seg["ci_high"] < target) & (seg["followed_up"] >= ws.reporting.base_suppress)]
+        base = seg["decided"] if "decided" in seg else seg["followed_up"]
+        low = seg[(seg["ci_high"] < target) & (base >= ws.reporting.base_suppress)]
         alerts += [{"kind": "contact_below_target", "segment": str(r["segment"]),
                     "value": _num(r["contact_share"]), "ci_high": _num(r["ci_high"]),
                     "target": _num(target)} for _, r in low.iterrows()]

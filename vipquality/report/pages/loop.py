@@ -18,7 +18,8 @@ __all__ = ["loop_branches", "loop_health", "loop_recovery"]
 
 def _share(row: pd.Series, base_suppress: int) -> object:
     """The contact share with its interval, or ``None`` below the suppression base."""
-    if row["followed_up"] < base_suppress or pd.isna(row["contact_share"]):
+    base = row["decided"] if "decided" in row.index else row["followed_up"]
+    if base < base_suppress or pd.isna(row["contact_share"]):
         return None
     return tables.format_estimate(row["contact_share"], row["ci_low"], row["ci_high"], 0)
 
@@ -45,7 +46,8 @@ def loop_health(data: ReportData) -> tables.HTMLTable:
     })
     note = (f"Cases opened by the rules of cases.yaml in {data.quarter}. Contacted within SLA: "
             "share of the cases with the client's consent (the others are for the branch's "
-            f"learning only), 95 % Wilson interval; hidden when fewer than "
+            "learning only) that were contacted or are past their due date, 95 % Wilson "
+            f"interval; hidden when fewer than "
             f"{th['base_suppress']} cases. Days are working days.")
     if target is not None:
         note += f" Target: {tables.format_number(target)} % within the SLA."
