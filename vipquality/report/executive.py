@@ -78,6 +78,12 @@ def _per_table(data: ReportData, name: str, frame: pd.DataFrame,
         flagged = frame.assign(base_flag=(frame["n"] < threshold).map(
             {True: "suppressed", False: "ok"}))
         out = redact(flagged, families, by=["quarter", "segment", "standard_id"], hide=hide)
+        # the effective base and design effect of the visit-clustered interval depend on the
+        # share itself (n_eff = p(1 − p)/Var): blank them wherever the share is hidden
+        hidden = out["value"].isna() & frame["value"].notna()
+        for column in ("n_effective", "deff"):
+            if column in out.columns:
+                out[column] = out[column].astype(float).where(~hidden)
         return out.drop(columns="base_flag")
     return redact(frame, families, hide=hide)
 
