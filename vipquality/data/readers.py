@@ -56,6 +56,8 @@ _ALPHABET: ContextVar[str | None] = ContextVar("vipquality_alphabet", default=No
 _SCRIPT = {"cp1251": "Cyrillic", "koi8_r": "Cyrillic", "iso8859_5": "Cyrillic",
            "cp1253": "Greek", "iso8859_7": "Greek"}
 _GREEK = re.compile(r"[\u0370-\u03ff]")
+_NON_ASCII_LETTER = re.compile(r"[^\W\d_A-Za-z]")
+_ALPHABET_EVIDENCE = 3  # letters outside ASCII before a Greek/Cyrillic tie is refused
 # cp1253 letters at the byte values of frequent Russian letters (а → ΰ, Р/р → ΐ-like marks):
 # in Greek text they are rare, in a Cyrillic file read as Greek they are everywhere
 _CP1253_RARE = re.compile("[\u03b0\u0390]")
@@ -273,7 +275,11 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
     if len(scripts) > 1 and alphabet in scripts:  # a tie: the CRM's one alphabet decides
         enc, text = scripts[alphabet]
         return text, enc
-    if len(scripts) > 1 and len({text for _, text in scripts.values()}) > 1:
+    # a stray byte or two in a Latin export (mojibake such as "statement:\xeb") is no evidence of
+    # either alphabet: the order above decides, as it always did
+    letters = len(_NON_ASCII_LETTER.findall(tied[0][1]))
+    if len(scripts) > 1 and letters >= _ALPHABET_EVIDENCE and \
+            len({text for _, text in scripts.values()}) > 1:
         both = " or ".join(f"{script} ({enc})" for script, (enc, _) in scripts.items())
         raise DataError(
             f"is not UTF-8 and reads as plausible text in two alphabets, {both}: vipquality "
