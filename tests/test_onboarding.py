@@ -287,6 +287,9 @@ def test_init_check_ingest_without_a_hand_edit(tmp_path):
     assert set(ws.personal_columns) == {"Full Name", "Contact", "Mobile"}
     assert [s.id for s in ws.segments.family("tier")] == ["luxury", "premium", "private"]
     assert ws.instrument.csi_weights == "stated"
+    roster = pd.read_csv(root / "staff.csv", dtype=str, keep_default_na=False)
+    assert roster["manager_id"].tolist() == ["M00", "M01", "M02", "M03", "M04"]
+    assert set(roster["manager_name"]) == {""}  # codes only: names are for the user to add
 
     shutil.copy(crm, root / "2026Q2" / "clients.csv")  # the quarter's CRM extract goes in
     runner = CliRunner()

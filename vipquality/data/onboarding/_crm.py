@@ -76,6 +76,8 @@ class CrmProposal:
     unmapped: list[str]
     tiers: list[str] = field(default_factory=list)
     rows: int = 0
+    #: (manager code, the branch most of their clients are in): the staff roster's draft
+    managers: list[tuple[str, str]] = field(default_factory=list)
 
     def get(self, canonical: str) -> ColumnGuess | None:
         return next((g for g in self.mapping if g.canonical == canonical), None)
@@ -181,8 +183,18 @@ def propose_crm(path: str | Path) -> CrmProposal:
         tiers = []
     order = list(_NAMES)
     mapping.sort(key=lambda g: order.index(g.canonical))
+    managers: list[tuple[str, str]] = []
+    mg, br = next((g for g in mapping if g.canonical == "manager_id"), None), \
+        next((g for g in mapping if g.canonical == "branch"), None)
+    if mg is not None:
+        frame = pd.DataFrame({"m": values[mg.column],
+                              "b": values[br.column] if br is not None else ""})
+        frame = frame[frame["m"] != ""]
+        if frame["m"].nunique() <= 1000:  # manager codes, not a column of client ids
+            managers = [(m, str(g["b"].mode().iloc[0]) if len(g) else "")
+                        for m, g in frame.groupby("m", sort=True)]
     return CrmProposal(mapping, personal, [c for c in raw.columns if c not in taken], tiers,
-                       len(raw.data))
+                       len(raw.data), managers)
 
 
 _VISIT_NAMES = {

@@ -126,6 +126,10 @@ def draft_workspace(root: str | Path, survey: str | Path, *, crm: str | Path | N
                                          crm_source=Path(crm).name if crm else None,
                                          visits_source=Path(visits).name if visits else None),
     }
+    if crm_prop is not None and crm_prop.managers:  # staff codes only (restricted view)
+        roster = pd.DataFrame(crm_prop.managers, columns=["manager_id", "branch"])
+        roster.insert(1, "manager_name", "")
+        files = {"staff.csv": roster.to_csv(index=False), **files}
     written = []
     for fname, text in files.items():  # workspace.yaml last: a half-written draft has none
         path = root / fname

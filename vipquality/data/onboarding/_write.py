@@ -116,6 +116,9 @@ def workspace_yaml(name: str, crm: CrmProposal | None, visits: list[ColumnGuess]
         "timezone: UTC  # REVIEW: IANA zone, used when an export records none",
         "fiscal_year_start: 1  # month; 1 = calendar quarters",
         "instrument: instrument.yaml", "segments: segments.yaml", "standards: standards.yaml",
+        *(["staff: staff.csv  # REVIEW: the manager codes of the CRM extract; add names, "
+           "certification (certified yes/no, certified_on, last_trained)"]
+          if crm is not None and crm.managers else []),
         "store: store  # written by `vipquality ingest`",
         "quarter_files:  # which files of a YYYYQn/ folder hold which table",
         '  survey: ["survey*.csv", "survey*.xlsx", "survey*.xlsm", "survey*.parquet",'
