@@ -187,7 +187,8 @@ LAYOUT_CHECK = r"""
         if (meets(tr, or))
           problems.push(`${id}: ${name(o)} "${text(o)}" is drawn over the title "${text(t)}"`);
     }
-    const labels = boxes(chart, '.scatterlayer .textpoint text');  // point labels
+    // point labels (plotly text or annotations, the quadrant names included)
+    const labels = boxes(chart, '.scatterlayer .textpoint text, .annotation-text-g');
     labels.forEach(([a, ar], i) => labels.slice(i + 1).forEach(([b, br]) => {
       if (meets(ar, br)) problems.push(`${id}: labels "${text(a)}" and "${text(b)}" collide`);
     }));

@@ -238,10 +238,13 @@ def test_importance_performance_points_labels_and_quadrants():
     })
     fig = charts.importance_performance(frame, **T)
     (pts,) = fig.data
-    assert "text" in pts.mode  # labels visible without hovering
-    # labels wrapped at 16 characters, placed so that they do not collide
-    assert list(pts.text) == ["Manager's<br>competence", "Speed of<br>response", "Availability"]
     assert list(pts.x) == [30.0, 40.0, 20.0] and list(pts.y) == [80.0, 58.0, 72.0]
+    # labels visible without hovering: annotations at the points, wrapped at 16 characters,
+    # offset so that they do not collide (place_labels)
+    labels = [a for a in fig.layout.annotations if a.name == "label"]
+    assert [(a.text, a.x, a.y) for a in labels] == [
+        ("Manager's<br>competence", 30.0, 80.0), ("Speed of<br>response", 40.0, 58.0),
+        ("Availability", 20.0, 72.0)]
     v, h = fig.layout.shapes
     assert v.x0 == pytest.approx(30.0) and h.y0 == pytest.approx(70.0)  # means of those shown
     assert {a.text for a in fig.layout.annotations} >= {"Key strengths: keep",
@@ -417,30 +420,25 @@ def test_text_on_coloured_bars_passes_wcag_aa():
 
 def test_importance_performance_labels_do_not_collide():
     """The sample's crowded pair ("Promises and deadlines kept" just above "Manager's
-    availability") gets labels on different sides, and no two estimated label boxes meet."""
-    xs, ys = [14.1, 14.6, 9.0, 20.0], [71.2, 70.4, 60.0, 75.0]
-    texts = ["Promises and<br>deadlines kept", "Manager's<br>availability", "Speed of<br>response",
-             "Competence"]
-    positions = charts.place_labels(xs, ys, texts, [5, 25], [55, 80])
-    assert positions[0] != positions[1]
-    sx, sy = 560 / 20, 380 / 25
-    boxes = [charts._label_box((x - 5) * sx, (y - 55) * sy, t, p)
-             for x, y, t, p in zip(xs, ys, texts, positions)]
+    availability") gets labels on different sides, and no two label boxes meet each other or a
+    marker, on a phone-sized plot."""
+    xs, ys = [14.1, 14.6, 14.3, 9.0, 20.0], [71.2, 70.4, 70.0, 60.0, 75.0]
+    texts = ["Promises and<br>deadlines kept", "Manager's<br>availability", "Respect without<br>fawning",
+             "Speed of<br>response", "Competence"]
+    offsets = charts.place_labels(xs, ys, texts, [5, 25], [55, 80])
+    assert offsets[0] != offsets[1]
+    sx, sy = 240 / 20, 380 / 25
+    boxes, markers = [], []
+    for x, y, t, (ox, oy) in zip(xs, ys, texts, offsets):
+        px, py = (x - 5) * sx, (y - 55) * sy
+        w, h = charts._text_size(t)
+        cx, cy = px + ox, py - oy
+        boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+        markers.append((px - 5, py - 5, px + 5, py + 5))
+
+    def meet(a, b):
+        return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
-
-
-def test_trend_names_a_group_hidden_to_protect_a_smaller_one():
-    """A segment hidden by complementary suppression (base 400+, value blank) is marked ‡ in
-    the legend and named, with the reason, in the subtitle: not left as a silent gap."""
-    m = _metrics()
-    hidden = (m["segment"] == "private") & (m["quarter"] == "2026Q3")
-    m.loc[hidden, ["value", "ci_low", "ci_high"]] = NAN
-    m["suppressed_reason"] = ""
-    m.loc[hidden, "suppressed_reason"] = "complement"
-    fig = charts.trend(m, "nps", segments=["luxury", "private"], quarters=LAST8, **T)
-    names = [t.name for t in fig.data if t.showlegend is not False]
-    assert "private (n=410\u2021)" in names, names
-    sub = fig.layout.title.subtitle.text
-    assert "\u2021 private: quarters not drawn. Hidden to protect a smaller group" in sub
+        assert not any(meet(a, b) for b in boxes[i + 1:]), (i, offsets)
+        assert not any(meet(a, m) for m in markers), (i, offsets)

@@ -471,44 +471,37 @@ def nps_composition(
 
 
 # --------------------------------------------------------------------------- importance–performance
-_POSITIONS = ("top center", "bottom center", "middle right", "middle left", "top right",
-              "top left", "bottom right", "bottom left")
-
-
-def _label_box(px: float, py: float, text: str, position: str, char_px: float = 6.6,
-               line_px: float = 14.0, gap: float = 7.0) -> tuple[float, float, float, float]:
-    """Estimated box (left, bottom, right, top) in pixels of a label placed at ``position``
-    around a marker at (px, py), y upwards; 11 px text is about 6.6 px per character."""
+def _text_size(text: str, char_px: float = 7.2, line_px: float = 15.0) -> tuple[float, float]:
+    """Estimated width and height in pixels of an 11 px label (``<br>`` between lines)."""
     lines = text.split("<br>")
-    w, h = max(len(line) for line in lines) * char_px, len(lines) * line_px
-    vert, horiz = position.split()
-    left = {"center": px - w / 2, "right": px + gap, "left": px - gap - w}[horiz]
-    bottom = {"top": py + gap, "bottom": py - gap - h, "middle": py - h / 2}[vert]
-    return left, bottom, left + w, bottom + h
+    return max(len(line) for line in lines) * char_px + 4, len(lines) * line_px + 2
 
 
 def place_labels(xs: Sequence[float], ys: Sequence[float], texts: Sequence[str],
-                 x_range: Sequence[float], y_range: Sequence[float], *, width: float = 300,
-                 height: float = 380) -> list[str]:
-    """A plotly ``textposition`` per point so that labels overlap neither each other nor the
-    markers, on a plot area of about ``width`` × ``height`` pixels.
+                 x_range: Sequence[float], y_range: Sequence[float], *, width: float = 240,
+                 height: float = 380, obstacles: Sequence[tuple[float, float, float, float]] = ()
+                 ) -> list[tuple[float, float]]:
+    """Offsets in pixels (right, down) of each point's label centre, so that labels overlap
+    neither each other, nor the markers, nor ``obstacles`` (boxes left, bottom, right, top in
+    pixels from the plot's lower-left corner), on a plot area of ``width`` × ``height`` pixels
+    (a phone's: on a wider window the points only move apart).
 
-    Greedy: points are placed from the top of the chart down; each takes the first of
-    "top center", "bottom center", "middle right", … whose estimated box stays inside the plot
-    and meets no label already placed and no marker; when every position collides, the one with
-    the least overlap. Written here because plotly has no label-repel option (R's ggrepel has
-    no Python counterpart for plotly) and a handful of points needs no more than this.
+    Greedy, from the top of the chart down: each label takes the first free place on rings of
+    growing distance (above, below, right, left, then the diagonals); the chart draws a thin
+    leader line to a label set further out. When no place is free, the one with the least
+    overlap. Written here because plotly has no label-repel option (R's ggrepel has no Python
+    counterpart for plotly) and a dozen points needs no more than this.
 
     Examples
     --------
-    >>> place_labels([10, 10.3], [70, 69], ["Promises and deadlines kept",
-    ...              "Manager's availability"], [0, 20], [60, 80])
-    ['top center', 'bottom center']
+    >>> place_labels([10, 10.3], [70, 69], ["Promises and<br>deadlines kept",
+    ...              "Manager's<br>availability"], [0, 20], [60, 80])
+    [(0.0, -24.0), (0.0, 24.0)]
     """
     sx = width / max(x_range[1] - x_range[0], 1e-9)
     sy = height / max(y_range[1] - y_range[0], 1e-9)
     pts = [((x - x_range[0]) * sx, (y - y_range[0]) * sy) for x, y in zip(xs, ys)]
-    markers = [(px - 6, py - 6, px + 6, py + 6) for px, py in pts]
+    fixed = [(px - 7, py - 7, px + 7, py + 7) for px, py in pts] + list(obstacles)
 
     def overlap(a, b) -> float:
         w = min(a[2], b[2]) - max(a[0], b[0])
@@ -516,22 +509,28 @@ def place_labels(xs: Sequence[float], ys: Sequence[float], texts: Sequence[str],
         return w * h if w > 0 and h > 0 else 0.0
 
     placed: list[tuple[float, float, float, float]] = []
-    chosen: dict[int, str] = {}
+    offsets: dict[int, tuple[float, float]] = {}
     for i in sorted(range(len(pts)), key=lambda k: (-pts[k][1], pts[k][0])):
-        best, best_cost = _POSITIONS[0], float("inf")
-        for position in _POSITIONS:
-            box = _label_box(*pts[i], texts[i], position)
-            outside = (max(0.0, -box[0]) + max(0.0, box[2] - width)
-                       + max(0.0, -box[1]) + max(0.0, box[3] - height)) * 20
-            cost = outside + sum(overlap(box, other) for other in placed) + sum(
-                overlap(box, m) for j, m in enumerate(markers) if j != i)
-            if cost < best_cost:
-                best, best_cost = position, cost
-            if cost == 0:
+        (px, py), (w, h) = pts[i], _text_size(texts[i])
+        best, best_cost = (0.0, h / 2 + 8), float("inf")
+        for gap in (8, 24, 44, 70):
+            dx, dy = w / 2 + gap, h / 2 + gap
+            for ox, oy in ((0, dy), (0, -dy), (dx, 0), (-dx, 0),
+                           (dx, dy), (-dx, dy), (dx, -dy), (-dx, -dy)):
+                cx, cy = px + ox, py + oy
+                box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                outside = (max(0.0, -box[0]) + max(0.0, box[2] - width)
+                           + max(0.0, -box[1]) + max(0.0, box[3] - height)) * 50
+                cost = outside + sum(overlap(box, o) for o in placed) + sum(
+                    overlap(box, f) for j, f in enumerate(fixed) if j != i)
+                if cost < best_cost:
+                    best, best_cost = (ox, oy), cost
+            if best_cost == 0:
                 break
-        chosen[i] = best
-        placed.append(_label_box(*pts[i], texts[i], best))
-    return [chosen[i] for i in range(len(pts))]
+        offsets[i] = (float(best[0]), float(-best[1]))  # plotly's ay points down
+        cx, cy = px + best[0], py + best[1]
+        placed.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
+    return [offsets[i] for i in range(len(pts))]
 
 
 def importance_performance(
@@ -607,12 +606,21 @@ def importance_performance(
         y_range = [min(ys) - pad_y, max(ys) + pad_y]
         texts = [_wrap(s[0], 16) for s in shown]
         fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="markers+text", text=texts,
-            textposition=place_labels(xs, ys, texts, x_range, y_range),
-            textfont=dict(size=11), name="Attributes", showlegend=False,
+            x=xs, y=ys, mode="markers", name="Attributes", showlegend=False,
             marker=dict(color=METRIC_COLORS["csi"], size=11),
             hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
         ))
+        # labels as annotations, offset in pixels so that none collides (place_labels); the
+        # quadrant names in the corners are obstacles too
+        w, h = 240.0, 380.0
+        corner_boxes = [(0, h - 16, 150, h), (w - 150, h - 16, w, h), (0, 0, 150, 16),
+                        (w - 150, 0, w, 16)]
+        offsets = place_labels(xs, ys, texts, x_range, y_range, width=w, height=h,
+                               obstacles=corner_boxes)
+        for x0, y0, text, (ax, ay) in zip(xs, ys, texts, offsets):
+            fig.add_annotation(x=x0, y=y0, text=text, ax=ax, ay=ay, showarrow=True,
+                               arrowhead=0, arrowwidth=1, arrowcolor=_GUIDE_COLOR, standoff=6,
+                               font=dict(size=11, color="#1f2328"), name="label")
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         guide = dict(color=_GUIDE_COLOR, width=1, dash="dash")
         fig.add_vline(x=mx, line=guide)
