@@ -735,18 +735,22 @@ def format_table(
 
 # --------------------------------------------------------------------------- KPI cards
 KPI_CSS = """\
-.vq-kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:0.75rem;
-margin:0.75rem 0 1.5rem 0;padding:0;list-style:none}
-.vq-kpi{border:1px solid #d0d7de;border-top:4px solid var(--vq-kpi,#0072B2);border-radius:6px;
-padding:0.7rem 0.9rem;background:#fff;break-inside:avoid}
-.vq-kpi-label{font-size:0.95rem;font-weight:600;color:#1f2328;margin:0}
-.vq-kpi-value{font-size:2.25rem;line-height:1.15;font-weight:700;color:#1f2328;
-font-variant-numeric:tabular-nums;margin:0.2rem 0 0 0}
-.vq-kpi-ci,.vq-kpi-base{font-size:0.9rem;color:#57606a;margin:0;font-variant-numeric:tabular-nums}
-.vq-kpi-change{font-size:0.95rem;font-weight:600;margin:0.25rem 0 0 0}
-.vq-kpi-change.vq-up{color:#00734f}.vq-kpi-change.vq-down{color:#b33c00}
-.vq-kpi-change.vq-ns,.vq-kpi-change.vq-na{color:#57606a;font-weight:400}
-.vq-kpi-why{font-size:0.9rem;color:#57606a;margin:0.3rem 0 0 0}
+ul.vq-kpis.vq-kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));
+gap:0.75rem;margin:0.75rem 0 1.5rem 0;padding:0;list-style:none;max-width:none}
+.vq-kpis>li.vq-kpi{border:1px solid #d0d7de;border-top:4px solid var(--vq-kpi,#0072B2);
+border-radius:6px;padding:0.7rem 0.9rem;margin:0;background:#fff;break-inside:avoid;
+list-style:none;max-width:none}
+.vq-kpis .vq-kpi p{margin:0;max-width:none}
+.vq-kpis .vq-kpi .vq-kpi-label{font-size:0.95rem;font-weight:600;color:#1f2328}
+.vq-kpis .vq-kpi .vq-kpi-value{font-size:2.25rem;line-height:1.15;font-weight:700;
+color:#1f2328;font-variant-numeric:tabular-nums;margin:0.2rem 0 0 0}
+.vq-kpis .vq-kpi .vq-kpi-ci,.vq-kpis .vq-kpi .vq-kpi-base{font-size:0.9rem;color:#57606a;
+font-variant-numeric:tabular-nums}
+.vq-kpis .vq-kpi .vq-kpi-change{font-size:0.95rem;font-weight:600;margin:0.25rem 0 0 0}
+.vq-kpis .vq-kpi .vq-up{color:#00734f}.vq-kpis .vq-kpi .vq-down{color:#b33c00}
+.vq-kpis .vq-kpi .vq-ns,.vq-kpis .vq-kpi .vq-na{color:#57606a;font-weight:400}
+.vq-kpis .vq-kpi .vq-kpi-value.vq-na{color:#57606a;font-weight:700}
+.vq-kpis .vq-kpi .vq-kpi-why{font-size:0.9rem;color:#57606a;margin:0.3rem 0 0 0}
 """
 
 
