@@ -168,7 +168,7 @@ def test_init_on_real_exports_without_the_items(tmp_path, rel, expected):
 def test_init_lists_limesurvey_importance_items_without_mapping_them(tmp_path):
     from test_importers import real
 
-    root, out = _init(tmp_path, real("limesurvey/survey_184695_R_data_file.csv"))
+    root, _ = _init(tmp_path, real("limesurvey/survey_184695_R_data_file.csv"))
     text = (root / "instrument.yaml").read_text()
     # the twelve "Wie wichtig ist es Ihnen …" items are importances without a satisfaction twin
     for item in ("expert", "style", "passionate", "affiliations", "personal", "intentions",
@@ -303,3 +303,44 @@ def test_init_check_ingest_without_a_hand_edit(tmp_path):
     assert stored["sat__competence"].tolist() == [float(r["Q4_1"]) for r in rows]
     clients = load_clients(ws)
     assert not {"Full Name", "Contact", "Mobile"} & set(clients.columns)
+
+
+@pytest.mark.parametrize("lang, nps, ces, overall", [
+    ("el", "Πόσο πιθανό είναι να συστήσετε την τράπεζά μας σε έναν φίλο;",
+     "Πόσο εύκολο ήταν να εξυπηρετηθείτε;",
+     "Συνολικά, πόσο ικανοποιημένος είστε από τον προσωπικό σας σύμβουλο;"),
+    ("ru", "Насколько вероятно, что вы порекомендуете наш банк другу или коллеге?",
+     "Насколько легко было решить ваш вопрос?",
+     "В целом, насколько вы удовлетворены работой персонального менеджера?"),
+    ("tl", "Gaano kalamang na irekomenda mo ang aming bangko sa isang kaibigan?",
+     "Gaano kadali ang pag-asikaso sa iyong kahilingan?",
+     "Sa pangkalahatan, gaano ka nasiyahan sa iyong personal na manager?"),
+    ("en", "How likely are you to recommend us to a friend or colleague?",
+     "The bank made it easy for me to handle my request.",
+     "Overall, how satisfied are you with your personal manager?"),
+])
+def test_roles_by_wording_in_each_language(tmp_path, lang, nps, ces, overall):
+    """The wording decides among items on the same scales; columns are shuffled so order
+    cannot (a rating item without the wording becomes a CSI attribute)."""
+    import random
+
+    from vipquality.data.importers import import_survey
+    from vipquality.data.onboarding import propose_roles
+
+    rng = random.Random(lang)
+    head = ["ResponseId", "ClientId", "SubmittedAt", ces, "Q_attr", overall, nps]
+    rows = [[f"R{i}", f"C{i}", f"2026-05-{1 + i:02d} 10:00", str(rng.randint(1, 7)),
+             str(rng.randint(1, 10)), str(rng.randint(1, 10)), str(rng.randint(0, 10))]
+            for i in range(20)]
+    rows[0][6], rows[1][6] = "0", "10"  # the NPS item spans 0–10, the others stay above 0
+    path = tmp_path / "export.csv"
+    pd.DataFrame(rows, columns=head).to_csv(path, index=False)
+    prop = propose_roles(import_survey(path))
+    by_role = {g.role: g.column for g in prop.guesses}
+    assert (by_role["nps"], by_role["ces"], by_role["overall"], by_role["sat"]) == \
+        (nps, ces, overall, "Q_attr")
+    assert prop.get("nps").confidence >= 0.9 and prop.get("ces").scale == (1, 7)
+    assert prop.get("overall").scale == (1, 10)
+    assert (by_role["response_id"], by_role["client_id"], by_role["submitted_at"]) == \
+        ("ResponseId", "ClientId", "SubmittedAt")
+    assert prop.quarter == "2026Q2"

@@ -38,8 +38,8 @@ class Draft:
     def summary(self) -> str:
         """The guesses as tables, the files written, what to do next (no client values)."""
         with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-            out = [f"survey export read as {self.survey.format}: {self.survey.rows} "
-                   "response(s)", "", "Survey columns (role, column, confidence, why)",
+            out = [(f"survey export read as {self.survey.format}: {self.survey.rows} "
+                   "response(s)"), "", "Survey columns (role, column, confidence, why)",
                    self.survey.table().to_string(index=False)]
             if self.crm is not None:
                 out += ["", "CRM columns (canonical, column, confidence, why)",

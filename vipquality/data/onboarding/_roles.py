@@ -25,10 +25,10 @@ import pandas as pd
 
 __all__ = ["Guess", "SurveyProposal", "propose_roles"]
 
-_NPS_WORDS = re.compile(r"recommend|συστ[ήη]σ|σ[ύυ]στασ|προτε[ίι]ν|рекомендова|посоветова|"
+_NPS_WORDS = re.compile(r"recommend|συστ[ήη]σ|σ[ύυ]στασ|προτε[ίι]ν|рекоменд|посовет|"
                         r"rekomenda", re.IGNORECASE)
 _ZERO_TEN = re.compile(r"\b0\s*(?:-|–|—|to|έως|до|hanggang)\s*10\b", re.IGNORECASE)
-_CES_WORDS = re.compile(r"\beas(?:y|ier|e)\b|effort|εύκολ|ευκολ|προσπ[άα]θ|легк|усили|madali",
+_CES_WORDS = re.compile(r"\beas(?:y|ier|e)\b|effort|εύκολ|ευκολ|προσπ[άα]θ|легк|усили|madali|kadali|pagsisikap",
                         re.IGNORECASE)
 _OVERALL_WORDS = re.compile(r"overall|in general|συνολικ|γενικ[άα]|в целом|в общем|"
                             r"pangkalahatan", re.IGNORECASE)

@@ -38,8 +38,8 @@ def instrument_yaml(p: SurveyProposal, source: str) -> str:
         f"# (read as a {p.format} export, {p.rows} response(s)). Every guessed mapping is marked",
         "# REVIEW: check it, then remove the mark. `vipquality check DIR` lists what is left.",
         "id: survey", 'title: "Client survey"  # REVIEW: the survey\'s name', "version: 1",
-        "match_columns_by: name  # the columns are the importer's question ids "
-        "(listed at the end)",
+        ("match_columns_by: name  # the columns are the importer's question ids "
+        "(listed at the end)"),
         "columns:"]
     for role in ("response_id", "client_id", "submitted_at"):
         g = p.get(role)
@@ -116,18 +116,18 @@ def workspace_yaml(name: str, crm: CrmProposal | None, visits: list[ColumnGuess]
         "timezone: UTC  # REVIEW: IANA zone, used when an export records none",
         "fiscal_year_start: 1  # month; 1 = calendar quarters",
         "instrument: instrument.yaml", "segments: segments.yaml", "standards: standards.yaml",
-        *(["staff: staff.csv  # REVIEW: the manager codes of the CRM extract; add names, "
-           "certification (certified yes/no, certified_on, last_trained)"]
+        *([("staff: staff.csv  # REVIEW: the manager codes of the CRM extract; add names, "
+           "certification (certified yes/no, certified_on, last_trained)")]
           if crm is not None and crm.managers else []),
         "store: store  # written by `vipquality ingest`",
         "quarter_files:  # which files of a YYYYQn/ folder hold which table",
-        '  survey: ["survey*.csv", "survey*.xlsx", "survey*.xlsm", "survey*.parquet",'
-        ' "survey*.sav", "survey*.zsav", "survey*.por"]',
+        ('  survey: ["survey*.csv", "survey*.xlsx", "survey*.xlsm", "survey*.parquet",'
+        ' "survey*.sav", "survey*.zsav", "survey*.por"]'),
         '  visits: ["mystery_shopper*.csv", "mystery_shopper*.xlsx", "mystery_shopper*.parquet"]',
         '  clients: ["clients*.csv", "clients*.xlsx", "clients*.xlsm", "clients*.parquet"]',
         "clients:",
-        f"  columns:  # canonical -> column of the CRM extract"
-        f"{f' ({crm_source})' if crm_source else ''}"]
+        (f"  columns:  # canonical -> column of the CRM extract"
+        f"{f' ({crm_source})' if crm_source else ''}")]
     if crm is None or not crm.mapping:
         lines.append('    client_id: "client_id"  # REVIEW: no CRM extract given (--crm)')
     else:
@@ -203,6 +203,6 @@ def standards_yaml(attribute_id: str) -> str:
         "      - {version: 1, effective: 2024-01-01,",
         '         text: "The manager greets the client by name."}',
         "    items:",
-        '      - {id: S01.1, text: "Client greeted by name within the first minute", '
-        "weight: 1}",
+        ('      - {id: S01.1, text: "Client greeted by name within the first minute", '
+        "weight: 1}"),
     ]) + "\n"
