@@ -128,7 +128,8 @@ EXACT = {("all|luxury", "B1"): 25, ("all|private", "B1"): 15, ("all|le_sme|premi
 
 def _per_table_only(data: ReportData) -> dict[str, pd.DataFrame]:
     """What today's per-table rule alone publishes (the audit switched off: no atoms)."""
-    bare = ReportData(**{**data.__dict__, "atoms": pd.DataFrame()})
+    fields = {k: v for k, v in data.__dict__.items() if not k.startswith("_")}
+    bare = ReportData(**{**fields, "atoms": pd.DataFrame()})
     return {name: executive_table(bare, name) for name in ("metrics", "branches")}
 
 

@@ -80,13 +80,25 @@ def _small_sums(members: np.ndarray, residual: np.ndarray, base: np.ndarray,
                 threshold: float) -> np.ndarray | None:
     """The first set of two or more ``members`` (hidden siblings) whose combined ``base`` is
     under ``threshold`` and whose residuals (parts outside the published span) cancel, i.e.
-    whose sum is derivable; as a boolean mask over ``members``, or None."""
+    whose sum is derivable; as a boolean mask over ``members``, or None.
+
+    A set S cancels iff its indicator x lies in the null space N of the residuals (orthonormal
+    columns): ‖x − N Nᵀx‖² = |S| − ‖Σ_{i∈S} N_i‖² = 0, so only members with a non-zero row of N
+    are tried, and each set costs one small vector sum."""
     if len(members) < 2:
         return None
-    gram = np.linalg.eigvalsh(residual @ residual.T)  # a few members: cheaper than an SVD
-    if gram.min() > 1e-9 * max(1.0, float(gram.max())):
+    values, vectors = np.linalg.eigh(residual @ residual.T)  # a few members: k × k
+    null = vectors[:, values <= 1e-9 * max(1.0, float(values.max()))]
+    if not null.shape[1]:
         return None  # residuals independent: no combination of them is derivable
-    order = np.argsort(base, kind="stable")
+    if null.shape[1] == 1:  # one cancelling combination: a set only if its weights are equal
+        v = null[:, 0] * np.sign(null[np.argmax(np.abs(null[:, 0])), 0])
+        support = np.abs(v) > 1e-6
+        equal = np.allclose(v[support], v[support].max(), atol=1e-6)
+        if equal and support.sum() > 1 and base[support].sum() < threshold:
+            return support
+        return None
+    order = [i for i in np.argsort(base, kind="stable") if np.linalg.norm(null[i]) > 1e-6]
     tried = 0
 
     def grow(start: int, chosen: list[int], total: float, acc: np.ndarray):
@@ -96,15 +108,15 @@ def _small_sums(members: np.ndarray, residual: np.ndarray, base: np.ndarray,
             if total + base[i] >= threshold or tried >= _MAX_UNIONS:
                 return None  # sorted by base: every later member is at least as large
             tried += 1
-            now = acc + residual[i]
-            if chosen and np.linalg.norm(now) <= 1e-7 * max(1.0, np.linalg.norm(residual)):
+            now = acc + null[i]
+            if chosen and abs(len(chosen) + 1 - float(now @ now)) <= 1e-6:
                 return [*chosen, i]
             found = grow(k + 1, [*chosen, i], total + base[i], now)
             if found is not None:
                 return found
         return None
 
-    found = grow(0, [], 0.0, np.zeros(residual.shape[1]))
+    found = grow(0, [], 0.0, np.zeros(null.shape[1]))
     if found is None:
         return None
     mask = np.zeros(len(members), dtype=bool)

@@ -100,6 +100,7 @@ def _audited(data: ReportData) -> dict[str, pd.DataFrame]:
         return cached
     tables = {name: getattr(data, name) for name in _AUDITED}
     extra = {name: np.zeros(len(t), dtype=bool) for name, t in tables.items()}
+    seen: dict = {}  # quarter × metric → the hidden cells its last audit started from
     while True:
         out = {name: _per_table(data, name, t, extra[name]) if len(t) else t
                for name, t in tables.items()}
@@ -108,7 +109,7 @@ def _audited(data: ReportData) -> dict[str, pd.DataFrame]:
         # hundreds of SVDs of ~150 × 300 matrices: one BLAS thread each is fastest (several
         # threads on so small a matrix wait on one another, 40× slower on a busy machine)
         with threadpool_limits(limits=1, user_api="blas"):
-            more = _cross_table(data, tables, hidden)
+            more = _cross_table(data, tables, hidden, seen)
         new = {name: more[name] & ~hidden[name] for name in tables}
         if not any(v.any() for v in new.values()):
             break
@@ -119,8 +120,9 @@ def _audited(data: ReportData) -> dict[str, pd.DataFrame]:
 
 
 def _cross_table(data: ReportData, tables: dict[str, pd.DataFrame],
-                 hidden: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Cells of ``tables`` to hide as well, per quarter and metric (see :func:`protect`)."""
+                 hidden: dict[str, np.ndarray], seen: dict) -> dict[str, np.ndarray]:
+    """Cells of ``tables`` to hide as well, per quarter and metric (see :func:`protect`); a
+    quarter × metric whose hidden cells are those ``seen`` last time is clean already."""
     family = dict(zip(data.segments["segment"].astype(str), data.segments["family"].astype(str)))
     threshold = float(data.thresholds["base_suppress"])
     atoms = data.atoms
@@ -157,6 +159,9 @@ def _cross_table(data: ReportData, tables: dict[str, pd.DataFrame],
             continue
         cells = np.array(vectors, dtype=float)
         gone = np.array([hidden[name][i] for name, i in rows], dtype=bool)
+        if seen.get(key) == gone.tobytes():
+            continue
+        seen[key] = gone.tobytes()
         n = cells @ atom_n
         cost = n + np.where(np.array(segs) == ALL_SEGMENT, 1e12, 0.0)
         add = protect(cells, atom_n, gone, threshold=threshold, cost=cost,
