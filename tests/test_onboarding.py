@@ -344,3 +344,16 @@ def test_roles_by_wording_in_each_language(tmp_path, lang, nps, ces, overall):
     assert (by_role["response_id"], by_role["client_id"], by_role["submitted_at"]) == \
         ("ResponseId", "ClientId", "SubmittedAt")
     assert prop.quarter == "2026Q2"
+
+
+def test_rankings_and_counts_are_not_taken_for_ratings(tmp_path):
+    """StarWars.csv ranks the six films 1–6 ("Please rank the Star Wars films …"); the COVID
+    commuting export asks numbers of days (0–7): small integers, not satisfaction ratings."""
+    from test_importers import real
+
+    from vipquality.data.importers import import_survey
+    from vipquality.data.onboarding import propose_roles
+
+    for rel in ("surveymonkey/StarWars.csv", "surveymonkey/raw-condensed-completeonly-xl2.xlsx"):
+        prop = propose_roles(import_survey(real(rel)))
+        assert not prop.all("sat") and prop.get("nps") is None, rel

@@ -36,9 +36,12 @@ _SATISFIED_WORDS = re.compile(r"satisf|ικανοπ|удовлетвор|дов�
                               re.IGNORECASE)
 _IMPORTANCE_WORDS = re.compile(r"importan|σημαντικ|σπουδα|важн|значим|mahalaga|wichtig",
                                re.IGNORECASE)
-_COMMENT_WORDS = re.compile(r"\bwhy\b|comment|change|improve|suggest|anything else|σχόλ|γιατ[ίι]|"
+_COMMENT_WORDS = re.compile(r"\bwhy\b|comment|\bchange\b|\bimprove\b|suggest|anything else|σχόλ|γιατ[ίι]|"
                             r"βελτι|коммент|почему|улучш|предлож|bakit|komento|mungkahi",
                             re.IGNORECASE)
+#: rankings and counts answer with small integers too, but they are not ratings
+_NOT_RATING_WORDS = re.compile(r"\brank|κατατ[άα]ξ|ранжир|расставьте|\branggo|number of|how many|"
+                               r"πόσ[εοα]ς? (?:φορ|μέρ)|\bсколько\b|\bilan\b", re.IGNORECASE)
 _ROLE_WORDS = re.compile(r"\b(?:satisfaction|satisfied|importance|important|sat|imp)\b",
                          re.IGNORECASE)
 #: metadata columns of the survey tools that are never items
@@ -248,7 +251,8 @@ def propose_roles(survey) -> SurveyProposal:
     # items
     items = [c for c in columns if c not in used and _key(c) not in _META
              and (not has_text or text[c])]
-    ratings = [c for c in items if _is_rating(profiles[c])]
+    ratings = [c for c in items if _is_rating(profiles[c])
+               and not _NOT_RATING_WORDS.search(text[c])]
     for c in ratings:
         p = profiles[c]
         if _NPS_WORDS.search(text[c] or c) and p.lo >= 0 and p.hi <= 10:
