@@ -357,3 +357,26 @@ def test_rankings_and_counts_are_not_taken_for_ratings(tmp_path):
     for rel in ("surveymonkey/StarWars.csv", "surveymonkey/raw-condensed-completeonly-xl2.xlsx"):
         prop = propose_roles(import_survey(real(rel)))
         assert not prop.all("sat") and prop.get("nps") is None, rel
+
+
+def _every_fixture():
+    from test_importers import EXPECTED
+
+    return sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("rel", _every_fixture())
+def test_init_drafts_a_loadable_workspace_from_every_real_export(tmp_path, rel):
+    """Every export test_importers knows: the draft loads, and check names each thing left to
+    do with a key (never a file it cannot read)."""
+    from test_importers import EXPECTED, real
+
+    from vipquality.config import load_workspace
+    from vipquality.data.onboarding import draft_workspace
+
+    draft = draft_workspace(tmp_path / "ws", real(rel), quarter="2026Q1")
+    assert draft.survey.format == EXPECTED[rel][0]
+    load_workspace(tmp_path / "ws")
+    report = check_workspace(tmp_path / "ws")
+    assert not report.ok  # no CRM extract yet, at least
+    assert not any(p.key == "-" for p in report.problems), report.render()
