@@ -4,9 +4,10 @@ The YAML is validated by :func:`vipquality.config.load_workspace`; then every qu
 listed (odd folder names, files no pattern matches, a quarter without a survey or a CRM extract)
 and every file's *header* is resolved against the workspace's mapping
 (:func:`vipquality.data.schema.resolve_columns`, one field at a time so every missing column is
-named with its own YAML key). Survey-tool exports are recognised by
-:func:`vipquality.data.importers.detect_format` and mapped by their importer; SPSS files are read
-for their metadata only. No value of a CRM extract or of a personal column is ever shown: a
+named with its own YAML key). Canonical CSV/xlsx/Parquet files are read for their header only
+and SPSS files for their metadata only; survey-tool exports are recognised by
+:func:`vipquality.data.importers.detect_format` and read by their importer (their header rows
+and question ids need it), of which only the columns are used. No value of a CRM extract or of a personal column is ever shown: a
 CRM header is shown as its :func:`~vipquality.data.schema.masked_shape` when it is not mapped.
 """
 
