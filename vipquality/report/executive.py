@@ -127,34 +127,35 @@ def _cross_table(data: ReportData, tables: dict[str, pd.DataFrame],
     threshold = float(data.thresholds["base_suppress"])
     atoms = data.atoms
     more = {name: np.zeros(len(t), dtype=bool) for name, t in tables.items()}
-    parts = []  # (name, "quarter\x1fmetric", segment, branch (None: all branches)) per row
+    parts: dict[tuple, list] = {}  # (quarter, metric) → (name, row, segment, branch or None)
     for name, t in tables.items():
         if not len(t):
             continue
-        key = (t["quarter"].astype(str) + "\x1f" + t["metric"].astype(str)).to_numpy(object)
-        segment = t["segment"].astype(str).to_numpy(object)
-        branch = (t["branch"].fillna("").astype(str).to_numpy(object) if "branch" in t.columns
-                  else np.full(len(t), None, dtype=object))
-        parts.append((name, key, segment, branch))
+        branch = (t["branch"].fillna("").astype(str).tolist() if "branch" in t.columns
+                  else [None] * len(t))
+        for i, key in enumerate(zip(t["quarter"].astype(str).tolist(),
+                                    t["metric"].astype(str).tolist(),
+                                    t["segment"].astype(str).tolist(), branch)):
+            parts.setdefault(key[:2], []).append((name, i, key[2], key[3]))
     for (quarter, metric), group in atoms.groupby(["quarter", "metric"], sort=False):
-        key = f"{quarter}\x1f{metric}"
+        key = (str(quarter), str(metric))
         signatures = group["atom"].astype(str).str.split(SEPARATOR).map(set).tolist()
         member: dict[str, np.ndarray] = {}
         branch_of = group["branch"].astype(str).to_numpy()
         atom_n = group["n"].to_numpy(dtype=float)
         rows, vectors, segs, branches = [], [], [], []
-        for name, keys, segment_of, branch_of_row in parts:
-            for i in np.flatnonzero(keys == key):
-                segment, branch = segment_of[i], branch_of_row[i]
-                if segment not in member:
-                    member[segment] = np.array([segment in sig for sig in signatures])
-                inside = member[segment]
-                if branch is not None:
-                    inside = inside & (branch_of == branch)
-                rows.append((name, i))
-                vectors.append(inside)
-                segs.append(segment)
-                branches.append(branch)
+        at_branch = {b: branch_of == b for b in set(branch_of)}
+        none = np.zeros(len(branch_of), dtype=bool)
+        for name, i, segment, branch in parts.get(key, ()):
+            if segment not in member:
+                member[segment] = np.array([segment in sig for sig in signatures])
+            inside = member[segment]
+            if branch is not None:
+                inside = inside & at_branch.get(branch, none)
+            rows.append((name, i))
+            vectors.append(inside)
+            segs.append(segment)
+            branches.append(branch)
         if not rows:
             continue
         cells = np.array(vectors, dtype=float)
