@@ -196,6 +196,12 @@ def test_kernel_setup_renders_offline_charts_with_stable_ids():
         assert 'id="vq-fig-1"' in html and "Plotly.newPlot" in html
         assert "<script src" not in html and "cdn" not in html.lower()
         assert "application/vnd.plotly.v1+json" in bundle  # JupyterLab still draws it
+        # the title and subtitle are HTML above the chart (they wrap; no legend covers them)
+        titled = go.Figure(layout={"title": {"text": "NPS", "subtitle": {"text": "n=12"}}})
+        html = pio.renderers._build_mime_bundle(titled.to_dict())["text/html"]
+        assert html.startswith('<figure class="vq-chart"><h3 class="vq-chart-title">NPS</h3>'
+                               '<p class="vq-chart-sub">n=12</p><div')
+        assert 'id="vq-fig-2"' in html and html.endswith("</figure>")
     finally:
         pio.renderers.default = before
 
