@@ -229,3 +229,15 @@ def test_the_sample_report_publishes_no_recoverable_cell(report_workspace):
     for name in ("metrics", "branches"):
         gone = after[name]["value"].isna() & before[name]["value"].notna()
         assert (after[name].loc[gone, "suppressed_reason"] == "complement").all()
+
+
+def test_a_settled_audit_is_applied_the_same_after_save_and_load(tmp_path):
+    """A quarterly run audits once (settle_suppression) and saves the cells; a notebook loading
+    the data applies them without auditing and publishes exactly the same tables."""
+    from vipquality.report.executive import settle_suppression
+
+    data = settle_suppression(hand_built(EXACT))
+    assert len(data.complements) and data.settings["complements_settled"]
+    loaded = ReportData.load(data.save(tmp_path / "data"))
+    for name in ("metrics", "branches"):
+        pd.testing.assert_frame_equal(executive_table(loaded, name), executive_table(data, name))

@@ -36,7 +36,7 @@ from vipquality.config import Workspace, load_workspace
 from vipquality.errors import ReportError
 from vipquality.metrics.sufficient.engines import ENGINES  # the summarise(engine=) choices
 from vipquality.paths import PROJECT_ROOT, SAMPLE_WORKSPACE
-from vipquality.report.executive import write_executive_tables
+from vipquality.report.executive import settle_suppression, write_executive_tables
 from vipquality.report.run import (
     NotebookJob,
     NotebookPool,
@@ -208,6 +208,7 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
         with report_lock(out):
             staging = new_staging(final)
             try:
+                settle_suppression(data)  # the cross-table audit once, not in every notebook
                 data_dir = data.save(staging / _DATA_DIR)
                 jobs = report_jobs(data, ws.root, data_dir.resolve(), notebooks)
                 from vipquality.data.store import fingerprint

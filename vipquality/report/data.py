@@ -61,6 +61,10 @@ class ReportData:
         ``quarter, atom, branch, metric, n``: the finest groups ``metrics`` and ``branches`` are
         sums of (:func:`vipquality.data.atoms.disclosure_atoms`), for the cross-table disclosure
         audit of :func:`vipquality.report.executive.executive_table`. Counts only.
+    complements : DataFrame
+        ``table, row``: the cells that audit hides besides the per-table rule, once
+        :func:`vipquality.report.executive.settle_suppression` has run (a quarterly run does,
+        before saving; ``settings["complements_settled"]``).
     scorecard, proposals, revisions : DataFrame
         :func:`vipquality.standards.scorecard.scorecard`, :func:`vipquality.standards.proposals.propose` and
         :func:`vipquality.standards.revisions.revision_effects` for the quarter (standards review).
@@ -94,6 +98,7 @@ class ReportData:
     drivers: pd.DataFrame
     standards: pd.DataFrame
     atoms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    complements: pd.DataFrame = field(default_factory=pd.DataFrame)
     scorecard: pd.DataFrame = field(default_factory=pd.DataFrame)
     proposals: pd.DataFrame = field(default_factory=pd.DataFrame)
     revisions: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -110,7 +115,8 @@ class ReportData:
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
-               "drivers", "standards", "atoms", "scorecard", "proposals", "revisions",
+               "drivers", "standards", "atoms", "complements", "scorecard", "proposals",
+               "revisions",
                "drivers_overall",
                "revision_attributes", "revision_checks", "agenda", "impacts",
                "loop_segments", "loop_branches", "loop_managers", "loop_causes", "loop_recovery")

@@ -20,7 +20,7 @@ from vipquality.report.data import ReportData
 if TYPE_CHECKING:
     from vipquality.report.data import ReportData
 
-__all__ = ["executive", "executive_table", "write_executive_tables"]
+__all__ = ["executive", "executive_table", "settle_suppression", "write_executive_tables"]
 
 
 def executive(frame: pd.DataFrame) -> pd.DataFrame:
@@ -100,6 +100,14 @@ def _audited(data: ReportData) -> dict[str, pd.DataFrame]:
         return cached
     tables = {name: getattr(data, name) for name in _AUDITED}
     extra = {name: np.zeros(len(t), dtype=bool) for name, t in tables.items()}
+    if data.settings.get(_SETTLED):  # audited before the data was saved: its cells, no audit
+        done = data.complements
+        for name in tables:
+            extra[name][done.loc[done["table"] == name, "row"].to_numpy(dtype=int)] = True
+        out = {name: _per_table(data, name, t, extra[name]) if len(t) else t
+               for name, t in tables.items()}
+        data._vq_audited = out
+        return out
     seen: dict = {}  # quarter × metric → the hidden cells its last audit started from
     while True:
         out = {name: _per_table(data, name, t, extra[name]) if len(t) else t
@@ -116,7 +124,32 @@ def _audited(data: ReportData) -> dict[str, pd.DataFrame]:
         for name in tables:
             extra[name] |= new[name]
     data._vq_audited = out  # cached beside the tables: a page calls executive_table often
+    data._vq_extra = extra
     return out
+
+
+#: ``settings`` key: ``complements`` holds the audit's cells.
+_SETTLED = "complements_settled"
+
+
+def settle_suppression(data: ReportData) -> ReportData:
+    """Run the cross-table audit of :func:`executive_table` once and keep the cells it adds in
+    ``data.complements`` (``table, row``), so that every notebook loading the saved data
+    applies them without auditing again (a quarterly run calls this before saving).
+
+    Examples
+    --------
+    >>> settle_suppression(data).complements.head()   # doctest: +SKIP
+    """
+    if not len(data.atoms):
+        return data
+    _audited(data)
+    extra = data._vq_extra
+    data.complements = pd.DataFrame(
+        [{"table": name, "row": int(i)} for name in _AUDITED for i in np.flatnonzero(extra[name])],
+        columns=["table", "row"])
+    data.settings[_SETTLED] = True
+    return data
 
 
 def _cross_table(data: ReportData, tables: dict[str, pd.DataFrame],
