@@ -39,9 +39,10 @@ from vipquality.report.build import NOTEBOOKS_DIR, ReportOutcome, build_report
 from vipquality.report.run.export import check_html, count_charts
 
 EXECUTIVE_CSVS = ("metrics.csv", "metrics_by_branch.csv", "standards_compliance.csv")
-#: segment page: headline tiles, one trend per headline metric, NPS composition, drivers
+#: segment page: one trend per headline metric, NPS composition, drivers
 #: (importance-performance), CES distribution, compliance by standard, compliance by branch
-SEGMENT_CHARTS = 1 + len(pages.HEADLINE) + 5
+#: (the headline KPI cards are HTML, not a chart)
+SEGMENT_CHARTS = len(pages.HEADLINE) + 5
 INDEX_CHARTS = 2        # overview trends: NPS and CSI
 #: pages whose charts depend on the data (the standards review grows with the standards work,
 #: the restricted staff view): at least one chart each, the count reported by the run
@@ -88,7 +89,8 @@ def _page_file(outcome: ReportOutcome, page: Path | str) -> Path:
 @pytest.fixture(scope="module")
 def report(report_workspace, tmp_path_factory) -> ReportOutcome:
     out = tmp_path_factory.mktemp("e2e") / "reports"
-    return build_report(report_workspace.root, out=out, workers=2, progress=False)
+    # pdf=True: the board pack too, when Chromium is there (else the run notes its absence)
+    return build_report(report_workspace.root, out=out, workers=2, progress=False, pdf=True)
 
 
 @dataclass
@@ -220,7 +222,8 @@ def test_every_page_is_published_and_nothing_else(report, report_workspace):
         assert len(page.parts) == 1 or page.parts[0] == "restricted", page
     assert {*EXECUTIVE_CSVS, "plotly.min.js", "run.json"} <= files
     # anything else is an executive table (e.g. the standards proposals): CSV or Markdown
-    others = files - {*expected, *EXECUTIVE_CSVS, "plotly.min.js", "run.json", "alerts.json"}
+    others = files - {*expected, *EXECUTIVE_CSVS, "plotly.min.js", "run.json",
+                      "board-pack.pdf", "alerts.json"}
     assert all(f.endswith((".csv", ".md")) for f in others), others
     from plotly.offline import get_plotlyjs
 
@@ -372,12 +375,13 @@ def test_suppressed_groups_show_n_below_30_and_no_value_on_pages(report, unredac
         formatted = f"{raw.loc[metric, 'value']:.1f}"
         assert all(formatted not in c for c in cells), (metric, formatted, cells)
 
-    # the segment's page: tiles say n<30; no unredacted value anywhere in the page
+    # the segment's page: the KPI cards say n<30; no unredacted value anywhere in the page
     page = report.folder / f"segment-{segment}.html"
     text = page.read_text(encoding="utf-8")
     assert "n&lt;30" in text or "n<30" in text
-    tiles = next(s for s in _parse(page).scripts if f"tiles-{segment}" in s)
-    assert "n<30" in tiles or "n\\u003c30" in tiles
+    start = text.index(f'<ul class="vq-kpis" id="vq-kpi-{segment}">')
+    tiles = text[start:text.index("</ul>", start)]
+    assert tiles.count("n&lt;30") >= len(pages.HEADLINE), tiles
     for metric in ("csi", "ces_mean"):
         assert f"{raw.loc[metric, 'value']:.1f}" not in tiles, metric
     probes = _probes(raw)
@@ -663,3 +667,86 @@ def test_pages_render_every_chart_in_chromium_without_errors(chromium, report):
         n, problems = browser.chart_render_problems(load.dom)
         assert n == count_charts(page) > 0, page.name
         assert problems == [], (page.name, problems)
+
+
+# --------------------------------------------------------------------------------------------
+# the page design, as a reader sees it (issue 13)
+
+WIDTHS = ((1400, 900), (390, 844))
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the screenshots go: $VQ_ARTEFACTS when set (a CI artefact folder), else pytest's
+    temporary folder (never the repository)."""
+    folder = Path(os.environ.get("VQ_ARTEFACTS") or tmp_path_factory.mktemp("artefacts"))
+    folder = folder / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_pages_read_at_1400_and_390_pixels(chromium, report, screenshots):
+    """At a desktop and a phone width: the page never scrolls sideways (a wide table scrolls in
+    its own box), nothing is drawn over a chart title, no two point labels collide, no console
+    error, every chart drawn. Screenshots of the index and one segment page are kept."""
+    from vipquality.report.run.chromium import browser as headless
+
+    segment = report.folder / "segment-all.html"
+    pages_ = [report.folder / "index.html", segment, report.folder / "standards_review.html"]
+    with headless(chromium) as b:
+        for width, height in WIDTHS:
+            tab = b.new_tab(width, height)
+            for page in pages_:
+                assert tab.open(page), f"{page.name} at {width} px: a chart was not drawn"
+                assert browser.layout_problems(tab) == [], (page.name, width)
+                if page.name != "standards_review.html":
+                    tab.screenshot(screenshots / f"{page.stem}-{width}.png")
+            assert tab.errors() == [], width
+    shots = sorted(p.name for p in screenshots.glob("*.png"))
+    assert shots == sorted(f"{p.stem}-{w}.png" for p in pages_[:2] for w, _ in WIDTHS)
+    print(f"screenshots in {screenshots}")
+
+
+def test_index_opens_with_kpi_cards_and_every_dash_says_why(report):
+    """KPI cards (value, interval, change, base) come before everything else on the index, and
+    a blank cell of the quarter table carries its reason in a tooltip."""
+    index = (report.folder / "index.html").read_text(encoding="utf-8")
+    cards = index.index('class="vq-kpis"')
+    body = index.index("<body")  # the stylesheet in the head names these classes too
+    assert body < cards < index.index('class="vq-story"', body)
+    assert cards < index.index('class="vq-table', body)
+    for piece in ('class="vq-kpi-value"', 'class="vq-kpi-ci"', 'class="vq-kpi-base"',
+                  "vs last quarter"):
+        assert piece in index, piece
+    dashes = re.findall(r"<td[^>]*>\u2013(?:<span[^>]*>[^<]*</span>)?</td>", index)
+    assert all("title=" in d for d in dashes), [d for d in dashes if "title=" not in d][:3]
+
+
+def _kpi_values(page: Path) -> list[str]:
+    return re.findall(r'class="vq-kpi-value">([^<]+)<', page.read_text(encoding="utf-8"))
+
+
+def test_board_pack_pdf(chromium, report, report_workspace, crm_extract, tmp_path):
+    """board-pack.pdf: a PDF, one part per page group (index, then each segment), the index's
+    headline numbers in its text, the quarter and page numbers in the footer, and none of the
+    planted personal data."""
+    pdf = report.folder / "board-pack.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-"), report.summary()
+    assert not (report.folder / ".board-pack.html").exists()  # printed from, then removed
+    text = browser.pdftotext(pdf)
+    pages_ = text.rstrip("\f").split("\f")
+    segments = _reported_segments(report_workspace.root)
+    # the index takes 3 to 6 pages, each segment 2 to 4 (cards and story, four trends)
+    assert 3 + 2 * len(segments) <= len(pages_) <= 6 + 4 * len(segments), len(pages_)
+    for number, page in enumerate(pages_, start=1):
+        assert f"Page {number} of {len(pages_)}" in page and report.quarter in page
+    values = _kpi_values(report.folder / "index.html")
+    assert len(values) == 4
+    for value in values:
+        assert value in text, value
+    labels = {s.id: s.label for s in load_workspace(report_workspace.root).segments.segments}
+    for segment in segments[1:]:  # every segment's part starts a page with its label
+        assert any(p.lstrip().startswith(labels[segment]) for p in pages_), labels[segment]
+    (tmp_path / "board-pack.txt").write_text(text, encoding="utf-8")
+    assert _personal_problems(tmp_path, report_workspace.planted.strings(), crm_extract) == []
+
