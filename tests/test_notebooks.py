@@ -102,7 +102,8 @@ def test_a_notebook_runs_standalone_on_a_workspace(report_workspace, tmp_path):
     html = "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
     assert f"Premium — {report_workspace.quarter}" in html
     charts = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(charts) == 1 + 4 + 5  # tiles, 4 trends, composition, drivers, CES, 2 compliance
+    assert len(charts) == 4 + 5  # 4 trends, composition, drivers, CES, 2 compliance
+    assert 'class="vq-kpis"' in html  # the headline KPI cards (HTML, not a chart)
     assert not Path(report_workspace.root, "store", ".txn").exists()
 
 
