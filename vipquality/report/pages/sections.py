@@ -262,7 +262,9 @@ def standards_table(data: ReportData) -> tables.HTMLTable:
                 "Change, points": "+.1f", "Attribute performance": ".1f",
                 "Driver weight, %": ".1f", "Checks": ",.0f", "Version": ".0f"},
         table_id="vq-standards", caption=f"Service standards by segment, {data.quarter}",
-        footnote="Compliance: weighted share of applicable checklist items answered yes "
+        footnote="Compliance: weighted share of applicable checklist items answered yes, with "
+                 "an interval that treats the checks of one visit as one cluster (they share "
+                 "the shopper, the branch and the day) "
                  f"(blank when under {data.thresholds['base_suppress']} checks). Attribute "
                  "performance 0–100 for the CSI attributes the standard serves; driver weight: "
                  "their share of explained NPS variance.")

@@ -110,7 +110,8 @@ def staff_table(table: pd.DataFrame, *, table_id: str = "vq-staff"):
         caption=f"Personal managers, {_window_text(table)} (furthest below target first)",
         footnote=(f"Visit score: mean mystery-shopper visit score (a critical failure scores "
                   f"the visit 0) with its {conf:.0%} interval; rank by visit score. Checks "
-                  f"passed: share of applicable checklist items answered yes, against the "
+                  f"passed: share of applicable checklist items answered yes (its interval "
+                  f"counts the checks of one visit as one cluster), against the "
                   f"targets of the standards checked for the segments the shoppers played. "
                   f"Managers with fewer than {base} scored visits are not ranked and show no "
                   f"value. Training recency at {table.attrs.get('as_of')}."))
