@@ -258,7 +258,10 @@ from pathlib import Path
 from vipquality.report.run import publication
 real = publication._rename
 def rename(src, dst):
-    if Path(src).name.startswith("." + Path(dst).name + ".staging"):
+    # the executive quarter's swap (the restricted pages' own swap, in out/restricted/, is
+    # the same code and comes first)
+    if Path(src).name.startswith("." + Path(dst).name + ".staging") and \
+            Path(dst).parent.resolve() == Path(sys.argv[2]).resolve():
         os.kill(os.getpid(), signal.SIGKILL)   # the old quarter is set aside, the new not in
     real(src, dst)
 publication._rename = rename

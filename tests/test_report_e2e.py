@@ -419,16 +419,20 @@ def _personal_problems(folder: Path, strings: list[str], extract: pd.DataFrame) 
     problems = []
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert files
+    full_names = extract["full_name"].dropna().astype(str).tolist()
+    # in a manager's own case list, the client's id and name (or a part of it) are expected
+    contacts = [s for s in strings if s not in ids and not any(s in n for n in full_names)]
     for path in files:
         where = path.relative_to(folder)
         data = path.read_bytes()
         lowered = data.lower()
-        problems += [f"{where}: {s!r}" for s in strings
+        case_list = "restricted" in where.parts and "cases" in where.parts
+        problems += [f"{where}: {s!r}" for s in (contacts if case_list else strings)
                      if s.encode("utf-8") in data or s.lower().encode("utf-8") in lowered]
         if path.name == "plotly.min.js":
             continue  # the library, checked against the planted strings only
         text = data.decode("utf-8", errors="replace")
-        if "restricted" in where.parts and "cases" in where.parts:
+        if case_list:
             # a manager's own case list names their clients (id and name, the one place they
             # may appear; test_privacy checks each list holds only that manager's clients):
             # no contact detail, though
