@@ -45,7 +45,6 @@ _SNIFF_RECORDS = 50
 #: and the last one (latin-1) decodes anything, so reading never fails on an unusual byte. A
 #: Greek and a Cyrillic reading that both stay plausible are not guessed between (see decode).
 LEGACY_ENCODINGS = ("cp1251", "cp1253", "cp1252", "latin_1")
-_LEGACY_ENCODINGS = LEGACY_ENCODINGS
 # The legacy code pages a workspace states (workspace.yaml ``encodings``), for the files one
 # ingest reads. A context variable rather than a parameter: the survey importers reach decode()
 # through several readers of their own, and the hint concerns them all alike.
@@ -58,8 +57,8 @@ _SCRIPT = {"cp1251": "Cyrillic", "koi8_r": "Cyrillic", "iso8859_5": "Cyrillic",
 _GREEK = re.compile(r"[\u0370-\u03ff]")
 _NON_ASCII_LETTER = re.compile(r"[^\W\d_A-Za-z]")
 _ALPHABET_EVIDENCE = 3  # letters outside ASCII before a Greek/Cyrillic tie is refused
-# cp1253 letters at the byte values of frequent Russian letters (а → ΰ, Р/р → ΐ-like marks):
-# in Greek text they are rare, in a Cyrillic file read as Greek they are everywhere
+# cp1253 letters at the byte values of frequent Russian letters (а → ΰ, А → ΐ): in Greek
+# text they are rare, in a Cyrillic file read as Greek they are everywhere
 _CP1253_RARE = re.compile("[\u03b0\u0390]")
 # a final sigma inside a word (Russian "т" read as cp1253 is "ς"), and the vowels of each
 # alphabet: a word of four letters or more without one is not Greek, or not Russian
