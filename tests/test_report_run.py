@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -262,6 +263,37 @@ def test_a_pool_gets_ready_before_the_jobs_and_leaves_no_kernel_behind(tmp_path)
         if any(scratch in (arg or "") for arg in (proc.info["cmdline"] or [])):
             left.append(proc.pid)
     assert not left, f"kernels of the closed pool still running: {left}"
+
+
+def test_kernels_talk_over_private_unix_sockets_not_tcp_ports(tmp_path):
+    # Over TCP two kernels started together could pick the same free port (jupyter_client
+    # closes it before the kernel binds it): the loser's heartbeat thread then died with
+    # "Address already in use" and a traceback in a successful run's log (CI, stop 21).
+    nb = new_notebook(cells=[
+        new_code_cell("segment = 'X'", metadata={"tags": ["parameters"]}),
+        new_code_cell("import json, ipykernel.connect as c\n"
+                      "info = json.loads(c.get_connection_info())\n"
+                      "print('TRANSPORT', info['transport'], 'IP', info['ip'])"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, tmp_path / "where.ipynb")
+    jobs = [NotebookJob(f"k{i}", tmp_path / "where.ipynb", {"segment": str(i)}, f"k{i}.html")
+            for i in range(3)]
+    with run_pool.NotebookPool(workers=2, timeout=120, kernel_cwd=tmp_path) as pool:
+        result = pool.run(jobs, tmp_path / "out", progress=False)
+    sockets = []
+    for job in jobs:
+        assert result[job.name].ok, result[job.name].describe()
+        text = (tmp_path / "out" / f"{job.name}.html").read_text(encoding="utf-8")
+        found = re.search(r"TRANSPORT (\S+) IP (\S+)", text)
+        assert found and found[1] == "ipc", text[-2000:]
+        assert len(found[2]) < 80  # a Unix socket's path is limited to about 100 bytes
+        sockets.append(Path(found[2]))
+    # one private folder per kernel (a kernel started ahead and kernels started per job)
+    assert len({s.parent for s in sockets}) == 3
+    # removed with their kernels
+    assert not any(s.parent.exists() for s in sockets)
 
 
 POOL_KILLED = """

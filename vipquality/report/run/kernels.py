@@ -111,6 +111,45 @@ def _kernel_arguments(s: _Settings) -> list[str]:
     ]
 
 
+_manager_class: Any = None
+
+
+def kernel_manager_class() -> Any:
+    """The kernel manager of every kernel the run starts: jupyter_client's
+    ``AsyncKernelManager`` over Unix sockets in a private folder instead of TCP ports.
+
+    Over TCP, jupyter_client picks free ports by binding and closing them, and the kernel binds
+    them later: two kernels started together (two workers, or another program) can take the same
+    port in between, and the loser's heartbeat thread dies with ``Address already in use`` and a
+    traceback in the run's log. A socket file in a folder of this kernel's own cannot be taken by
+    anyone else, and nothing listens on the network. The folder is removed with the kernel.
+    """
+    global _manager_class
+    if _manager_class is None:
+        import shutil
+        import tempfile
+
+        from jupyter_client.manager import AsyncKernelManager
+
+        class IpcKernelManager(AsyncKernelManager):  # type: ignore[misc, valid-type]
+            def __init__(self, **kwargs: Any) -> None:
+                # short path: a Unix socket's name is limited to about 100 bytes
+                self._ipc_dir = tempfile.mkdtemp(prefix="vq-k-")
+                kwargs.setdefault("transport", "ipc")
+                kwargs.setdefault("ip", os.path.join(self._ipc_dir, "k"))
+                super().__init__(**kwargs)
+
+            async def _async_cleanup_resources(self, restart: bool = False) -> None:
+                await super()._async_cleanup_resources(restart=restart)
+                if not restart:
+                    shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+            cleanup_resources = _async_cleanup_resources
+
+        _manager_class = IpcKernelManager
+    return _manager_class
+
+
 # a worker's kernel started ahead of its first job: {"km", "seconds", "cwd"} (worker processes)
 _spare: dict[str, Any] = {}
 
@@ -160,13 +199,12 @@ def _warm_worker(s: _Settings, parent: int | None = None) -> None:
 
 
 def _start_spare(s: _Settings) -> None:
-    from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     km = None
     try:
         t0 = time.monotonic()
-        km = AsyncKernelManager(kernel_name=s.kernel_name)
+        km = kernel_manager_class()(kernel_name=s.kernel_name)
         run_sync(km.start_kernel)(extra_arguments=_kernel_arguments(s), cwd=s.kernel_cwd)
         kc = km.client()
         kc.start_channels()

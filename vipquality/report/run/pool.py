@@ -46,6 +46,7 @@ from vipquality.report.run.kernels import (
     _shutdown,
     _take_spare,
     _warm_worker,
+    kernel_manager_class,
 )
 
 __all__ = [
@@ -309,7 +310,8 @@ def _execute_and_export(job: NotebookJob, s: _Settings, km: Any = None) -> Noteb
     for attempts in (1, 2):
         executed.unlink(missing_ok=True)
         # a kernel started ahead is used by the first attempt only (a retry starts afresh)
-        ahead = {"km": km} if km is not None and attempts == 1 else {}
+        ahead = ({"km": km} if km is not None and attempts == 1
+                 else {"kernel_manager_class": kernel_manager_class()})
         try:
             pm.execute_notebook(
                 str(job.notebook),
