@@ -41,6 +41,7 @@ from vipquality.metrics.sufficient import merge_stats, stat_columns, sufficient_
 __all__ = [
     "summarise",
     "summarise_stats",
+    "tidy_blocks",
     "redact",
     "adjust_p",
     "sufficient_stats",
@@ -236,6 +237,59 @@ def summarise_stats(
     ``stats`` is the output of :func:`sufficient_stats` or :func:`merge_stats`; the metrics
     present follow from its columns. Parameters and result as in :func:`summarise`.
     """
+    z_value(confidence)  # validates the level
+    keys = stats.index.to_frame(index=False) if stats.index.names != [None] else pd.DataFrame(
+        index=range(len(stats)))
+    blocks = _estimates(stats, ces_scale=ces_scale, csi_scale=csi_scale,
+                        csi_weights=csi_weights, confidence=confidence)
+    return tidy_blocks(keys, blocks, base_suppress=base_suppress, base_small=base_small,
+                       adjustment=adjustment, compare=compare)
+
+
+def tidy_blocks(
+    keys: pd.DataFrame,
+    blocks: Sequence[tuple[str, Mapping[str, np.ndarray]]],
+    *,
+    base_suppress: float = _REPORTING.base_suppress,
+    base_small: float = _REPORTING.base_small,
+    adjustment: str = "holm",
+    compare: str | None = "previous_quarter",
+) -> pd.DataFrame:
+    """The tidy table from estimates already computed for every group (step 3 of :func:`summarise`).
+
+    For a statistic computed elsewhere from sufficient statistics (e.g. the comment themes of
+    :mod:`vipquality.metrics.themes`) to get exactly the same base flags, degenerate-group
+    rule, change against the previous quarter and Holm/BH adjustment as the other metrics.
+
+    Parameters
+    ----------
+    keys : DataFrame
+        One row per group: the grouping columns (``quarter`` among them for the change).
+    blocks : sequence of (metric, mapping)
+        One block per metric, in the order the rows should sort in; each mapping holds arrays
+        aligned with ``keys``: ``value``, ``n`` and optionally ``ci_low``, ``ci_high``, ``se``,
+        and ``_p``, ``_d`` (shares on 0–1 of the +1 and −1 scores: the change of such a metric
+        is tested with the SE pooled under "no change", :func:`~vipquality.metrics.intervals.
+        nps_pooled_se`; a share with ``_d`` = 0 gets the pooled two-proportion test).
+        Groups with ``n`` = 0 have no row.
+    base_suppress, base_small, adjustment, compare
+        As in :func:`summarise`.
+
+    Returns
+    -------
+    DataFrame
+        The grouping columns, then :data:`RESULT_COLUMNS`.
+
+    Examples
+    --------
+    >>> keys = pd.DataFrame({"quarter": ["2025Q1", "2025Q2"], "segment": "A"})
+    >>> t = tidy_blocks(keys, [("x", {"value": np.array([10.0, 30.0]), "se": np.array([4.0, 3.0]),
+    ...                                "n": np.array([40.0, 200.0])})])
+    >>> t[["quarter", "value", "base_flag", "change", "change_se"]]
+      quarter  value base_flag  change  change_se
+    0  2025Q1   10.0     small     NaN        NaN
+    1  2025Q2   30.0        ok    20.0        5.0
+    """
     if adjustment not in ("holm", "bh"):
         raise ValueError(f"adjustment must be one of 'holm', 'bh', got {adjustment!r}")
     if compare not in ("previous_quarter", None):
@@ -243,10 +297,8 @@ def summarise_stats(
     if not base_suppress <= base_small:
         raise ValueError(f"base_suppress ({base_suppress}) must not exceed base_small "
                          f"({base_small})")
-    z_value(confidence)  # validates the level
-    by = [n for n in stats.index.names if n is not None]
-    table = _estimates(stats, ces_scale=ces_scale, csi_scale=csi_scale, csi_weights=csi_weights,
-                       confidence=confidence)
+    by = list(keys.columns)
+    table = _rows(keys, blocks)
     table["base_flag"] = np.where(table["n"] < base_suppress, "suppressed",
                                   np.where(table["n"] < base_small, "small", "ok"))
     table = _compare(table, by, adjustment=adjustment,
@@ -258,11 +310,9 @@ def summarise_stats(
 # --- step 2: estimates ------------------------------------------------------------------------
 
 def _estimates(stats: pd.DataFrame, *, ces_scale, csi_scale, csi_weights,
-               confidence: float) -> pd.DataFrame:
-    """One block of rows per metric, each computed for all groups with array arithmetic."""
+               confidence: float) -> list[tuple[str, dict]]:
+    """One block per metric, each computed for all groups with array arithmetic."""
     cols = set(stats.columns)
-    keys = stats.index.to_frame(index=False) if stats.index.names != [None] else pd.DataFrame(
-        index=range(len(stats)))
     col = {c: stats[c].to_numpy(dtype=float) for c in stats.columns}
     attributes = [c.split(":", 1)[1] for c in stats.columns if c.startswith("sat_n:")]
     importance = [a for a in attributes if f"imp_n:{a}" in cols]
@@ -287,10 +337,14 @@ def _estimates(stats: pd.DataFrame, *, ces_scale, csi_scale, csi_weights,
         block["ci_low"], block["ci_high"] = bounded_mean_interval(
             col["cmp_n"], col["cmp_sx"], col["cmp_sx2"], confidence=confidence)
         blocks.append(("compliance", block))
+    return blocks
 
+
+def _rows(keys: pd.DataFrame, blocks) -> pd.DataFrame:
+    """The blocks as rows (grouping columns, metric, estimates), groups without a base dropped."""
     frames = []
     for order, (metric, b) in enumerate(blocks):  # one iteration per metric, not per group
-        nan = np.full(len(stats), np.nan)
+        nan = np.full(len(keys), np.nan)
         f = keys.copy()
         f["metric"] = metric
         for name in ("value", "ci_low", "ci_high", "se", "_p", "_d"):
