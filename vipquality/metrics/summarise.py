@@ -41,6 +41,7 @@ from vipquality.metrics.sufficient import merge_stats, stat_columns, sufficient_
 __all__ = [
     "summarise",
     "summarise_stats",
+    "estimate_blocks",
     "tidy_blocks",
     "redact",
     "adjust_p",
@@ -240,8 +241,8 @@ def summarise_stats(
     z_value(confidence)  # validates the level
     keys = stats.index.to_frame(index=False) if stats.index.names != [None] else pd.DataFrame(
         index=range(len(stats)))
-    blocks = _estimates(stats, ces_scale=ces_scale, csi_scale=csi_scale,
-                        csi_weights=csi_weights, confidence=confidence)
+    blocks = estimate_blocks(stats, ces_scale=ces_scale, csi_scale=csi_scale,
+                             csi_weights=csi_weights, confidence=confidence)
     return tidy_blocks(keys, blocks, base_suppress=base_suppress, base_small=base_small,
                        adjustment=adjustment, compare=compare)
 
@@ -309,9 +310,23 @@ def tidy_blocks(
 
 # --- step 2: estimates ------------------------------------------------------------------------
 
-def _estimates(stats: pd.DataFrame, *, ces_scale, csi_scale, csi_weights,
-               confidence: float) -> list[tuple[str, dict]]:
-    """One block per metric, each computed for all groups with array arithmetic."""
+def estimate_blocks(stats: pd.DataFrame, *, ces_scale: tuple[int, int] | None = (1, 7),
+                    csi_scale: tuple[int, int] = (1, 10),
+                    csi_weights: str | Mapping[str, float] = "stated",
+                    confidence: float = 0.95) -> list[tuple[str, dict]]:
+    """Step 2 of :func:`summarise`: one block per metric present in ``stats``, each computed for
+    all groups with array arithmetic; :func:`tidy_blocks` turns blocks into the tidy table.
+
+    Each block is ``(metric, {"value", "ci_low", "ci_high", "se", "n"[, "_p", "_d"]})`` with
+    arrays aligned with the rows of ``stats``. Parameters as in :func:`summarise_stats`.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"quarter": "2025Q1", "nps": [10, 9, 7, 3]})
+    >>> st = sufficient_stats(r, by=["quarter"], ces_scale=None)
+    >>> [(m, b["value"].tolist()) for m, b in estimate_blocks(st)]
+    [('nps', [25.0])]
+    """
     cols = set(stats.columns)
     col = {c: stats[c].to_numpy(dtype=float) for c in stats.columns}
     attributes = [c.split(":", 1)[1] for c in stats.columns if c.startswith("sat_n:")]
