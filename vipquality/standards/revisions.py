@@ -29,7 +29,6 @@ the attributes that no revised standard serves, rated by the same respondents.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +44,7 @@ from vipquality.config import (
     load_workspace,
 )
 from vipquality.errors import DataError
+from vipquality.metrics.did import did_2x2
 from vipquality.metrics.intervals import t_interval, z_value
 
 __all__ = ["revision_effects", "revision_attributes", "revision_robustness",
@@ -151,8 +151,6 @@ def revision_effects(visits: pd.DataFrame, standards, *, responses: pd.DataFrame
     like attribute performance in :func:`vipquality.metrics.summarise.summarise`. A respondent's date
     is ``submitted_at``.
     """
-    from statsmodels.regression import linear_model as sm  # not statsmodels.api: ~1 s of imports
-
     z_value(confidence)
     cat, fiscal, ws_instrument = _resolve(standards)
     instrument = instrument or ws_instrument
@@ -171,8 +169,8 @@ def revision_effects(visits: pd.DataFrame, standards, *, responses: pd.DataFrame
                "attributes": ", ".join(rev.standard.attributes)}
         keep, treated, after = checks.design(rev, controls)
         row.update(_did(checks.yes[keep], checks.weight[keep], treated[keep].astype(float),
-                        after[keep].astype(float), checks.visit[keep], confidence, sm))
-        row.update(_attribute_did(ratings, rev, cat, confidence, sm))
+                        after[keep].astype(float), checks.visit[keep], confidence))
+        row.update(_attribute_did(ratings, rev, cat, confidence))
         rows.append(row)
     out = pd.DataFrame(rows, columns=REVISION_COLUMNS)
     for c in ("n", "n_treated_before", "n_treated_after", "n_control_before", "n_control_after",
@@ -212,8 +210,6 @@ def revision_attributes(responses: pd.DataFrame, standards, *,
         ``ci_low``, ``ci_high``, ``se``, ``p_value``, the ratings ``n`` and ``respondents``
         (clusters); ``note`` when there is no estimate.
     """
-    from statsmodels.regression import linear_model as sm  # not statsmodels.api: ~1 s of imports
-
     z_value(confidence)
     cat, fiscal, ws_instrument = _resolve(standards)
     instrument = instrument or ws_instrument
@@ -228,7 +224,7 @@ def revision_attributes(responses: pd.DataFrame, standards, *,
                        "version": rev.version.version, "effective": rev.version.effective,
                        "attribute": attribute, "label": ratings.labels.get(attribute, attribute),
                        "before_start": rev.start, "after_end": rev.end}
-                res = _attribute_did(ratings, rev, cat, confidence, sm, treated=(attribute,))
+                res = _attribute_did(ratings, rev, cat, confidence, treated=(attribute,))
                 row.update({k.removeprefix("attr_"): v for k, v in res.items()
                             if k not in ("attr_did", "attr_ci_low", "attr_ci_high", "attr_se",
                                          "attr_p_value", "attr_n")})
@@ -273,8 +269,6 @@ def revision_robustness(visits: pd.DataFrame, standards, *, confidence: float = 
           date halfway through it; an interval excluding 0 warns that the revised standard was
           already drifting away from the others, so the main estimate may be biased.
     """
-    from statsmodels.regression import linear_model as sm  # not statsmodels.api: ~1 s of imports
-
     z_value(confidence)
     cat, fiscal, _ = _resolve(standards)
     checks = _Checks.of(visits, fiscal, weighted)
@@ -288,7 +282,7 @@ def revision_robustness(visits: pd.DataFrame, standards, *, confidence: float = 
                 "effective": rev.version.effective}
         y, w, tr, af = (checks.yes[keep], checks.weight[keep], treated[keep].astype(float),
                         after[keep].astype(float))
-        main = _did(y, w, tr, af, checks.visit[keep], confidence, sm)
+        main = _did(y, w, tr, af, checks.visit[keep], confidence)
         rows.append({**base, "check": "visit_clusters", **_pick(main, "visits")})
         if checks.branch is None:
             for check in ("branch_clusters", "branch_level"):
@@ -296,7 +290,7 @@ def revision_robustness(visits: pd.DataFrame, standards, *, confidence: float = 
                              "clusters": 0, "note": "visits have no branch column"})
         else:
             branch = checks.branch[keep]
-            by_branch = _did(y, w, tr, af, branch, confidence, sm)
+            by_branch = _did(y, w, tr, af, branch, confidence)
             rows.append({**base, "check": "branch_clusters", **_pick(by_branch, "visits")})
             rows.append({**base, "check": "branch_level",
                          **_branch_level(y, w, tr, af, branch, confidence)})
@@ -304,7 +298,7 @@ def revision_robustness(visits: pd.DataFrame, standards, *, confidence: float = 
         pre = keep & (checks.day < pd.Timestamp(rev.version.effective)).to_numpy()
         fake = (checks.day >= pd.Timestamp(mid)).to_numpy()
         placebo = _did(checks.yes[pre], checks.weight[pre], treated[pre].astype(float),
-                       fake[pre].astype(float), checks.visit[pre], confidence, sm)
+                       fake[pre].astype(float), checks.visit[pre], confidence)
         rows.append({**base, "check": "placebo", **_pick(placebo, "visits")})
     if not rows:
         return pd.DataFrame(rows, columns=ROBUSTNESS_COLUMNS)
@@ -453,7 +447,7 @@ class _Ratings:
                    {a.id: a.label for a in instrument.attributes}, code=col, ids=tuple(ids))
 
 
-def _attribute_did(ratings: _Ratings | None, rev: _Revision, cat: Standards, confidence, sm,
+def _attribute_did(ratings: _Ratings | None, rev: _Revision, cat: Standards, confidence,
                    treated: tuple[str, ...] | None = None) -> dict:
     """The ``attr_*`` columns of one revision (all linked attributes, or ``treated``)."""
     treated = tuple(treated if treated is not None else rev.standard.attributes)
@@ -477,7 +471,7 @@ def _attribute_did(ratings: _Ratings | None, rev: _Revision, cat: Standards, con
     keep = in_period & (is_treated | ratings.rated(controls))
     after = day >= np.datetime64(rev.version.effective)
     res = _did(ratings.score[keep], np.ones(int(keep.sum())), is_treated[keep].astype(float),
-               after[keep].astype(float), ratings.respondent[keep], confidence, sm)
+               after[keep].astype(float), ratings.respondent[keep], confidence)
     if res["note"] == "no comparison standard":
         res["note"] = "no comparison attribute"
     return {"attr_before": res["treated_before"], "attr_after": res["treated_after"],
@@ -511,36 +505,28 @@ def _branch_level(y, w, treated, after, branch, confidence) -> dict:
             "p_value": p, "n": n, "clusters": k, "note": ""}
 
 
-def _did(y, w, treated, after, cluster, confidence, sm) -> dict:
-    """Cell shares, counts and the interaction estimate of one revision."""
+def _did(y, w, treated, after, cluster, confidence) -> dict:
+    """Cell shares, counts and the interaction estimate of one revision (closed form:
+    :func:`vipquality.metrics.did.did_2x2`, equal to the cluster-robust OLS/WLS fit)."""
     res: dict = {}
     cells = {"treated_before": (treated == 1) & (after == 0),
              "treated_after": (treated == 1) & (after == 1),
              "control_before": (treated == 0) & (after == 0),
              "control_after": (treated == 0) & (after == 1)}
-    empty = []
     for name, mask in cells.items():
         res[f"n_{name}"] = int(mask.sum())
-        sw = w[mask].sum()
-        res[name] = 100 * float((w[mask] * y[mask]).sum() / sw) if sw > 0 else np.nan
-        if sw <= 0:
-            empty.append(name.replace("_", " "))
-    res["n"] = int(len(y))
-    res["visits"] = int(len(pd.unique(cluster)))  # a hash count, not a sort
-    nan = dict(did=np.nan, ci_low=np.nan, ci_high=np.nan, se=np.nan, p_value=np.nan)
+    fit = did_2x2(y, treated, after, cluster, weights=None if np.all(w == 1) else w,
+                  confidence=confidence)
+    res.update({name: 100 * fit[name] for name in cells})
+    res["n"] = len(y)
+    res["visits"] = fit["clusters"]
+    empty = [name.replace("_", " ") for name in cells if not np.isfinite(res[name])]
     if empty:
         what = ("no comparison standard" if res["n_control_before"] + res["n_control_after"]
                 == 0 else "no checks " + ", ".join(empty))
-        return {**res, **nan, "note": what}
-    X = np.column_stack([np.ones_like(y), treated, after, treated * after])
-    model = sm.WLS(y, X, weights=w) if not np.all(w == 1) else sm.OLS(y, X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fit = model.fit(cov_type="cluster", cov_kwds={"groups": cluster})
-        low, high = fit.conf_int(alpha=1 - confidence)[3]
-    return {**res, "did": 100 * float(fit.params[3]), "ci_low": 100 * float(low),
-            "ci_high": 100 * float(high), "se": 100 * float(fit.bse[3]),
-            "p_value": float(fit.pvalues[3]), "note": ""}
+        return {**res, **_NAN, "note": what}
+    return {**res, **{k: 100 * fit[k] for k in ("did", "ci_low", "ci_high", "se")},
+            "p_value": fit["p_value"], "note": ""}
 
 
 def _resolve(standards) -> tuple[Standards, int, Instrument | None]:
