@@ -29,7 +29,7 @@ __all__ = ["TABLES", "PART_FILE", "SORT_KEYS", "Field", "table_schema", "to_pand
 
 
 #: The stored tables, in the order their files are fingerprinted.
-TABLES = ("responses", "visits", "clients", "memberships", "case_updates")
+TABLES = ("responses", "visits", "clients", "memberships", "case_updates", "appeals")
 
 
 PART_FILE = "part-0.parquet"
@@ -74,7 +74,8 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
                   ("visit_date", pa.date32()), ("branch", pa.string()),
                   ("manager_id", pa.string()), ("segment", pa.string()),
                   ("item_id", pa.string()), ("standard_id", pa.string()),
-                  ("result", pa.string()), ("weight", pa.float64()), ("critical", pa.bool_())]
+                  ("result", pa.string()), ("weight", pa.float64()), ("critical", pa.bool_()),
+                  ("shopper_id", pa.string()), ("calibration_of", pa.string())]
         fields += _PROVENANCE
     elif table == "clients":
         fields = [("quarter", pa.string())]
@@ -85,6 +86,11 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
     elif table == "case_updates":
         fields = [("quarter", pa.string()), ("case_id", pa.string()), ("status", pa.string()),
                   ("date", pa.date32()), ("root_cause", pa.string()), ("note", pa.string())]
+        fields += _PROVENANCE
+    elif table == "appeals":
+        fields = [("quarter", pa.string()), ("visit_id", pa.string()), ("item_id", pa.string()),
+                  ("claimed_result", pa.string()), ("reason", pa.string()),
+                  ("decision", pa.string()), ("decided_by", pa.string()), ("date", pa.date32())]
         fields += _PROVENANCE
     else:
         raise StoreError(f"unknown table {table!r}: expected one of {list(TABLES)}")
@@ -98,6 +104,7 @@ SORT_KEYS = {
     "clients": ["client_id"],
     "memberships": ["client_id", "segment"],
     "case_updates": ["case_id", "date", "status"],
+    "appeals": ["visit_id", "item_id"],
 }
 
 
@@ -162,8 +169,8 @@ class Field:
 
 
 def fields_for(table: str, workspace) -> list[Field]:
-    """The source fields of ``table`` (``responses``, ``visits``, ``clients`` or
-    ``case_updates``)."""
+    """The source fields of ``table`` (``responses``, ``visits``, ``clients``,
+    ``case_updates`` or ``appeals``)."""
     if table == "responses":
         inst = workspace.instrument
         f = "instrument.yaml"
@@ -202,10 +209,12 @@ def fields_for(table: str, workspace) -> list[Field]:
         kinds = {"visit_id": ("id", True), "visit_date": ("date", True),
                  "branch": ("text", False), "manager_id": ("text", False),
                  "segment": ("segment", False), "item_id": ("item", True),
-                 "result": ("result", True)}
+                 "result": ("result", True), "shopper_id": ("text", False),
+                 "calibration_of": ("text", False)}
+        # shopper_id and calibration_of are optional keys of the mapping (surveys/README.md)
         return [Field(c, workspace.visit_columns[c], f"workspace.yaml: visits.columns.{c}",
                       kind, req, label="visit")
-                for c, (kind, req) in kinds.items()]
+                for c, (kind, req) in kinds.items() if c in workspace.visit_columns]
     if table == "clients":
         return [Field(c, src, f"workspace.yaml: clients.columns.{c}",
                       _CLIENT_KINDS.get(c, "text"), c == "client_id")
@@ -217,6 +226,15 @@ def fields_for(table: str, workspace) -> list[Field]:
                 Field("date", "date", key, "date", True, label="update"),
                 Field("root_cause", "root_cause", key, "root_cause", optional=True),
                 Field("note", "note", key, "comment", optional=True)]
+    if table == "appeals":  # fixed column names (surveys/README.md, "appeals")
+        key = "the appeals columns of surveys/README.md"
+        return [Field("visit_id", "visit_id", key, "id", True, label="appeal"),
+                Field("item_id", "item_id", key, "item", True),
+                Field("claimed_result", "claimed_result", key, "result", True),
+                Field("reason", "reason", key, "comment", optional=True),
+                Field("decision", "decision", key, "decision", True),
+                Field("decided_by", "decided_by", key, "text", True),
+                Field("date", "date", key, "date", True, label="decision")]
     raise IngestError(f"unknown table {table!r}")
 
 

@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from vipquality._files import csv_bytes
 from vipquality.data.ingest._cases import check_against_cases, opened_cases
+from vipquality.data.ingest._shoppers import check_appeals, check_calibration
 from vipquality.data.ingest._stream import merge_blocks, write_sorted
 from vipquality.data.ingest._validate import (
     KEYS,
@@ -74,8 +75,8 @@ __all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTa
 
 #: quarter_files key -> stored table, in the order they are imported.
 _TABLE_OF = {"clients": "clients", "survey": "responses", "responses": "responses",
-             "visits": "visits", "case_updates": "case_updates"}
-_ORDER = ("clients", "responses", "visits", "case_updates")
+             "visits": "visits", "case_updates": "case_updates", "appeals": "appeals"}
+_ORDER = ("clients", "responses", "visits", "case_updates", "appeals")
 _LOG_COLUMNS = ["sha256", "file", "quarter", "table", "read", "accepted", "duplicates",
                 "rejected", "time"]
 
@@ -536,12 +537,12 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
             known_clients = known
         if not raws[table]:
             continue
-        if table == "case_updates":  # follow-up notes: scrubbed like comments
+        if table in ("case_updates", "appeals"):  # notes and reasons: scrubbed like comments
             known_clients = known_clients or _quarter_client_ids(store, workspace, quarter,
                                                                  finals)
         scrubber = (Scrubber(names, ids=known_clients, addresses=addresses,
                              regions=getattr(workspace, "countries", DEFAULT_REGIONS))
-                    if table in ("responses", "case_updates") else None)
+                    if table in ("responses", "case_updates", "appeals") else None)
         if table == "responses":
             result = _merge_streamed(txn, workspace, quarter, store, raws[table], dry_run,
                                      known_clients, scrubber)
@@ -558,6 +559,16 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
         if table == "case_updates":
             opened = _opened_cases(store, workspace, quarter, finals)
             checked = [check_against_cases(c, opened) for c in checked]
+        if table == "visits":  # calibration records name a visit of the import or the store
+            checked = check_calibration(checked, _stored_visits(store, workspace, quarter))
+        if table == "appeals":  # appeals name a stored visit's item, decided once
+            visits = _stored_visits(store, workspace, quarter, finals.get("visits"))
+            earlier = _read_stored(store, "appeals", workspace, _partition_files(store, "appeals"))
+            done = []
+            for c in checked:
+                done.append(check_appeals(c, visits, pd.concat([earlier, *(d.frame for d in done)],
+                                                               ignore_index=True)))
+            checked = done
         for c in checked:
             _refuse_other_quarter(c, quarter)
         result = _merge(table, workspace, quarter, store, checked)
@@ -628,6 +639,18 @@ def _quarter_client_ids(store: Path, workspace, quarter: str, finals: dict) -> s
     if "clients" in finals:
         ids |= set(finals["clients"]["client_id"].dropna())
     return ids
+
+
+def _stored_visits(store: Path, workspace, quarter: str,
+                   current: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The stored visits of ``quarter`` and before; ``current``: the quarter's visits as this run
+    leaves them (they replace the stored partition)."""
+    frame = _read_stored(store, "visits", workspace, [
+        p for p in _partition_files(store, "visits")
+        if p.parent.name.removeprefix("quarter=") <= quarter])
+    if current is not None and len(current):
+        frame = pd.concat([frame[frame["quarter"] != quarter], current], ignore_index=True)
+    return frame
 
 
 def _opened_cases(store: Path, workspace, quarter: str, finals: dict) -> pd.Series:

@@ -36,13 +36,15 @@ from vipquality.data.schema import (
 from vipquality.errors import IngestError
 
 __all__ = ["Field", "Checked", "fields_for", "resolve_columns", "check_table", "deduplicate",
-           "empty_rejects", "file_warnings", "KEYS", "CASE_STATUSES"]
+           "empty_rejects", "file_warnings", "KEYS", "CASE_STATUSES", "APPEAL_DECISIONS"]
 
 #: Identity of a row in each table (duplicate detection).
 KEYS = {"responses": ["response_id"], "visits": ["visit_id", "item_id"], "clients": ["client_id"],
-        "case_updates": ["case_id", "date", "status"]}
+        "case_updates": ["case_id", "date", "status"], "appeals": ["visit_id", "item_id"]}
 #: The statuses of a follow-up case (the ``status`` column of a case_updates file).
 CASE_STATUSES = ("contacted", "resolved", "escalated", "unreachable")
+#: The decisions on an appeal (the ``decision`` column of an appeals file).
+APPEAL_DECISIONS = ("upheld", "rejected")
 
 _RATING_RE = r"[+-]?\d+(?:\.\d+)?"
 _NUMBER_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -242,6 +244,9 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
     if kind == "status":
         return _parse_choice(s, f, {v: v for v in CASE_STATUSES}, lambda i, v: (
             f"{v!r} is not a case status: expected {', '.join(CASE_STATUSES)}"))
+    if kind == "decision":
+        return _parse_choice(s, f, {v: v for v in APPEAL_DECISIONS}, lambda i, v: (
+            f"{v!r} is not a decision on an appeal: expected {' or '.join(APPEAL_DECISIONS)}"))
     if kind == "root_cause":
         codes = {c.casefold(): c for c in ctx["root_causes"]}
         return _parse_choice(s, f, codes, lambda i, v: (

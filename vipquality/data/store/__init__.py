@@ -2,7 +2,9 @@
 crash-safe transactions under the ingest lock (:mod:`.txn`)."""
 
 from vipquality.data.store.read import (
+    apply_appeals,
     fingerprint,
+    load_appeals,
     load_clients,
     load_case_updates,
     load_memberships,
@@ -24,6 +26,8 @@ __all__ = [
     "LOCK_NAME",
     "TXN_NAME",
     "StoreLock",
+    "apply_appeals",
+    "load_appeals",
     "Transaction",
     "fingerprint",
     "load_clients",

@@ -38,6 +38,8 @@ __all__ = [
     "load_clients",
     "load_memberships",
     "load_case_updates",
+    "load_appeals",
+    "apply_appeals",
     "stored_quarters",
     "fingerprint",
 ]
@@ -145,9 +147,66 @@ def load_responses(workspace: Workspace, quarters=None) -> pd.DataFrame:
     return _load("responses", workspace, quarters)
 
 
-def load_visits(workspace: Workspace, quarters=None) -> pd.DataFrame:
-    """Stored mystery-shopper checks, one row per visit × checklist item."""
-    return _load("visits", workspace, quarters)
+def load_visits(workspace: Workspace, quarters=None, *, appeals: bool = True,
+                calibration: bool = False) -> pd.DataFrame:
+    """Stored mystery-shopper checks, one row per visit × checklist item.
+
+    Parameters
+    ----------
+    appeals : bool, default True
+        ``result`` is the result after the upheld appeals (:func:`apply_appeals`), the result
+        every compliance figure uses; ``False``: the shopper's result as recorded. The store
+        keeps the recorded result and the appeals apart (nothing is overwritten).
+    calibration : bool, default False
+        Include the calibration records (rows with ``calibration_of``: a second shopper rating
+        a visit again, for inter-rater agreement). They are left out of every compliance
+        figure, which counts a visit once.
+    """
+    visits = _load("visits", workspace, quarters)
+    if not calibration:
+        visits = visits[visits["calibration_of"].isna()].reset_index(drop=True)
+    if appeals:
+        visits = apply_appeals(visits, load_appeals(workspace))
+    return visits
+
+
+def load_appeals(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored appeals: ``quarter`` (the folder the file came in), ``visit_id, item_id,
+    claimed_result, reason`` (scrubbed), ``decision`` (``upheld`` | ``rejected``),
+    ``decided_by, date``; one row per appealed item (an item is decided once). Empty when no
+    quarter had an appeals file."""
+    store = _store_dir(workspace)
+    have = _table_quarters(store, "appeals")
+    wanted = _normalise_quarters(quarters)
+    return _load("appeals", workspace, have if wanted is None else [q for q in wanted if q in have])
+
+
+def apply_appeals(visits: pd.DataFrame, appeals: pd.DataFrame) -> pd.DataFrame:
+    """``visits`` with the claimed result of every upheld appeal in ``result`` (a copy).
+
+    An appeal applies to the check of its ``visit_id`` and ``item_id``, whatever quarter's folder
+    it came in; rejected appeals change nothing.
+
+    >>> v = pd.DataFrame({"visit_id": ["V1", "V1"], "item_id": ["a", "b"], "result": ["no", "no"]})
+    >>> a = pd.DataFrame({"visit_id": ["V1", "V1"], "item_id": ["a", "b"],
+    ...                   "claimed_result": ["yes", "yes"], "decision": ["upheld", "rejected"]})
+    >>> apply_appeals(v, a)["result"].tolist()
+    ['yes', 'no']
+    """
+    out = visits.copy()
+    upheld = appeals[appeals["decision"] == "upheld"]
+    if upheld.empty or out.empty:
+        return out
+    claim = upheld.drop_duplicates(["visit_id", "item_id"]).set_index(
+        ["visit_id", "item_id"])["claimed_result"]
+    key = pd.MultiIndex.from_arrays([out["visit_id"], out["item_id"]])
+    new = claim.reindex(key).to_numpy()
+    hit = pd.notna(new)
+    if hit.any():
+        result = out["result"].to_numpy(dtype=object).copy()
+        result[hit] = new[hit]
+        out["result"] = pd.Series(result, index=out.index, dtype=out["result"].dtype)
+    return out
 
 
 def load_clients(workspace: Workspace, quarters=None) -> pd.DataFrame:
