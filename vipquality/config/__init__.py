@@ -29,10 +29,12 @@ from vipquality.config.model import (
 )
 from vipquality.config.quarter import Quarter
 from vipquality.config.rules import OPERATORS, All, Any, Compare, Condition, Not
+from vipquality.config.themes import LANGUAGES, Codeframe, Theme
 
 __all__ = [
     "ALL_LABEL",
     "ALL_SEGMENT",
+    "LANGUAGES",
     "OPERATORS",
     "AlertMail",
     "All",
@@ -40,6 +42,7 @@ __all__ = [
     "Attribute",
     "CaseRules",
     "ChecklistItem",
+    "Codeframe",
     "Compare",
     "Condition",
     "Instrument",
@@ -52,6 +55,7 @@ __all__ = [
     "Standard",
     "StandardVersion",
     "Standards",
+    "Theme",
     "Workspace",
     "load_workspace",
 ]

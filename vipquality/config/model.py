@@ -20,6 +20,7 @@ from pathlib import Path
 
 from vipquality.config.quarter import _QUARTER_RE, Quarter
 from vipquality.config.rules import All, Condition
+from vipquality.config.themes import Codeframe
 
 __all__ = [
     "ALL_LABEL",
@@ -362,6 +363,8 @@ class Workspace:
     #: the countries whose phone numbering plans and document numbers are masked in comments
     #: (``countries``, ISO 3166 codes); default: the markets vipquality was conceived for
     countries: tuple[str, ...] = ("GR", "PH", "RU")
+    #: the codeframe of the comments (``themes.yaml``); ``None``: no themes are coded
+    themes: Codeframe | None = None
 
     def quarter(self, q: str | Quarter) -> Quarter:
         """``q`` as a :class:`Quarter` on this workspace's fiscal calendar."""

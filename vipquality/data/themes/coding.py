@@ -1,0 +1,218 @@
+"""Coding comments into the themes of the codeframe, all comments at once.
+
+:func:`code_comments` takes comments and a :class:`~vipquality.config.Codeframe` and returns one
+row per (comment, theme) mention. How it matches (documented for quality managers in
+``surveys/README.md``, "themes.yaml"):
+
+- Text and terms are normalised alike (:func:`~vipquality.data.themes.normalise.normalise`) and
+  each word is reduced to its key, the Snowball stem in English, Greek and Russian and the root
+  by affix rules in Tagalog (:func:`~vipquality.data.themes.normalise.word_key`).
+- A word's languages come from its script (Greek, Cyrillic, Latin), not from the comment's
+  detected language, so a comment mixing two languages ("Taglish", English words in a Greek or
+  Russian sentence) is coded in both: Latin words are keyed as English and as Tagalog.
+- A one-word term matches a word with the same key; a phrase matches its words in order within
+  the same part of a sentence, with at most two other words between consecutive ones
+  ("did not call me back" matches "not call back").
+- Negation: a match is not counted when a negation (``NEGATIONS``: no, not, never, δεν, μην,
+  не, нет, без, hindi, wala …) stands among the three words before it in the same part of a
+  sentence ("no problem with waiting", "δεν περίμενα", "не ждал", "hindi naghintay"); a part
+  ends at ``. , ; : ! ?`` and at "but" words (but, αλλά, но, pero …). A term that holds a
+  negation itself ("never called back", "не перезвонили", "walang sagot") is matched as written
+  and never cancelled.
+
+Speed: the text work (case, accents, splitting into words) runs in Arrow's compute kernels over
+the whole column; stems are computed once per distinct word; matching is numpy over the flat
+array of words, visiting only the positions where a term's first word occurs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vipquality._frames import require_columns
+from vipquality.config.themes import Codeframe
+from vipquality.data.themes.normalise import (
+    _TURNS,
+    BREAK,
+    NEGATIONS,
+    normalise_column,
+    script_languages,
+    word_key,
+)
+
+__all__ = ["code_comments", "MAX_GAP", "NEGATION_WINDOW"]
+
+#: Other words allowed between two consecutive words of a phrase.
+MAX_GAP = 2
+#: How many words before a match a negation cancels it from.
+NEGATION_WINDOW = 3
+
+@dataclass
+class _Terms:
+    """The codeframe compiled: each term as a sequence of key ids, its language and theme."""
+
+    keys: dict[str, int]             # "lang:key" -> id
+    words: list[np.ndarray]          # per term, the key ids of its words
+    theme: np.ndarray                # per term, the theme's index in the codeframe
+    negated_form: np.ndarray         # per term: holds a negation itself (never cancelled)
+    tagalog: np.ndarray              # per term: matched on the Tagalog keys
+
+
+def _compile(codeframe: Codeframe) -> _Terms:
+    keys: dict[str, int] = {}
+    words, theme, negated, tagalog = [], [], [], []
+    for ti, th in enumerate(codeframe):
+        for lang, terms in th.terms.items():
+            normed = normalise_column(pa.array(list(terms), pa.string())).to_pylist()
+            for text in normed:
+                toks = [w for w in text.split() if w != BREAK]
+                if not toks:
+                    continue
+                ids = [keys.setdefault(f"{lang}:{word_key(w, lang)}", len(keys)) for w in toks]
+                words.append(np.asarray(ids, np.int64))
+                theme.append(ti)
+                negated.append(any(w in NEGATIONS[lang] for w in toks))
+                tagalog.append(lang == "tl")
+    return _Terms(keys, words, np.asarray(theme, np.int64), np.asarray(negated, bool),
+                  np.asarray(tagalog, bool))
+
+
+def _vocabulary(vocab: list[str], keys: dict[str, int]):
+    """Per distinct word: its key id in its script's language (en/el/ru) and as Tagalog (Latin
+    words), -1 when no term has that key; is it a negation; does it end a part of a sentence."""
+    n = len(vocab)
+    primary = np.full(n, -1, np.int64)
+    tl = np.full(n, -1, np.int64)
+    neg = np.zeros(n, bool)
+    brk = np.zeros(n, bool)
+    for i, w in enumerate(vocab):
+        if w == BREAK or w in _TURNS:
+            brk[i] = True
+            continue
+        for lang in script_languages(w):
+            neg[i] |= w in NEGATIONS[lang]
+            k = keys.get(f"{lang}:{word_key(w, lang)}", -1)
+            if lang == "tl":
+                tl[i] = k
+            else:
+                primary[i] = k
+    return primary, tl, neg, brk
+
+
+def code_comments(comments: pd.DataFrame, codeframe: Codeframe | None) -> pd.DataFrame:
+    """The themes each comment mentions, one row per mention.
+
+    Parameters
+    ----------
+    comments : DataFrame
+        Columns ``response_id`` and ``comment`` (missing or empty: no theme); a
+        ``comment_language`` column may be there and is not needed: a word's language is read
+        from its script (see the module docstring).
+    codeframe : Codeframe or None
+        The workspace's ``themes``; ``None`` or empty gives no rows.
+
+    Returns
+    -------
+    DataFrame
+        ``response_id, theme_id``: one row per comment and theme it mentions (a comment may
+        mention several themes; each pair once), in the comments' order, then the codeframe's.
+
+    Examples
+    --------
+    >>> from vipquality.config import Codeframe, Theme
+    >>> frame = Codeframe((Theme("wait", "Waiting", terms={"en": ("wait", "call back"),
+    ...                                                    "ru": ("ждать", "ждал")}),))
+    >>> c = pd.DataFrame({"response_id": ["a", "b", "c", "d"],
+    ...                   "comment": ["Waited 3 days", "No problem with waiting.",
+    ...                               "Они не ждали, а я ждал неделю", "Never called me back"]})
+    >>> code_comments(c, frame)
+      response_id theme_id
+    0           a     wait
+    1           c     wait
+    """
+    require_columns(comments, ["response_id", "comment"], "comments")
+    empty = pd.DataFrame({"response_id": pd.Series([], dtype="str"),
+                          "theme_id": pd.Series([], dtype="str")})
+    if codeframe is None or not len(codeframe) or not len(comments):
+        return empty
+    terms = _compile(codeframe)
+    if not terms.words:
+        return empty
+
+    text = comments["comment"].astype(object).where(comments["comment"].notna(), None)
+    normed = normalise_column(pa.array(text.to_numpy(dtype=object), pa.string()))
+    lists = pc.utf8_split_whitespace(normed)
+    tokens = pc.list_flatten(lists)
+    parent = pc.list_parent_indices(lists).to_numpy()
+    keep = pc.not_equal(tokens, "")
+    tokens, parent = tokens.filter(keep), parent[keep.to_numpy(zero_copy_only=False)]
+    if len(tokens) == 0:
+        return empty
+    encoded = tokens.dictionary_encode()
+    codes = encoded.indices.to_numpy()
+    vocab = encoded.dictionary.to_pylist()
+    v_primary, v_tl, v_neg, v_brk = _vocabulary(vocab, terms.keys)
+    primary, tagalog = v_primary[codes], v_tl[codes]
+    neg, brk = v_neg[codes], v_brk[codes]
+    n = codes.size
+    start = np.ones(n, bool)
+    start[1:] = parent[1:] != parent[:-1]
+    clause = np.cumsum(start | brk)
+
+    hits_comment: list[np.ndarray] = []
+    hits_theme: list[np.ndarray] = []
+    for by_tl in (False, True):
+        key = tagalog if by_tl else primary
+        sel = np.flatnonzero(terms.tagalog == by_tl)
+        if not sel.size:
+            continue
+        pos = np.flatnonzero(key >= 0)
+        order = pos[np.argsort(key[pos], kind="stable")]
+        sorted_keys = key[order]
+        for t in sel:
+            words = terms.words[t]
+            lo, hi = np.searchsorted(sorted_keys, [words[0], words[0] + 1])
+            if lo == hi:
+                continue
+            first = order[lo:hi]
+            last = first
+            for w in words[1:]:
+                found = np.full(last.size, -1, np.int64)
+                for d in range(1, MAX_GAP + 2):
+                    cand = last + d
+                    ok = cand < n
+                    c = np.where(ok, cand, 0)
+                    ok &= (key[c] == w) & (clause[c] == clause[last]) & (found < 0)
+                    found[ok] = cand[ok]
+                alive = found >= 0
+                first, last = first[alive], found[alive]
+                if not first.size:
+                    break
+            if not first.size:
+                continue
+            if not terms.negated_form[t]:
+                negated = np.zeros(first.size, bool)
+                for d in range(1, NEGATION_WINDOW + 1):
+                    q = first - d
+                    ok = q >= 0
+                    qc = np.where(ok, q, 0)
+                    negated |= ok & neg[qc] & (clause[qc] == clause[first])
+                first = first[~negated]
+            if first.size:
+                hits_comment.append(parent[first])
+                hits_theme.append(np.full(first.size, terms.theme[t], np.int64))
+    if not hits_comment:
+        return empty
+    nt = len(codeframe)
+    pair = np.unique(np.concatenate(hits_comment) * nt + np.concatenate(hits_theme))
+    row, theme = pair // nt, pair % nt
+    ids = np.asarray(codeframe.ids, dtype=object)
+    return pd.DataFrame({
+        "response_id": pd.Series(comments["response_id"].to_numpy(dtype=object)[row], dtype="str"),
+        "theme_id": pd.Series(ids[theme], dtype="str")})
+

@@ -1,0 +1,174 @@
+"""Words of a comment as the codeframe matches them: normalised text, tokens and their stems.
+
+:func:`normalise` gives the text the matcher sees: case folded (Greek final sigma ``ς`` → ``σ``),
+accents and diaeresis removed (``ά`` → ``α``, ``ё`` → ``е``, ``é`` → ``e``) but ``й`` kept,
+apostrophes dropped inside words (``didn't`` → ``didnt``) and every other sign that is not a
+letter or digit a space; the signs that end a part of a sentence (``. , ; : ! ?`` and brackets)
+are kept as the token ``|``, so a negation never reaches past them. :func:`word_key` gives a
+word's key in one language: its Snowball stem for English, Greek and Russian (snowballstemmer,
+the same algorithms as NLTK's and Lucene's), its root for Tagalog (:func:`tagalog_root`). Terms of
+``themes.yaml`` go through the same two functions, so a term and a comment meet on equal keys.
+
+>>> normalise("Ήταν ΠΟΛΥ αργός, δεν ξαναέρχομαι!", "el")
+'ηταν πολυ αργοσ | δεν ξαναερχομαι |'
+>>> normalise("Ещё жду ответа", "ru"), normalise("I didn't wait", "en")
+('еще жду ответа', 'i didnt wait')
+>>> tagalog_root("naghihintay"), tagalog_root("hinintay"), tagalog_root("tinawagan")
+('hintay', 'hintay', 'tawag')
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import snowballstemmer
+
+__all__ = ["NEGATIONS", "BREAK", "normalise", "normalise_column", "tagalog_root", "word_key",
+           "script_languages"]
+
+#: The token that ends a part of a sentence in normalised text.
+BREAK = "|"
+
+# NFD marks removed: every combining mark of U+0300–U+036F except the breve U+0306 (so "й"
+# stays "й" while "ё" becomes "е", "ά" "α" and "é" "e"). RE2 patterns (Arrow's regex engine).
+_MARKS = "[\u0300-\u0305\u0307-\u036f]"
+_APOSTROPHE = r"(\pL|\pN)['’`](\pL|\pN)"
+_BREAKS = r"[.,;:!?()\[\]{}…\"«»“”]+"
+_OTHER = r"[^\pL\pN|]+"
+
+#: Words that negate what follows them in the same part of a sentence, per language (written
+#: normalised). English "no", "not", "never" and contractions; Greek δεν, μην, όχι, ούτε,
+#: χωρίς, ποτέ, κανείς/καμία, καθόλου; Russian не, нет, ни, никогда, никто, ничего, без;
+#: Tagalog hindi, di, wala(ng), huwag, ni, hindi pa.
+NEGATIONS: dict[str, frozenset[str]] = {
+    "en": frozenset("no not never nothing nobody none neither nor without dont doesnt didnt "
+                    "wasnt werent isnt arent havent hasnt hadnt cant cannot couldnt wont "
+                    "wouldnt shouldnt hardly".split()),
+    "el": frozenset("δεν δε μην μη οχι ουτε χωρισ ποτε κανεισ κανενασ καμια καμμια "
+                    "κανενα καθολου".split()),
+    "ru": frozenset("не нет ни никогда никто ничего ничто нисколько без нельзя".split()),
+    "tl": frozenset("hindi di wala walang huwag ni hinde".split()),
+}
+
+# Conjunctions that turn a sentence ("no delay but the fees...") also end a negation's reach.
+_TURNS = frozenset("but however although though αλλα ομωσ ενω но однако зато хотя pero ngunit "
+                   "subalit kaso kaya".split())
+
+_STEMMERS = {"en": "english", "el": "greek", "ru": "russian"}
+
+
+def normalise_column(texts: pa.Array) -> pa.Array:
+    """:func:`normalise` over an Arrow string array (nulls stay null), in Arrow's compute
+    kernels: a million comments take a few seconds."""
+    s = pc.utf8_lower(texts)
+    s = pc.utf8_normalize(s, form="NFD")
+    s = pc.replace_substring_regex(s, _MARKS, "")
+    s = pc.utf8_normalize(s, form="NFC")
+    s = pc.replace_substring(s, "ς", "σ")
+    s = pc.replace_substring_regex(s, _APOSTROPHE, r"\1\2")
+    s = pc.replace_substring_regex(s, _BREAKS, f" {BREAK} ")
+    s = pc.replace_substring_regex(s, _OTHER, " ")
+    s = pc.replace_substring_regex(s, "_+", " ")
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(s, " {2,}", " "))
+
+
+def normalise(text: str, language: str = "") -> str:
+    """The text as the matcher sees it (see the module docstring). Normalisation is the same in
+    every language; ``language`` is accepted for symmetry with :func:`word_key`.
+
+    Parameters
+    ----------
+    text : str
+        A comment or a term of ``themes.yaml``.
+    language : str
+        ``en``, ``el``, ``ru``, ``tl`` or ``""``.
+
+    Examples
+    --------
+    >>> normalise("Καθυστέρησης, ΑΝΑΜΟΝΗΣ")
+    'καθυστερησησ | αναμονησ'
+    """
+    return normalise_column(pa.array([text], pa.string()))[0].as_py()
+
+
+def script_languages(word: str) -> tuple[str, ...]:
+    """The codeframe languages a normalised word can belong to, by its script: Greek letters
+    ``("el",)``, Cyrillic ``("ru",)``, Latin or digits ``("en", "tl")``.
+
+    >>> script_languages("αναμονη"), script_languages("ждал"), script_languages("wait")
+    (('el',), ('ru',), ('en', 'tl'))
+    """
+    for c in word:
+        if "\u0370" <= c <= "\u03ff" or "\u1f00" <= c <= "\u1fff":
+            return ("el",)
+        if "\u0400" <= c <= "\u04ff":
+            return ("ru",)
+    return ("en", "tl")
+
+
+# Tagalog morphology, written here because no maintained stemmer covers Tagalog: the affixes
+# that inflect verbs and form nouns and adjectives, stripped so that the forms of one root meet.
+# Longest first; a prefix is stripped only when at least 3 letters remain.
+_TL_PREFIXES = ("nakikipag", "makikipag", "nakipag", "makipag", "pakikipag", "ipinag", "pinaka",
+                "nakaka", "napaka", "magpa", "nagpa", "pagpa", "naka", "maka", "paki", "ipag",
+                "pinag", "mang", "nang", "pang", "mag", "nag", "pag", "ma", "na", "pa", "ka",
+                "i")
+_TL_SUFFIXES = ("han", "hin", "an", "in")
+_VOWELS = frozenset("aeiou")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def tagalog_root(word: str) -> str:
+    """A Tagalog word's root by affix rules (a normalised word in, its root out).
+
+    In order: a prefix (``mag-``, ``nag-``, ``pag-``, ``ma-``, ``na-``, ``naka-``, ``nakiki-`` …;
+    at least 3 letters kept), the infix ``-um-`` or ``-in-`` after the first consonant when a
+    vowel follows it (``tumawag`` → ``tawag``, ``hinintay`` → ``hintay``), the reduplicated first
+    syllable (``hihintay`` → ``hintay``, ``aantay`` → ``antay``), then a suffix ``-an``, ``-in``,
+    ``-han``, ``-hin`` (at least 4 letters kept); last, ``o``/``u`` and ``e``/``i`` are merged
+    (``sagot``/``sagutin``). Words of 3 letters or fewer are left as they are. The same function
+    is applied to the codeframe's terms, so an over-stripped root only risks two words meeting,
+    never a term missing its own forms.
+
+    Examples
+    --------
+    >>> [tagalog_root(w) for w in ("tumawag", "tatawag", "paghihintay", "sagutin", "sagot")]
+    ['tawag', 'tawag', 'hintay', 'sagut', 'sagut']
+    """
+    w = word.replace("-", "")
+    if len(w) <= 3:
+        return w
+    for p in _TL_PREFIXES:
+        if w.startswith(p) and len(w) - len(p) >= 3:
+            w = w[len(p):]
+            break
+    if len(w) >= 5 and w[0] not in _VOWELS and w[1:3] in ("um", "in") and w[3] in _VOWELS:
+        w = w[0] + w[3:]
+    if len(w) >= 5 and w[0] not in _VOWELS and w[:2] == w[2:4]:
+        w = w[2:]
+    elif len(w) >= 4 and w[0] in _VOWELS and w[0] == w[1]:
+        w = w[1:]
+    for s in _TL_SUFFIXES:
+        if w.endswith(s) and len(w) - len(s) >= 4:
+            w = w[: -len(s)]
+            break
+    return w.replace("o", "u").replace("e", "i")
+
+
+@functools.lru_cache(maxsize=None)
+def _stemmer(language: str):
+    return snowballstemmer.stemmer(_STEMMERS[language])
+
+
+def word_key(word: str, language: str) -> str:
+    """A normalised word's key in ``language``: the Snowball stem (en, el, ru) or the Tagalog
+    root (tl).
+
+    >>> word_key("waiting", "en"), word_key("αναμονησ", "el"), word_key("перезвонили", "ru")
+    ('wait', 'αναμον', 'перезвон')
+    """
+    if language == "tl":
+        return tagalog_root(word)
+    return _stemmer(language).stemWord(word)
