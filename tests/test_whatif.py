@@ -143,3 +143,20 @@ def test_what_if_arguments_checked():
         vq.what_if(resp, ws, standard="S99", by=3)
     with pytest.raises(DataError, match="compliance="):
         vq.what_if(resp, ws, standard="S04")
+
+
+def test_bootstrap_slopes_are_computed_once_per_design_and_give_the_same_interval():
+    from vipquality.metrics import whatif
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame(rng.uniform(0, 100, (400, 3)), columns=["a", "b", "c"])
+    y = 0.8 * X["a"] - 0.3 * X["b"] + rng.normal(0, 20, 400)
+    whatif._SLOPES.clear()
+    simulate(X, y, {"a": 5}, n_boot=200, seed=3)
+    both = simulate(X, y, {"a": 5, "b": -2}, n_boot=200, seed=3)
+    assert len(whatif._SLOPES) == 1  # the second shift reused the first one's resamples
+    whatif._SLOPES.clear()
+    fresh = simulate(X, y, {"a": 5, "b": -2}, n_boot=200, seed=3)
+    assert (both["ci_low"], both["ci_high"]) == (fresh["ci_low"], fresh["ci_high"])
+    other = simulate(X, y, {"a": 5, "b": -2}, n_boot=200, seed=4)
+    assert len(whatif._SLOPES) == 2 and other["ci_low"] != fresh["ci_low"]

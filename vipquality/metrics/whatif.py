@@ -29,6 +29,8 @@ among them), an assumption unless a revision's difference in differences measure
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -172,14 +174,41 @@ def simulate(X: pd.DataFrame, y, shifts: Mapping[str, float], *, n_boot: int = 5
     change = float(beta @ delta)
     low = high = np.nan
     if n_boot:
-        rng = np.random.default_rng(seed)
-        reps = np.concatenate([_ols(F.astype(float), Xc - mu, yc) @ delta
-                               for F in _bootstrap_counts(rng, m, n_boot)])
+        reps = _bootstrap_slopes(Xc - mu, yc, n_boot, seed) @ delta
         low, high = (float(v[0]) for v in _percentile_interval(reps[:, None], confidence))
     base = float(yc.mean())
     return {"change": change, "ci_low": low, "ci_high": high, "baseline": base,
             "predicted": base + change, "n": int(m), "r_squared": r2,
             "coef": pd.Series(beta, index=[str(c) for c in X.columns])}
+
+
+#: The bootstrap slopes of the last few designs. The standards agenda asks one what-if per
+#: proposal, and every proposal of a segment refits the same rows (all attributes, the same
+#: complete respondents) on the same resamples: only the shift differs. The slopes depend on
+#: the rows, ``n_boot`` and the seed alone, so they are computed once (the resamples were most
+#: of the 1-million-response report's shared step) and the results stay the same.
+_SLOPES: OrderedDict[bytes, np.ndarray] = OrderedDict()
+_SLOPES_KEPT = 16
+
+
+def _bootstrap_slopes(Xc: np.ndarray, yc: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """The ``n_boot`` × k slopes of the resamples of ``(Xc, yc)`` (cached, see ``_SLOPES``)."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (np.ascontiguousarray(Xc), np.ascontiguousarray(yc),
+                 np.array([*Xc.shape, n_boot, seed], dtype=np.int64)):
+        digest.update(part.tobytes())
+    key = digest.digest()
+    if key in _SLOPES:
+        _SLOPES.move_to_end(key)
+        return _SLOPES[key]
+    rng = np.random.default_rng(seed)
+    slopes = np.concatenate([_ols(F.astype(float), Xc, yc)
+                             for F in _bootstrap_counts(rng, len(yc), n_boot)])
+    slopes.setflags(write=False)
+    _SLOPES[key] = slopes
+    while len(_SLOPES) > _SLOPES_KEPT:
+        _SLOPES.popitem(last=False)
+    return slopes
 
 
 def _per_segment(value, segment: str, what: str):
