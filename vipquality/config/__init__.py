@@ -25,6 +25,7 @@ from vipquality.config.model import (
     Standard,
     Standards,
     StandardVersion,
+    Weighting,
     Workspace,
 )
 from vipquality.config.quarter import Quarter
@@ -56,6 +57,7 @@ __all__ = [
     "StandardVersion",
     "Standards",
     "Theme",
+    "Weighting",
     "Workspace",
     "load_workspace",
 ]

@@ -271,6 +271,27 @@ class Reporting:
 
 
 @dataclass(frozen=True)
+class Weighting:
+    """Raking of each quarter's survey responses (``weighting`` in workspace.yaml).
+
+    ``enabled``: off by default. ``target``: ``invited`` (the CRM margins of the clients
+    invited that quarter, from the invitations files; the whole book when a quarter has none) or
+    ``book`` (every client in the universe of segments.yaml). ``variables``: canonical CRM columns
+    whose margins are matched (numbers and dates cut at the target's quantiles into ``bands``
+    bands). ``trim``: cap on weight / mean weight (> 1).
+
+    >>> Weighting().enabled, Weighting().variables, Weighting().trim
+    (False, ('tier', 'client_type'), 5.0)
+    """
+
+    enabled: bool = False
+    target: str = "invited"
+    variables: tuple[str, ...] = ("tier", "client_type")
+    trim: float = 5.0
+    bands: int = 4
+
+
+@dataclass(frozen=True)
 class CaseRules:
     """The follow-up case rules of ``cases.yaml``: when a response opens a case, the SLA in
     working days per tier, the working-day calendar, the root-cause codes and the consent item.
@@ -365,6 +386,11 @@ class Workspace:
     countries: tuple[str, ...] = ("GR", "PH", "RU")
     #: the codeframe of the comments (``themes.yaml``); ``None``: no themes are coded
     themes: Codeframe | None = None
+    #: raking of the survey responses to CRM margins (``weighting``); off by default
+    weighting: Weighting = Weighting()
+    #: a client invited more than this many times in 12 months is counted as fatigued
+    #: (``invitations.fatigue_limit``)
+    fatigue_limit: int = 3
 
     def quarter(self, q: str | Quarter) -> Quarter:
         """``q`` as a :class:`Quarter` on this workspace's fiscal calendar."""
