@@ -29,7 +29,8 @@ __all__ = ["TABLES", "PART_FILE", "SORT_KEYS", "Field", "table_schema", "to_pand
 
 
 #: The stored tables, in the order their files are fingerprinted.
-TABLES = ("responses", "visits", "clients", "memberships", "case_updates", "appeals")
+TABLES = ("responses", "visits", "clients", "memberships", "case_updates", "appeals",
+          "invitations", "weights")
 
 
 PART_FILE = "part-0.parquet"
@@ -92,6 +93,11 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
                   ("claimed_result", pa.string()), ("reason", pa.string()),
                   ("decision", pa.string()), ("decided_by", pa.string()), ("date", pa.date32())]
         fields += _PROVENANCE
+    elif table == "invitations":
+        fields = [("quarter", pa.string()), ("client_id", pa.string()), ("invited", pa.date32()),
+                  ("channel", pa.string())] + _PROVENANCE
+    elif table == "weights":  # raking weights (vipquality.data.weighting), mean 1 per quarter
+        fields = [("quarter", pa.string()), ("response_id", pa.string()), ("weight", pa.float64())]
     else:
         raise StoreError(f"unknown table {table!r}: expected one of {list(TABLES)}")
     return pa.schema(fields)
@@ -105,6 +111,8 @@ SORT_KEYS = {
     "memberships": ["client_id", "segment"],
     "case_updates": ["case_id", "date", "status"],
     "appeals": ["visit_id", "item_id"],
+    "invitations": ["client_id", "invited", "channel"],
+    "weights": ["response_id"],
 }
 
 
@@ -235,6 +243,11 @@ def fields_for(table: str, workspace) -> list[Field]:
                 Field("decision", "decision", key, "decision", True),
                 Field("decided_by", "decided_by", key, "text", True),
                 Field("date", "date", key, "date", True, label="decision")]
+    if table == "invitations":  # fixed column names (surveys/README.md, "invitations")
+        key = "the invitations columns of surveys/README.md"
+        return [Field("client_id", "client_id", key, "client", True),
+                Field("invited", "invited_date", key, "date", True, label="invitation"),
+                Field("channel", "channel", key, "text", optional=True)]
     raise IngestError(f"unknown table {table!r}")
 
 

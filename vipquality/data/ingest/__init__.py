@@ -75,8 +75,9 @@ __all__ = ["ingest_quarter", "IngestResult", "TableCounts", "read_table", "RawTa
 
 #: quarter_files key -> stored table, in the order they are imported.
 _TABLE_OF = {"clients": "clients", "survey": "responses", "responses": "responses",
-             "visits": "visits", "case_updates": "case_updates", "appeals": "appeals"}
-_ORDER = ("clients", "responses", "visits", "case_updates", "appeals")
+             "visits": "visits", "case_updates": "case_updates", "appeals": "appeals",
+             "invitations": "invitations"}
+_ORDER = ("clients", "responses", "visits", "case_updates", "appeals", "invitations")
 _LOG_COLUMNS = ["sha256", "file", "quarter", "table", "read", "accepted", "duplicates",
                 "rejected", "time"]
 
@@ -537,7 +538,7 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
             known_clients = known
         if not raws[table]:
             continue
-        if table in ("case_updates", "appeals"):  # notes and reasons: scrubbed like comments
+        if table in ("case_updates", "appeals", "invitations"):  # scrubbed / checked clients
             known_clients = known_clients or _quarter_client_ids(store, workspace, quarter,
                                                                  finals)
         scrubber = (Scrubber(names, ids=known_clients, addresses=addresses,
@@ -604,6 +605,12 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
             finals["memberships"] = members
             to_write.add("memberships")
 
+    # 3b. the survey weights of the quarter (workspace.yaml weighting), recomputed every time
+    weights = _weights(store, workspace, quarter, finals, warnings)
+    if weights is not None:
+        finals["weights"] = weights
+        to_write.add("weights")
+
     all_rejects = pd.concat(rejects, ignore_index=True) if rejects else empty_rejects()
     all_rejects = all_rejects.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
 
@@ -629,6 +636,44 @@ def _run_in(txn: Transaction, workspace, quarter: str, plan: dict[str, list[Path
                         files=tuple(file_counts), rejects=all_rejects,
                         warnings=tuple(dict.fromkeys(warnings)), memberships=n_members,
                         written=tuple(written))
+
+
+def _quarter_table(store: Path, workspace, table: str, quarter: str, finals: dict) -> pd.DataFrame:
+    """The quarter's rows of ``table`` as this run leaves them (imported now, else stored)."""
+    import pyarrow.parquet as pq
+
+    new = finals.get(table)
+    if isinstance(new, Path):  # streamed responses: the quarter's whole partition, sorted
+        return to_pandas(pq.read_table(new))
+    if new is not None:
+        return new
+    own = partition_path(store, table, quarter)
+    return _read_stored(store, table, workspace, [own] if own.is_file() else [])
+
+
+def _weights(store: Path, workspace, quarter: str, finals: dict,
+             warnings: list[str]) -> pd.DataFrame | None:
+    """:func:`vipquality.data.weighting.quarter_weights` of the quarter (``None``: weighting
+    off, or no responses)."""
+    from vipquality.data.weighting import quarter_weights
+
+    settings = getattr(workspace, "weighting", None)
+    if settings is None or not settings.enabled:
+        return None
+    responses = _quarter_table(store, workspace, "responses", quarter, finals)
+    if responses.empty:
+        return None
+    members = finals.get("memberships")
+    book = None if members is None else members.loc[members["segment"] == "all", "client_id"]
+    try:
+        out, notes = quarter_weights(
+            responses, _quarter_table(store, workspace, "clients", quarter, finals),
+            _quarter_table(store, workspace, "invitations", quarter, finals), settings, book)
+    except DataError as err:
+        raise IngestError(f"weighting {quarter}: {err}") from None
+    warnings += notes
+    return None if out is None else to_pandas(from_pandas(out, table_schema("weights",
+                                                                            workspace)))
 
 
 def _quarter_client_ids(store: Path, workspace, quarter: str, finals: dict) -> set[str]:

@@ -40,7 +40,8 @@ __all__ = ["Field", "Checked", "fields_for", "resolve_columns", "check_table", "
 
 #: Identity of a row in each table (duplicate detection).
 KEYS = {"responses": ["response_id"], "visits": ["visit_id", "item_id"], "clients": ["client_id"],
-        "case_updates": ["case_id", "date", "status"], "appeals": ["visit_id", "item_id"]}
+        "case_updates": ["case_id", "date", "status"], "appeals": ["visit_id", "item_id"],
+        "invitations": ["client_id", "invited", "channel"]}
 #: The statuses of a follow-up case (the ``status`` column of a case_updates file).
 CASE_STATUSES = ("contacted", "resolved", "escalated", "unreachable")
 #: The decisions on an appeal (the ``decision`` column of an appeals file).
@@ -232,7 +233,7 @@ def _parse_field(s: pd.Series, f: Field, ctx: dict) -> _Parsed:
     if kind == "timestamp":
         return _parse_when(s, f, ctx["timezone"], ctx["bounds"], ctx["quarter"], date_only=False)
     if kind == "date":
-        bounds = ctx["bounds"] if f.name == "visit_date" else None
+        bounds = ctx["bounds"] if f.name in ("visit_date", "invited") else None
         return _parse_when(s, f, ctx["timezone"], bounds, ctx["quarter"], date_only=True)
     if kind == "result":
         return _parse_choice(s, f, _RESULTS, lambda i, v: (

@@ -7,9 +7,11 @@ from vipquality.data.store.read import (
     load_appeals,
     load_clients,
     load_case_updates,
+    load_invitations,
     load_memberships,
     load_responses,
     load_visits,
+    load_weights,
     stored_quarters,
 )
 from vipquality.data.store.txn import (
@@ -32,9 +34,11 @@ __all__ = [
     "fingerprint",
     "load_clients",
     "load_case_updates",
+    "load_invitations",
     "load_memberships",
     "load_responses",
     "load_visits",
+    "load_weights",
     "parquet_bytes",
     "read_csv_rows",
     "recover",

@@ -37,6 +37,8 @@ __all__ = [
     "load_visits",
     "load_clients",
     "load_memberships",
+    "load_invitations",
+    "load_weights",
     "load_case_updates",
     "load_appeals",
     "apply_appeals",
@@ -133,18 +135,53 @@ def _load(table: str, workspace: Workspace, quarters, columns: list[str] | None 
     return to_pandas(result)
 
 
-def load_responses(workspace: Workspace, quarters=None) -> pd.DataFrame:
+def load_responses(workspace: Workspace, quarters=None, *,
+                   weighted: bool | None = None) -> pd.DataFrame:
     """Stored survey responses of the given quarters (default: all), one row per response.
 
     Columns: see :func:`table_schema` (``quarter, response_id, client_id, submitted_at, weight,
     nps, ces, overall, sat__<id>…, imp__<id>…, comment, source_file, source_row``).
+
+    ``weighted`` (default: workspace.yaml ``weighting.enabled``): ``weight`` is the design
+    weight times the quarter's raking weight of the ``weights`` table (written by ingest,
+    :mod:`vipquality.data.weighting`), so every metric takes the weighted path; a quarter
+    without stored weights keeps its design weights. ``False``: the design weights only (the
+    unweighted figures).
 
     Raises
     ------
     StoreError
         No store, or a requested quarter is not stored.
     """
-    return _load("responses", workspace, quarters)
+    out = _load("responses", workspace, quarters)
+    settings = getattr(workspace, "weighting", None)
+    if weighted is None:
+        weighted = bool(settings is not None and settings.enabled)
+    if weighted and len(out):
+        w = load_weights(workspace, sorted(set(out["quarter"])))
+        if len(w):
+            factor = out["response_id"].map(w.set_index("response_id")["weight"])
+            out["weight"] = out["weight"] * factor.fillna(1.0).to_numpy(float)
+    return out
+
+
+def load_weights(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored raking weights: ``quarter, response_id, weight`` (mean 1 per quarter); a quarter
+    ingested with weighting off has none."""
+    store = _store_dir(workspace)
+    have = _table_quarters(store, "weights")
+    wanted = _normalise_quarters(quarters)
+    return _load("weights", workspace, have if wanted is None else [q for q in wanted if q in have])
+
+
+def load_invitations(workspace: Workspace, quarters=None) -> pd.DataFrame:
+    """Stored survey invitations: ``quarter, client_id, invited`` (date), ``channel``, one row
+    per invitation; a quarter whose folder had no invitations file has none."""
+    store = _store_dir(workspace)
+    have = _table_quarters(store, "invitations")
+    wanted = _normalise_quarters(quarters)
+    return _load("invitations", workspace,
+                 have if wanted is None else [q for q in wanted if q in have])
 
 
 def load_visits(workspace: Workspace, quarters=None, *, appeals: bool = True,
