@@ -76,6 +76,7 @@ from vipquality.config import (
     Workspace,
     load_workspace,
 )
+from vipquality.data.sample_invitations import write_invitations
 from vipquality.errors import ConfigError
 from vipquality.paths import SAMPLE_WORKSPACE
 
@@ -1347,6 +1348,8 @@ def generate_sample(
             _write(updates, root / q / name, "csv", _dt.datetime(2000, 1, 1))
             files[f"{q}/{name}"] = len(updates)
             rows["case_updates"] += len(updates)
+    # who was invited (issue 16): a superset of the respondents, its own random stream
+    rows["invitations"] = write_invitations(ws, answered, seed, files)
     return {"workspace": str(root), "seed": seed, "quarters": qs, "files": files, "rows": rows}
 
 
