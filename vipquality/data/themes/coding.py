@@ -39,7 +39,9 @@ from vipquality.config.themes import Codeframe
 from vipquality.data.themes.normalise import (
     _TURNS,
     BREAK,
+    _AFTER_NE,
     NEGATIONS,
+    POST_NEGATIONS,
     normalise_column,
     script_languages,
     word_key,
@@ -50,7 +52,7 @@ __all__ = ["code_comments", "MAX_GAP", "NEGATION_WINDOW"]
 #: Other words allowed between two consecutive words of a phrase.
 MAX_GAP = 2
 #: How many words before a match a negation cancels it from.
-NEGATION_WINDOW = 3
+NEGATION_WINDOW = 4
 
 @dataclass
 class _Terms:
@@ -73,22 +75,29 @@ def _compile(codeframe: Codeframe) -> _Terms:
                 toks = [w for w in text.split() if w != BREAK]
                 if not toks:
                     continue
-                ids = [keys.setdefault(f"{lang}:{word_key(w, lang)}", len(keys)) for w in toks]
+                # a word in another script is keyed in its own script's language (the
+                # "e-banking" of a Greek term is keyed as English, like the comments' words)
+                langs = [lang if lang in script_languages(w) else script_languages(w)[0]
+                         for w in toks]
+                ids = [keys.setdefault(f"{wl}:{word_key(w, wl)}", len(keys))
+                       for w, wl in zip(toks, langs)]
                 words.append(np.asarray(ids, np.int64))
                 theme.append(ti)
-                negated.append(any(w in NEGATIONS[lang] for w in toks))
-                tagalog.append(lang == "tl")
+                negated.append(any(w in NEGATIONS[wl] for w, wl in zip(toks, langs)))
+                tagalog.append(langs[0] == "tl")
     return _Terms(keys, words, np.asarray(theme, np.int64), np.asarray(negated, bool),
                   np.asarray(tagalog, bool))
 
 
 def _vocabulary(vocab: list[str], keys: dict[str, int]):
     """Per distinct word: its key id in its script's language (en/el/ru) and as Tagalog (Latin
-    words), -1 when no term has that key; is it a negation; does it end a part of a sentence."""
+    words), -1 when no term has that key; is it a negation of what follows, of what precedes;
+    does it end a part of a sentence."""
     n = len(vocab)
     primary = np.full(n, -1, np.int64)
     tl = np.full(n, -1, np.int64)
     neg = np.zeros(n, bool)
+    post = np.zeros(n, bool)
     brk = np.zeros(n, bool)
     for i, w in enumerate(vocab):
         if w == BREAK or w in _TURNS:
@@ -96,12 +105,49 @@ def _vocabulary(vocab: list[str], keys: dict[str, int]):
             continue
         for lang in script_languages(w):
             neg[i] |= w in NEGATIONS[lang]
+            post[i] |= w in POST_NEGATIONS.get(lang, ())
             k = keys.get(f"{lang}:{word_key(w, lang)}", -1)
             if lang == "tl":
                 tl[i] = k
             else:
                 primary[i] = k
-    return primary, tl, neg, brk
+    return primary, tl, neg, post, brk
+
+
+def _match(words: np.ndarray, key: np.ndarray, order: np.ndarray, sorted_keys: np.ndarray,
+           clause: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where a term's words occur in order (first and last word's positions), each within
+    ``MAX_GAP`` other words of the previous one and in the same part of a sentence."""
+    n = key.size
+    lo, hi = np.searchsorted(sorted_keys, [words[0], words[0] + 1])
+    if lo == hi:
+        return None
+    first = last = order[lo:hi]
+    for w in words[1:]:
+        found = np.full(last.size, -1, np.int64)
+        for d in range(1, MAX_GAP + 2):
+            cand = last + d
+            c = np.where(cand < n, cand, 0)
+            ok = (cand < n) & (key[c] == w) & (clause[c] == clause[last]) & (found < 0)
+            found[ok] = cand[ok]
+        alive = found >= 0
+        first, last = first[alive], found[alive]
+        if not first.size:
+            return None
+    return first, last
+
+
+def _near(at: np.ndarray, flag: np.ndarray, clause: np.ndarray, direction: int) -> np.ndarray:
+    """Is a flagged word among the ``NEGATION_WINDOW`` words before (``direction`` -1) or after
+    (+1) each position, in the same part of a sentence?"""
+    n = flag.size
+    out = np.zeros(at.size, bool)
+    for d in range(1, NEGATION_WINDOW + 1):
+        q = at + direction * d
+        ok = (q >= 0) & (q < n)
+        qc = np.where(ok, q, 0)
+        out |= ok & flag[qc] & (clause[qc] == clause[at])
+    return out
 
 
 def code_comments(comments: pd.DataFrame, codeframe: Codeframe | None) -> pd.DataFrame:
@@ -156,56 +202,50 @@ def code_comments(comments: pd.DataFrame, codeframe: Codeframe | None) -> pd.Dat
     encoded = tokens.dictionary_encode()
     codes = encoded.indices.to_numpy()
     vocab = encoded.dictionary.to_pylist()
-    v_primary, v_tl, v_neg, v_brk = _vocabulary(vocab, terms.keys)
+    v_primary, v_tl, v_neg, v_post, v_brk = _vocabulary(vocab, terms.keys)
     primary, tagalog = v_primary[codes], v_tl[codes]
-    neg, brk = v_neg[codes], v_brk[codes]
+    neg, post, brk = v_neg[codes], v_post[codes], v_brk[codes]
     n = codes.size
     start = np.ones(n, bool)
     start[1:] = parent[1:] != parent[:-1]
     clause = np.cumsum(start | brk)
+    after_ne = np.isin(codes, [i for i, w in enumerate(vocab) if w in _AFTER_NE])
+    post[1:] |= after_ne[1:] & (codes[:-1] == (vocab.index("не") if "не" in vocab else -1))
+
+    found = {}
+    for by_tl in (False, True):
+        key = tagalog if by_tl else primary
+        pos = np.flatnonzero(key >= 0)
+        order = pos[np.argsort(key[pos], kind="stable")]
+        for t in np.flatnonzero(terms.tagalog == by_tl):
+            span = _match(terms.words[t], key, order, key[order], clause)
+            if span is not None:
+                found[t] = span
+
+    # a negation inside a matched term that holds one ("nobody answers", "κανείς δεν απαντά")
+    # belongs to that term: it negates nothing else
+    # (with up to two negations just before it: "no one ever answers", "никто не отвечает")
+    diff = np.zeros(n + 1, np.int64)
+    for t, (first, last) in found.items():
+        if terms.negated_form[t]:
+            lo = first.copy()
+            for _ in range(2):
+                c = np.maximum(lo - 1, 0)
+                ok = (lo > 0) & neg[c] & (clause[c] == clause[first])
+                lo[ok] = c[ok]
+            np.add.at(diff, lo, 1)
+            np.add.at(diff, last + 1, -1)
+    neg_free = neg & ~(np.cumsum(diff[:n]) > 0)
 
     hits_comment: list[np.ndarray] = []
     hits_theme: list[np.ndarray] = []
-    for by_tl in (False, True):
-        key = tagalog if by_tl else primary
-        sel = np.flatnonzero(terms.tagalog == by_tl)
-        if not sel.size:
-            continue
-        pos = np.flatnonzero(key >= 0)
-        order = pos[np.argsort(key[pos], kind="stable")]
-        sorted_keys = key[order]
-        for t in sel:
-            words = terms.words[t]
-            lo, hi = np.searchsorted(sorted_keys, [words[0], words[0] + 1])
-            if lo == hi:
-                continue
-            first = order[lo:hi]
-            last = first
-            for w in words[1:]:
-                found = np.full(last.size, -1, np.int64)
-                for d in range(1, MAX_GAP + 2):
-                    cand = last + d
-                    ok = cand < n
-                    c = np.where(ok, cand, 0)
-                    ok &= (key[c] == w) & (clause[c] == clause[last]) & (found < 0)
-                    found[ok] = cand[ok]
-                alive = found >= 0
-                first, last = first[alive], found[alive]
-                if not first.size:
-                    break
-            if not first.size:
-                continue
-            if not terms.negated_form[t]:
-                negated = np.zeros(first.size, bool)
-                for d in range(1, NEGATION_WINDOW + 1):
-                    q = first - d
-                    ok = q >= 0
-                    qc = np.where(ok, q, 0)
-                    negated |= ok & neg[qc] & (clause[qc] == clause[first])
-                first = first[~negated]
-            if first.size:
-                hits_comment.append(parent[first])
-                hits_theme.append(np.full(first.size, terms.theme[t], np.int64))
+    for t, (first, last) in found.items():
+        if not terms.negated_form[t]:
+            cancel = (_near(first, neg_free, clause, -1) | _near(last, post, clause, +1))
+            first = first[~cancel]
+        if first.size:
+            hits_comment.append(parent[first])
+            hits_theme.append(np.full(first.size, terms.theme[t], np.int64))
     if not hits_comment:
         return empty
     nt = len(codeframe)

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import snowballstemmer
 
-__all__ = ["NEGATIONS", "BREAK", "normalise", "normalise_column", "tagalog_root", "word_key",
+__all__ = ["NEGATIONS", "POST_NEGATIONS", "BREAK", "normalise", "normalise_column", "tagalog_root", "word_key",
            "script_languages"]
 
 #: The token that ends a part of a sentence in normalised text.
@@ -51,6 +51,11 @@ NEGATIONS: dict[str, frozenset[str]] = {
     "ru": frozenset("не нет ни никогда никто ничего ничто нисколько без нельзя".split()),
     "tl": frozenset("hindi di wala walang huwag ni hinde".split()),
 }
+
+#: Words that negate what stands before them (Russian "претензий нет", "проблем не было"): ``нет``,
+#: and ``было``/``была``/``были`` right after ``не``.
+POST_NEGATIONS: dict[str, frozenset[str]] = {"ru": frozenset({"нет"})}
+_AFTER_NE = frozenset({"было", "была", "были", "будет"})
 
 # Conjunctions that turn a sentence ("no delay but the fees...") also end a negation's reach.
 _TURNS = frozenset("but however although though αλλα ομωσ ενω но однако зато хотя pero ngunit "
@@ -110,7 +115,7 @@ def script_languages(word: str) -> tuple[str, ...]:
 
 # Tagalog morphology, written here because no maintained stemmer covers Tagalog: the affixes
 # that inflect verbs and form nouns and adjectives, stripped so that the forms of one root meet.
-# Longest first; a prefix is stripped only when at least 3 letters remain.
+# Longest first; a prefix is stripped only when at least 4 letters remain.
 _TL_PREFIXES = ("nakikipag", "makikipag", "nakipag", "makipag", "pakikipag", "ipinag", "pinaka",
                 "nakaka", "napaka", "magpa", "nagpa", "pagpa", "naka", "maka", "paki", "ipag",
                 "pinag", "mang", "nang", "pang", "mag", "nag", "pag", "ma", "na", "pa", "ka",
@@ -123,12 +128,14 @@ _VOWELS = frozenset("aeiou")
 def tagalog_root(word: str) -> str:
     """A Tagalog word's root by affix rules (a normalised word in, its root out).
 
-    In order: a prefix (``mag-``, ``nag-``, ``pag-``, ``ma-``, ``na-``, ``naka-``, ``nakiki-`` …;
-    at least 3 letters kept), the infix ``-um-`` or ``-in-`` after the first consonant when a
-    vowel follows it (``tumawag`` → ``tawag``, ``hinintay`` → ``hintay``), the reduplicated first
-    syllable (``hihintay`` → ``hintay``, ``aantay`` → ``antay``), then a suffix ``-an``, ``-in``,
-    ``-han``, ``-hin`` (at least 4 letters kept); last, ``o``/``u`` and ``e``/``i`` are merged
-    (``sagot``/``sagutin``). Words of 3 letters or fewer are left as they are. The same function
+    In order: the linker ``-ng`` after a vowel (``nangakong``); then, until nothing changes, a
+    prefix (``mag-``, ``nag-``, ``pag-``, ``ma-``, ``na-``, ``naka-``, ``nakiki-`` …; at least 4
+    letters kept, so ``nangako`` never becomes the pronoun ``ako``), the infix ``-um-`` or
+    ``-in-`` after the first consonant when a vowel follows it (``tumawag`` → ``tawag``,
+    ``hinintay`` → ``hintay``) and the reduplicated first syllable (``hihintay`` → ``hintay``,
+    ``aantay`` → ``antay``); then a suffix ``-an``, ``-in``, ``-han``, ``-hin`` (at least 4
+    letters kept); last, ``o``/``u`` and ``e``/``i`` are merged (``sagot``/``sagutin``). Words
+    of 3 letters or fewer are left as they are. The same function
     is applied to the codeframe's terms, so an over-stripped root only risks two words meeting,
     never a term missing its own forms.
 
@@ -140,16 +147,22 @@ def tagalog_root(word: str) -> str:
     w = word.replace("-", "")
     if len(w) <= 3:
         return w
-    for p in _TL_PREFIXES:
-        if w.startswith(p) and len(w) - len(p) >= 3:
-            w = w[len(p):]
+    if len(w) >= 6 and w.endswith("ng") and w[-3] in _VOWELS:      # the linker: nangakong
+        w = w[:-2]
+    for _ in range(3):                     # pinapaalalahanan: infix, then repeated syllable...
+        before = w
+        for p in _TL_PREFIXES:
+            if w.startswith(p) and len(w) - len(p) >= 4:
+                w = w[len(p):]
+                break
+        if len(w) >= 5 and w[0] not in _VOWELS and w[1:3] in ("um", "in") and w[3] in _VOWELS:
+            w = w[0] + w[3:]
+        if len(w) >= 5 and w[0] not in _VOWELS and w[:2] == w[2:4]:
+            w = w[2:]
+        elif len(w) >= 4 and w[0] in _VOWELS and w[0] == w[1]:
+            w = w[1:]
+        if w == before:
             break
-    if len(w) >= 5 and w[0] not in _VOWELS and w[1:3] in ("um", "in") and w[3] in _VOWELS:
-        w = w[0] + w[3:]
-    if len(w) >= 5 and w[0] not in _VOWELS and w[:2] == w[2:4]:
-        w = w[2:]
-    elif len(w) >= 4 and w[0] in _VOWELS and w[0] == w[1]:
-        w = w[1:]
     for s in _TL_SUFFIXES:
         if w.endswith(s) and len(w) - len(s) >= 4:
             w = w[: -len(s)]
