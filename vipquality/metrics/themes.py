@@ -206,7 +206,8 @@ def rank_themes(table: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:
     -------
     DataFrame
         The grouping columns, ``theme``, ``rank`` (1 = costs most), then one column per metric
-        of :data:`THEME_METRICS` (its value) plus ``share_change``, ``share_significant``,
+        of :data:`THEME_METRICS` (its value) plus ``share_low``, ``share_high``,
+        ``share_change``, ``share_significant``,
         ``impact_low``, ``impact_high`` and ``n_comments``. Only themes with a shown cost
         above 0 and a shown share; ties keep codeframe order.
 
@@ -231,6 +232,7 @@ def rank_themes(table: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:
     share = table[table["metric"] == "theme_share"].set_index(keys)
     impact = table[table["metric"] == "theme_impact"].set_index(keys)
     wide = wide.reindex(columns=list(THEME_METRICS))
+    wide["share_low"], wide["share_high"] = share["ci_low"], share["ci_high"]
     wide["share_change"] = share["change"]
     wide["share_significant"] = share["significant"].astype(bool)
     wide["impact_low"], wide["impact_high"] = impact["ci_low"], impact["ci_high"]
@@ -245,6 +247,7 @@ def rank_themes(table: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:
         1, len(wide) + 1)
     if top is not None:
         wide = wide[wide["rank"] <= top]
-    columns = [*keys, "rank", *THEME_METRICS, "share_change", "share_significant",
+    columns = [*keys, "rank", *THEME_METRICS, "share_low", "share_high", "share_change",
+               "share_significant",
                "impact_low", "impact_high", "n_comments"]
     return wide[columns].reset_index(drop=True)

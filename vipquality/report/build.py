@@ -227,6 +227,13 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                     from vipquality.report.alerts import write_alerts
 
                     alerts.append(write_alerts(data, ws, staging, staging / RESTRICTED_DIR))
+                    # what clients say: every comment by theme and the emerging themes
+                    from vipquality.report.themes import write_theme_files
+
+                    write_theme_files(ws, data.quarter, data.previous,
+                                      data.segments.loc[data.segments["report"],
+                                                        "segment"].tolist(),
+                                      staging / RESTRICTED_DIR, engine=engine)
                     if pdf:
                         from vipquality.report.pages.board import write_board_pack
 

@@ -5,7 +5,9 @@ A quarterly run calls :func:`compute_report_data` once, saves the tables with
 which only loads them (:func:`report_data`). A quality manager opening a notebook in JupyterLab
 without a data folder gets the same tables computed on the fly.
 
-Every table here is an aggregate: no client id, name, contact or comment is ever stored in it.
+Every table here is an aggregate: no client id, name or contact is ever stored in it, and no
+comment except ``theme_quotes``: short scrubbed quotes the quote rules allow
+(:mod:`vipquality.data.quotes`), text alone.
 Tables meant for executives are redacted (:func:`vipquality.metrics.summarise.redact`) when they are
 shown; the manager table is for the restricted staff view.
 """
@@ -84,6 +86,11 @@ class ReportData:
         by segment, branch, and branch × manager (``loop_managers``: restricted views only),
         root causes ranked by branch, and the recovery of last quarter's detractors. Aggregates
         only; empty without ``cases.yaml``.
+    themes, theme_quotes : DataFrame
+        What clients say (:func:`vipquality.report.themes.theme_tables`): the comment themes'
+        share, NPS impact and cost by quarter × segment (the quarter and the previous one;
+        ``settings["theme_labels"]``, ``settings["theme_attributes"]``), and up to three quotes
+        per segment × theme (``segment, theme, quote``). Empty without ``themes.yaml``.
     """
 
     quarter: str
@@ -112,6 +119,8 @@ class ReportData:
     loop_managers: pd.DataFrame = field(default_factory=pd.DataFrame)
     loop_causes: pd.DataFrame = field(default_factory=pd.DataFrame)
     loop_recovery: pd.DataFrame = field(default_factory=pd.DataFrame)
+    themes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    theme_quotes: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
@@ -119,7 +128,8 @@ class ReportData:
                "revisions",
                "drivers_overall",
                "revision_attributes", "revision_checks", "agenda", "impacts",
-               "loop_segments", "loop_branches", "loop_managers", "loop_causes", "loop_recovery")
+               "loop_segments", "loop_branches", "loop_managers", "loop_causes", "loop_recovery",
+               "themes", "theme_quotes")
 
     def save(self, directory: str | Path) -> Path:
         """Write every table as Parquet plus ``meta.json`` into ``directory``."""
@@ -388,7 +398,20 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
     _add_standards_review(data, ws, by_segment[(by_segment["quarter"] == quarter)
                                               & by_segment["segment"].isin(shown)], n_boot)
     _add_loop(data, ws, shown)
+    _add_themes(data, ws, shown, engine)
     return data
+
+
+def _add_themes(data: ReportData, ws: Workspace, shown: list[str], engine: str) -> None:
+    """What clients say (issue 15); nothing without themes.yaml."""
+    from vipquality.report.themes import theme_tables
+
+    for name, table in theme_tables(ws, data.quarter, data.previous, shown,
+                                    engine=engine).items():
+        setattr(data, name, table)
+    if ws.themes is not None:
+        data.settings["theme_labels"] = {t.id: t.label for t in ws.themes}
+        data.settings["theme_attributes"] = {t.id: list(t.attributes) for t in ws.themes}
 
 
 def _add_loop(data: ReportData, ws: Workspace, shown: list[str]) -> None:

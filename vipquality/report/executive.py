@@ -34,11 +34,12 @@ def executive(frame: pd.DataFrame) -> pd.DataFrame:
 #: The columns whose groups each shared table publishes side by side (see ``redact``):
 #: ``"segment"`` maps each segment to its family (segments.yaml), the others are one family.
 _SIBLINGS = {"metrics": ("segment",), "branches": ("segment", "branch"),
-             "managers": ("segment", "manager_id"), "standards": ("segment",)}
+             "managers": ("segment", "manager_id"), "standards": ("segment",),
+             "themes": ("segment",)}
 
 
 def executive_table(data: ReportData, name: str) -> pd.DataFrame:
-    """A shared table (``metrics``, ``branches``, ``managers``, ``standards``) as executives may
+    """A shared table (``metrics``, ``branches``, ``managers``, ``standards``, ``themes``) as executives may
     see it: :func:`~vipquality.metrics.summarise.redact` with primary suppression (n under the base
     threshold) and complementary suppression over the segment families of segments.yaml (and
     over branches and managers), so that no difference between published groups reveals a
@@ -223,6 +224,8 @@ def write_executive_tables(data: ReportData, staging: Path) -> None:
     safe_csv(executive_table(data, "metrics"), staging / "metrics.csv")
     safe_csv(executive_table(data, "branches"), staging / "metrics_by_branch.csv")
     safe_csv(executive_table(data, "standards"), staging / "standards_compliance.csv")
+    if len(data.themes):  # what clients say: theme metrics by quarter × segment (no comment)
+        safe_csv(executive_table(data, "themes"), staging / "themes.csv")
     from vipquality.standards.writers import write_proposals
 
     write_proposals(data.agenda, staging, detail=data.proposals,

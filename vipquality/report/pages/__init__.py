@@ -38,6 +38,7 @@ from vipquality.report.pages.sections import (
     standards_revisions,
     standards_table,
 )
+from vipquality.report.pages.themes import segment_themes, themes_index
 
 __all__ = [
     "HEADLINE",
@@ -64,6 +65,7 @@ __all__ = [
     "segment_links",
     "segment_managers",
     "segment_story",
+    "segment_themes",
     "segment_trends",
     "setup",
     "standards_chart",
@@ -71,5 +73,6 @@ __all__ = [
     "standards_revision_details",
     "standards_revisions",
     "standards_table",
+    "themes_index",
     "what_if_table",
 ]
