@@ -531,15 +531,18 @@ def _parse_cases(r: _Reader, inst: Instrument) -> CaseRules:
 # workspace.yaml
 # --------------------------------------------------------------------------------------------
 
-_TABLES = ("survey", "visits", "clients", "case_updates")
+_TABLES = ("survey", "visits", "clients", "case_updates", "appeals")
 _DEFAULT_PATTERNS = {
     "survey": ("survey*.csv", "survey*.xlsx", "survey*.xlsm", "survey*.parquet"),
     "visits": ("mystery_shopper*.csv", "mystery_shopper*.xlsx", "mystery_shopper*.xlsm",
                "mystery_shopper*.parquet"),
     "clients": ("clients*.csv", "clients*.xlsx", "clients*.xlsm", "clients*.parquet"),
     "case_updates": ("case_updates*.csv", "case_updates*.xlsx", "case_updates*.xlsm"),
+    "appeals": ("appeals*.csv", "appeals*.xlsx", "appeals*.xlsm"),
 }
 _VISIT_COLUMNS = ("visit_id", "visit_date", "branch", "manager_id", "segment", "item_id", "result")
+#: optional visit columns: the mystery shopper's id, and the visit a calibration record rates again
+_VISIT_OPTIONAL = ("shopper_id", "calibration_of")
 _WORKSPACE_REQUIRED = ("name", "currency", "timezone", "instrument", "segments", "standards",
                        "clients", "visits")
 _WORKSPACE_OPTIONAL = ("fiscal_year_start", "staff", "store", "quarter_files", "reporting",
@@ -594,10 +597,11 @@ def _parse_alert_mail(r: _Reader) -> AlertMail | None:
                      **recipients)
 
 
-def _column_map(r: _Reader, required: t.Sequence[str], closed: bool) -> dict[str, str]:
+def _column_map(r: _Reader, required: t.Sequence[str], closed: bool,
+                optional: t.Sequence[str] = ()) -> dict[str, str]:
     """A canonical -> source column mapping; sources must be distinct."""
     if closed:
-        r.fields(required=required)
+        r.fields(required=required, optional=optional)
     out: dict[str, str] = {}
     for canonical, vr in r.entries():
         if not closed:
@@ -723,7 +727,8 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
             personal.append(p)
 
     vr = r["visits"].fields(required=("columns",))
-    visit_columns = _column_map(vr["columns"], required=_VISIT_COLUMNS, closed=True)
+    visit_columns = _column_map(vr["columns"], required=_VISIT_COLUMNS, closed=True,
+                                optional=_VISIT_OPTIONAL)
 
     reporting = Reporting()
     if r.get("reporting"):
