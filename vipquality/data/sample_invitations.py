@@ -56,7 +56,7 @@ def sample_invitations(ws, answered: list[tuple], seed: int) -> dict[str, pd.Dat
             rate = RESPONSE_RATES.get(tier, RESPONSE_RATES["default"])
             k = int((resp_tier == tier).sum())
             candidates = np.sort(pool[tiers.loc[pool.index] == tier].to_numpy())
-            n = min(candidates.size, int(round(k * (1 - rate) / rate)))
+            n = min(candidates.size, round(k * (1 - rate) / rate))
             chosen = rng.choice(candidates, size=n, replace=False) if n else np.array([], str)
             days = (end - start).days - 7
             when = start + pd.to_timedelta(rng.integers(0, max(days, 1), n), unit="D")

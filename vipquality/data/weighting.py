@@ -34,7 +34,17 @@ import pandas as pd
 from vipquality.errors import DataError
 from vipquality.metrics.raking import RakeResult, population_margins, quantile_bands, rake
 
-__all__ = ["quarter_weights", "rake_quarter", "invited_clients"]
+__all__ = [
+    "SMD_CHARACTERISTICS",
+    "invited_clients",
+    "quarter_weights",
+    "rake_quarter",
+    "weighting_summary",
+    "who_answered",
+]
+
+#: The CRM characteristics compared between responders and non-responders (those present).
+SMD_CHARACTERISTICS = ("tier", "client_type", "lifetime_value", "last_transaction", "products")
 
 
 def _variables(sample: pd.DataFrame, population: pd.DataFrame, variables: t.Sequence[str],
@@ -138,3 +148,89 @@ def invited_clients(invitations: pd.DataFrame, responses: pd.DataFrame, clients:
         seg = memberships[["client_id", "segment"]]
         out = out.merge(seg, on="client_id", how="inner")
     return out.reset_index(drop=True)
+
+
+def weighting_summary(workspace, quarter: str) -> dict[str, t.Any]:
+    """What the weighting does to the quarter's NPS of all VIP clients: ``enabled`` and, when
+    on, ``target``, ``variables``, ``trim``, ``nps_weighted`` (with ``ci_low``, ``ci_high``),
+    ``nps_unweighted``, ``n`` (answers), ``kish_n`` (effective base) and ``deff``
+    (n / kish_n)."""
+    from vipquality.data.store import load_memberships, load_responses
+    from vipquality.metrics.nps import nps
+
+    settings = workspace.weighting
+    if not settings.enabled:
+        return {"enabled": False}
+    conf = workspace.reporting.confidence
+    raw = load_responses(workspace, [quarter], weighted=False)
+    weighted = load_responses(workspace, [quarter])
+    members = load_memberships(workspace, [quarter])
+    inside = set(members.loc[members["segment"] == "all", "client_id"])
+    keep = (weighted["client_id"].isin(inside) & weighted["nps"].notna()).to_numpy()
+    if not keep.any():
+        return {"enabled": False}
+    scores = weighted.loc[keep, "nps"].astype("float64")
+    before = nps(scores, weights=raw.loc[keep, "weight"].to_numpy(float), confidence=conf)
+    after = nps(scores, weights=weighted.loc[keep, "weight"].to_numpy(float), confidence=conf)
+    n = int(keep.sum())
+    return {"enabled": True, "target": settings.target, "variables": list(settings.variables),
+            "trim": settings.trim, "nps_weighted": after.value, "nps_unweighted": before.value,
+            "ci_low": after.ci_low, "ci_high": after.ci_high, "n": n, "kish_n": after.n,
+            "deff": n / after.n if after.n else np.nan}
+
+
+def who_answered(workspace, quarter: str) -> dict[str, t.Any]:
+    """The aggregates of a quarter's "Who answered" section, from the store; no client id.
+
+    Returns
+    -------
+    dict
+        ``segments`` (response rates per segment, :func:`vipquality.metrics.response.
+        response_rates`), ``branches``, ``managers`` (restricted: staff data), ``smd``
+        (:func:`vipquality.metrics.response.standardised_differences` of the characteristics of
+        :data:`SMD_CHARACTERISTICS`, all invited clients), ``fatigue`` (``clients``, ``invited``:
+        clients invited more than ``fatigue_limit`` times in the 12 months to the quarter's end,
+        out of the clients invited this quarter; ``by_tier``), ``weighting`` (``enabled``,
+        ``nps_weighted``, ``nps_unweighted``, ``n``, ``kish_n``, ``deff`` of all VIP clients, or
+        empty) and ``invited`` (0: the quarter has no invitations file; nothing else is filled).
+    """
+    from vipquality.data.store import (
+        load_clients,
+        load_invitations,
+        load_memberships,
+        load_responses,
+    )
+    from vipquality.metrics.response import (
+        contact_fatigue,
+        response_rates,
+        standardised_differences,
+    )
+
+    conf = workspace.reporting.confidence
+    out: dict[str, t.Any] = {"invited": 0, "weighting": weighting_summary(workspace, quarter)}
+    invitations = load_invitations(workspace, [quarter])
+    responses = load_responses(workspace, [quarter], weighted=False)
+    members = load_memberships(workspace, [quarter])
+    if invitations.empty:
+        return out
+    clients = load_clients(workspace, [quarter])
+    invited = invited_clients(invitations, responses, clients)
+    by_segment = invited_clients(invitations, responses, clients, members)
+    out["invited"] = len(invited)
+    out["segments"] = response_rates(by_segment, ["segment"], conf)
+    out["branches"] = response_rates(invited, ["branch"], conf) if "branch" in invited else None
+    out["managers"] = (response_rates(invited, ["branch", "manager_id"], conf)
+                       if {"branch", "manager_id"} <= set(invited.columns) else None)
+    present = [c for c in SMD_CHARACTERISTICS if c in invited.columns]
+    end = workspace.quarter(quarter).end
+    out["smd"] = standardised_differences(invited, present, lists=["products"], as_of=end)
+    history = load_invitations(workspace, [q for q in workspace.quarters() if q <= quarter])
+    if "tier" in clients.columns:
+        history = history.merge(clients[["client_id", "tier"]], on="client_id", how="left")
+    tired = contact_fatigue(history, end, limit=workspace.fatigue_limit)
+    tired = tired[tired["client_id"].isin(set(invited["client_id"]))]
+    out["fatigue"] = {"clients": len(tired), "invited": len(invited),
+                      "limit": workspace.fatigue_limit,
+                      "by_tier": (tired["tier"].fillna("(missing)").value_counts().sort_index()
+                                  .to_dict() if "tier" in tired else {})}
+    return out
