@@ -23,8 +23,9 @@ def _comments(n_big=40, n_small=5):
     """Comments of segment 'lux' in a big branch (north) and a small one (islet)."""
     rows = []
     for i in range(n_big):
-        rows.append((f"n{i}", "lux", "north", f"I waited {['two', 'three', 'four'][i % 3]} "
-                     f"days for a call back, number {chr(97 + i % 26)}."))
+        text = (f"I waited {['two', 'three', 'four'][i % 3]} days for a call back, "
+                f"number {chr(97 + i % 26)}.")
+        rows.append((f"n{i}", "lux", "north", text))
     for i in range(n_small):
         rows.append((f"s{i}", "lux", "islet", "Only client here waiting for the yacht desk."))
     frame = pd.DataFrame(rows, columns=["response_id", "segment", "branch", "comment"])
