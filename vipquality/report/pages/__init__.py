@@ -14,6 +14,7 @@ from vipquality.report.pages.agenda import (
     what_if_table,
 )
 from vipquality.report.pages.loop import loop_branches, loop_health, loop_recovery
+from vipquality.report.pages.response import weighting_note, who_answered
 from vipquality.report.pages.sections import (
     HEADLINE,
     highlights,
@@ -75,4 +76,6 @@ __all__ = [
     "standards_table",
     "themes_index",
     "what_if_table",
+    "weighting_note",
+    "who_answered",
 ]
