@@ -45,6 +45,12 @@ def _changed_quarters(workspace: Workspace) -> set[str]:
             if (quarter, hashlib.sha256(path.read_bytes()).hexdigest()) not in seen:
                 changed.add(quarter)
                 break
+    # weighting turned on after the import: the quarters with answers but no weights yet
+    if getattr(getattr(workspace, "weighting", None), "enabled", False):
+        store = Path(workspace.store_path)
+        changed |= {q for q in workspace.quarters()
+                    if (store / "responses" / f"quarter={q}").is_dir()
+                    and not (store / "weights" / f"quarter={q}").is_dir()}
     return changed
 
 
