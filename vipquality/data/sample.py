@@ -77,6 +77,7 @@ from vipquality.config import (
     load_workspace,
 )
 from vipquality.data.sample_invitations import write_invitations
+from vipquality.data.sample_shoppers import plant_shoppers
 from vipquality.errors import ConfigError
 from vipquality.paths import SAMPLE_WORKSPACE
 
@@ -1295,7 +1296,7 @@ def generate_sample(
     for qi, q in enumerate(qs):
         folder = root / q
         folder.mkdir(parents=True, exist_ok=True)
-        for table in ("survey", "visits", "clients", "case_updates"):
+        for table in ("survey", "visits", "clients", "case_updates", "appeals"):
             for pattern in ws.quarter_files.get(table, ()):
                 for old in sorted(folder.glob(pattern)):
                     old.unlink()
@@ -1334,6 +1335,12 @@ def generate_sample(
         # mystery shopping
         visits = _visits(d, staff, checklist, q, qi, int(visits_per_quarter), seed,
                          ws.fiscal_year_start)
+        # shoppers, calibration visits and appeals (issue 16): a random stream of their own
+        visits, appeals = plant_shoppers(visits, q, qi, seed)
+        if "appeals" in ws.quarter_files and len(appeals):
+            name = _file_name(ws, "appeals", "csv")
+            _write(appeals, folder / name, "csv", stamp)
+            files[f"{q}/{name}"] = len(appeals)
         vcols = {canon: source for canon, source in ws.visit_columns.items() if canon in visits}
         visits = visits[list(vcols)].rename(columns=vcols)
         name = _file_name(ws, "visits", fmt["visits"][q])
