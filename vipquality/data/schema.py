@@ -57,6 +57,8 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
     responses: ``quarter, response_id, client_id, submitted_at`` (naive local time in the
     workspace's time zone), ``weight, nps, ces, overall`` (int8), ``sat__<id>`` for every attribute,
     ``imp__<id>`` for attributes with an importance item (float32, NaN = missing), ``comment``,
+    ``comment_language`` (detected at ingest, :mod:`vipquality.data.language`: ``en``, ``el``,
+    ``ru``, ``tl`` or ``""``; filled on read for a store written before it existed),
     ``consent`` (the answer to cases.yaml's consent item; missing without one),
     ``source_file, source_row``. ``ces``/``overall``/``comment`` are present (all missing) even when
     the instrument has no such item, so every quarter has the same columns.
@@ -69,7 +71,8 @@ def table_schema(table: str, workspace: Workspace) -> pa.Schema:
                   ("overall", pa.int8())]
         fields += [(f"sat__{a.id}", pa.float32()) for a in inst.attributes]
         fields += [(f"imp__{a.id}", pa.float32()) for a in inst.attributes if a.importance]
-        fields += [("comment", pa.string()), ("consent", pa.bool_())] + _PROVENANCE
+        fields += [("comment", pa.string()), ("comment_language", pa.string()),
+                   ("consent", pa.bool_())] + _PROVENANCE
     elif table == "visits":
         fields = [("quarter", pa.string()), ("visit_id", pa.string()),
                   ("visit_date", pa.date32()), ("branch", pa.string()),

@@ -46,6 +46,7 @@ from vipquality.data.ingest._validate import (
     empty_rejects,
     file_warnings,
 )
+from vipquality.data.language import fill_comment_language
 from vipquality.data.privacy import DEFAULT_REGIONS, Scrubber
 from vipquality.data.readers import alphabet_of, visible
 from vipquality.data.readers import (
@@ -390,10 +391,12 @@ def _read_stored(store: Path, table: str, workspace, paths: list[Path],
         col, ids = filter_ids
         expr = ds.field(col).isin(pa.array(sorted(set(ids)), pa.string()))
     try:
-        return to_pandas(dataset.to_table(filter=expr))
+        stored = to_pandas(dataset.to_table(filter=expr))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
         raise IngestError(f"cannot read the stored {table} ({err}); move the store aside and "
                           "import every quarter again") from None
+    # rows stored before comment_language existed get it now, so a re-import writes it
+    return fill_comment_language(stored) if table == "responses" else stored
 
 
 def _sorted(frame: pd.DataFrame, table: str) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from vipquality.data.language import detect_languages
 from vipquality.data.privacy import Scrubber
 from vipquality.data.readers import REJECT_COLUMNS, RawTable
 from vipquality.data.schema import (
@@ -416,6 +417,8 @@ def _typed_frame(table: str, workspace, quarter: str, parsed: dict[str, pd.Serie
         else:
             cols[name] = pd.Series([None] * m, dtype=object)
     frame = pd.DataFrame(cols)
+    if table == "responses":
+        frame["comment_language"] = detect_languages(frame["comment"])
     if table == "visits":
         items = workspace.standards.items
         ids = frame["item_id"]

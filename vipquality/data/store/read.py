@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
+from vipquality.data.language import fill_comment_language
 from vipquality.data.schema import PART_FILE, TABLES, partition_path, table_schema, to_pandas
 from vipquality.errors import StoreError
 
@@ -140,7 +141,8 @@ def load_responses(workspace: Workspace, quarters=None, *,
     """Stored survey responses of the given quarters (default: all), one row per response.
 
     Columns: see :func:`table_schema` (``quarter, response_id, client_id, submitted_at, weight,
-    nps, ces, overall, sat__<id>…, imp__<id>…, comment, source_file, source_row``).
+    nps, ces, overall, sat__<id>…, imp__<id>…, comment, comment_language, consent, source_file,
+    source_row``).
 
     ``weighted`` (default: workspace.yaml ``weighting.enabled``): ``weight`` is the design
     weight times the quarter's raking weight of the ``weights`` table (written by ingest,
@@ -153,7 +155,8 @@ def load_responses(workspace: Workspace, quarters=None, *,
     StoreError
         No store, or a requested quarter is not stored.
     """
-    out = _load("responses", workspace, quarters)
+    # a store written before comment_language existed: detected now (nothing is rewritten)
+    out = fill_comment_language(_load("responses", workspace, quarters))
     settings = getattr(workspace, "weighting", None)
     if weighted is None:
         weighted = bool(settings is not None and settings.enabled)
