@@ -241,7 +241,8 @@ def rater_agreement(pairs: pd.DataFrame, *, confidence: float = 0.95) -> pd.Data
     DataFrame
         :data:`AGREEMENT_COLUMNS`, one row per item: ``pairs``, ``agreement`` (% of pairs with
         the same result), ``kappa`` (Cohen's, on the categories yes / no / n.a.,
-        :func:`statsmodels.stats.inter_rater.cohens_kappa`) with its ``se`` and interval.
+        :func:`statsmodels.stats.inter_rater.cohens_kappa`) with its ``se`` and the normal
+        interval, clipped to [−1, 1].
         Kappa is NaN when chance agreement is 1 (both shoppers gave one and the same result
         throughout: agreement is then total, but kappa is undefined).
 
@@ -272,6 +273,6 @@ def rater_agreement(pairs: pd.DataFrame, *, confidence: float = 0.95) -> pd.Data
             r = cohens_kappa(t)
             kappa, se = float(r.kappa), float(r.std_kappa)
         rows.append({"item_id": item, "pairs": int(n), "agreement": 100 * agree,
-                     "kappa": kappa, "se": se, "ci_low": kappa - q * se,
-                     "ci_high": kappa + q * se})
+                     "kappa": kappa, "se": se, "ci_low": max(kappa - q * se, -1.0),
+                     "ci_high": min(kappa + q * se, 1.0)})
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)

@@ -10,7 +10,8 @@ import pandas as pd
 
 from vipquality.config import Reporting
 
-__all__ = ["staff_summary", "staff_chart", "staff_table"]
+__all__ = ["staff_summary", "staff_chart", "staff_table", "shopper_summary", "shopper_table",
+           "agreement_table", "appeals_table"]
 
 
 def _settings(table: pd.DataFrame) -> dict:
@@ -115,3 +116,115 @@ def staff_table(table: pd.DataFrame, *, table_id: str = "vq-staff"):
                   f"targets of the standards checked for the segments the shoppers played. "
                   f"Managers with fewer than {base} scored visits are not ranked and show no "
                   f"value. Training recency at {table.attrs.get('as_of')}."))
+
+
+# --------------------------------------------------------------------------------------------
+# shopper calibration and appeals (:func:`vipquality.standards.shoppers.shopper_report`)
+
+
+def _quarters_text(report: dict) -> str:
+    q = report.get("quarters") or []
+    return f"{q[0]}\u2013{q[-1]}" if len(q) > 1 else (q[0] if q else "")
+
+
+def shopper_summary(report: dict) -> str:
+    """A short HTML paragraph: shoppers compared, flagged, calibration pairs, appeals upheld."""
+    e, agree = report["effects"], report["agreement"]
+    by_branch = report["appeals_by_branch"]
+    if e.empty:
+        text = ("The visits carry no shopper id (workspace.yaml visits.columns.shopper_id), so "
+                "shoppers cannot be compared.")
+    else:
+        flagged = e[e["flag"] != ""]
+        named = ", ".join(f"{r.shopper_id} ({r.flag}, {r.difference:+.1f} points)"
+                          for r in flagged.itertuples()) or "none"
+        adj = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(e.attrs.get("adjustment"), "")
+        text = (f"{len(e)} shoppers compared over {_quarters_text(report)} on the checks they "
+                f"recorded (before appeals), against the other shoppers on the same standards "
+                f"and quarters, branches and scenarios. Flagged after {adj} adjustment: {named}.")
+    pairs = int(agree["pairs"].max()) if len(agree) else 0
+    text += (f" Calibration visits (a second shopper on the same visit): {pairs} per item."
+             if pairs else " No calibration visits in the window.")
+    n, up = int(by_branch["appeals"].sum()), int(by_branch["upheld"].sum())
+    visits = int(by_branch["visits"].sum())
+    if visits:
+        text += (f" Appeals: {n} on {visits} visits ({100 * n / visits:.1f} per 100), "
+                 f"{up} upheld.")
+    return f"<p class='vq-story'>{html.escape(text)}</p>"
+
+
+def shopper_table(report: dict, *, table_id: str = "vq-shoppers"):
+    """Each shopper's pass rate against the other shoppers', most lenient first."""
+    from vipquality.report.pages import tables
+
+    e = report["effects"].sort_values(["difference", "shopper_id"], ascending=[False, True],
+                                      kind="stable")
+    frame = pd.DataFrame({
+        "Shopper": e["shopper_id"], "Visits": e["visits"].astype(int).astype(str),
+        "Checks": e["checks"].astype(int).astype(str),
+        "Passed, %": e["passed"], "Expected, %": e["expected"],
+        "Difference, points": e["difference"],
+        "Effect (log-odds)": list(zip(e["log_odds"], e["ci_low"], e["ci_high"])),
+        "p (adjusted)": e["p_adjusted"], "Flag": e["flag"]})
+    return tables.format_table(
+        frame, {"Passed, %": ".1f", "Expected, %": ".1f",
+                "Difference, points": lambda v: tables.format_signed(v, 1),
+                "Effect (log-odds)": lambda v: tables.format_estimate(*v, 2),
+                "p (adjusted)": ".3f", "Flag": str},
+        table_id=table_id,
+        caption=f"Mystery shoppers, {_quarters_text(report)} (most lenient first)",
+        footnote=("Passed: share of the shopper's applicable checks recorded as passed, before "
+                  "appeals. Expected: what the other shoppers would record on the same checks, "
+                  "from a logistic model of each check on the standard in its quarter, the "
+                  "branch, the scenario played and the shopper (its interval counts the checks "
+                  "of one visit as one cluster). Flag: the effect differs from the other "
+                  "shoppers' after adjustment for the number of shoppers."))
+
+
+def agreement_table(report: dict, *, table_id: str = "vq-agreement"):
+    """Agreement of two shoppers on the calibration visits, per checklist item."""
+    from vipquality.report.pages import tables
+
+    a = report["agreement"].sort_values(["kappa", "item_id"], kind="stable", na_position="last")
+    frame = pd.DataFrame({"Item": a["item_id"], "Pairs": a["pairs"].astype(int).astype(str),
+                          "Same result, %": a["agreement"],
+                          "Cohen's kappa": list(zip(a["kappa"], a["ci_low"], a["ci_high"]))})
+    return tables.format_table(
+        frame, {"Same result, %": ".0f",
+                "Cohen's kappa": lambda v: tables.format_estimate(*v, 2)},
+        table_id=table_id, caption=f"Calibration visits, {_quarters_text(report)} (least "
+                                   "agreement first)",
+        missing_note="Kappa is undefined when both shoppers gave one and the same result on "
+                     "every pair.",
+        footnote=("Each calibration visit is rated by a second shopper; kappa is the agreement "
+                  "beyond chance on yes / no / n.a. (1 = perfect, 0 = no better than chance), "
+                  "with its interval. Items below about 0.6 need clearer checklist wording or "
+                  "shopper training."))
+
+
+def appeals_table(report: dict, by: str = "branch", *, table_id: str | None = None):
+    """Appeal and uphold rates by branch or by standard (``by="standard_id"``)."""
+    from vipquality.report.pages import tables
+
+    t = report["appeals_by_branch" if by == "branch" else "appeals_by_standard"]
+    per = "per 100 visits" if by == "branch" else "per 1,000 checks"
+    t = t.sort_values(["appeal_rate", by], ascending=[False, True], kind="stable")
+    frame = pd.DataFrame({
+        "Branch" if by == "branch" else "Standard": t[by],
+        "Visits" if by == "branch" else "Checks": t["visits" if by == "branch" else "checks"]
+        .astype(int).astype(str),
+        "Appeals": t["appeals"].astype(int).astype(str),
+        f"Appeals {per}": list(zip(t["appeal_rate"], t["appeal_ci_low"], t["appeal_ci_high"])),
+        "Upheld": t["upheld"].astype(int).astype(str),
+        "Upheld, % of appeals": list(zip(t["uphold_rate"], t["uphold_ci_low"],
+                                         t["uphold_ci_high"]))})
+    return tables.format_table(
+        frame, {f"Appeals {per}": lambda v: tables.format_estimate(*v, 1),
+                "Upheld, % of appeals": lambda v: tables.format_estimate(*v, 0)},
+        table_id=table_id or f"vq-appeals-{'branch' if by == 'branch' else 'standard'}",
+        caption=f"Appeals by {'branch' if by == 'branch' else 'standard'}, "
+                f"{_quarters_text(report)}",
+        missing_note="No appeal: no uphold rate.",
+        footnote=("An appeal disputes one checked item of a visit; an upheld appeal replaces "
+                  "the shopper's result in every compliance figure (the recorded result stays "
+                  "in the store). Intervals: Wilson."))
