@@ -36,6 +36,7 @@ from vipquality.config.model import (
     Standard,
     Standards,
     StandardVersion,
+    Weighting,
     Workspace,
 )
 from vipquality.config.rules import OPERATORS, All, Any, Compare, Condition, Not, Scalar
@@ -531,7 +532,7 @@ def _parse_cases(r: _Reader, inst: Instrument) -> CaseRules:
 # workspace.yaml
 # --------------------------------------------------------------------------------------------
 
-_TABLES = ("survey", "visits", "clients", "case_updates", "appeals")
+_TABLES = ("survey", "visits", "clients", "case_updates", "appeals", "invitations")
 _DEFAULT_PATTERNS = {
     "survey": ("survey*.csv", "survey*.xlsx", "survey*.xlsm", "survey*.parquet"),
     "visits": ("mystery_shopper*.csv", "mystery_shopper*.xlsx", "mystery_shopper*.xlsm",
@@ -539,6 +540,8 @@ _DEFAULT_PATTERNS = {
     "clients": ("clients*.csv", "clients*.xlsx", "clients*.xlsm", "clients*.parquet"),
     "case_updates": ("case_updates*.csv", "case_updates*.xlsx", "case_updates*.xlsm"),
     "appeals": ("appeals*.csv", "appeals*.xlsx", "appeals*.xlsm"),
+    "invitations": ("invitations*.csv", "invitations*.xlsx", "invitations*.xlsm",
+                    "invitations*.parquet"),
 }
 _VISIT_COLUMNS = ("visit_id", "visit_date", "branch", "manager_id", "segment", "item_id", "result")
 #: optional visit columns: the mystery shopper's id, and the visit a calibration record rates again
@@ -546,7 +549,8 @@ _VISIT_OPTIONAL = ("shopper_id", "calibration_of")
 _WORKSPACE_REQUIRED = ("name", "currency", "timezone", "instrument", "segments", "standards",
                        "clients", "visits")
 _WORKSPACE_OPTIONAL = ("fiscal_year_start", "staff", "store", "quarter_files", "reporting",
-                       "compliance", "cases", "encodings", "sheets", "countries", "alerts")
+                       "compliance", "cases", "encodings", "sheets", "countries", "alerts",
+                       "invitations", "weighting")
 
 
 def _config_file(root: Path, r: _Reader) -> Path:
@@ -595,6 +599,39 @@ def _parse_alert_mail(r: _Reader) -> AlertMail | None:
                      password_env=env,
                      starttls=e["starttls"].boolean() if e.get("starttls") is not None else False,
                      **recipients)
+
+
+def _parse_weighting(r: _Reader, client_columns: t.Sequence[str]) -> Weighting:
+    """``weighting:`` of workspace.yaml (see :class:`Weighting`)."""
+    w = r.fields(optional=("enabled", "target", "variables", "trim", "bands"))
+    values: dict[str, t.Any] = {}
+    if w.get("enabled") is not None:
+        values["enabled"] = w["enabled"].boolean()
+    if w.get("target") is not None:
+        values["target"] = w["target"].choice(("invited", "book"))
+    if w.get("variables") is not None:
+        names = []
+        known = [c for c in client_columns if c != "client_id"]
+        for vr in w["variables"].list(min_items=1, what="a list of CRM columns such as "
+                                                         "[tier, client_type]"):
+            v = vr.text("a CRM column")
+            if v not in known:
+                vr.fail(f"{_hint(v, known)}expected a CRM column named in clients.columns "
+                        f"({', '.join(known)}), got {v!r}")
+            if v in names:
+                vr.fail(f"expected each variable once, got {v!r} twice")
+            names.append(v)
+        values["variables"] = tuple(names)
+    if w.get("trim") is not None:
+        values["trim"] = w["trim"].number(gt=1, what="a cap on weight / mean weight")
+    if w.get("bands") is not None:
+        values["bands"] = w["bands"].integer(lo=2, hi=10)
+    out = Weighting(**values)
+    missing = [v for v in out.variables if v not in client_columns]
+    if out.enabled and missing:
+        r.fail(f"weighting on the default variables needs {', '.join(missing)} in "
+               f"clients.columns; name the variables (weighting.variables)")
+    return out
 
 
 def _column_map(r: _Reader, required: t.Sequence[str], closed: bool,
@@ -770,6 +807,14 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
                               f"clients.columns ({', '.join(client_columns)}), "
                               f"got {cases.tier_field!r}")
 
+    weighting = _parse_weighting(r["weighting"], list(client_columns)) if r.get("weighting") \
+        else Weighting()
+    fatigue = 3
+    if r.get("invitations"):
+        ir = r["invitations"].fields(optional=("fatigue_limit",))
+        if ir.get("fatigue_limit") is not None:
+            fatigue = ir["fatigue_limit"].integer(lo=1)
+
     return Workspace(
         root=root, name=name, currency=currency, timezone=timezone, fiscal_year_start=fys,
         instrument=instrument, segments=segments, standards=standards, staff_path=staff_path,
@@ -778,4 +823,5 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
         critical_item_fails_visit=critical_fails, cases=cases,
         alert_mail=_parse_alert_mail(r["alerts"]) if r.get("alerts") else None,
         encodings=tuple(encodings), sheets=sheets,
+        weighting=weighting, fatigue_limit=fatigue,
         **({"countries": tuple(countries)} if countries else {}))
