@@ -126,9 +126,14 @@ def shopper_report(workspace, quarters: list[str], quarter: str | None = None) -
     """Every table of the shopper calibration and the appeals over ``quarters`` (see the module
     docstring): ``effects``, ``by_standard``, ``agreement``, ``appeals_by_branch``,
     ``appeals_by_standard``, ``caveats`` (of ``quarter``, default the last of ``quarters``).
-    Without shopper ids in the visits the shopper tables are empty."""
+    ``workspace``: a Workspace, its folder, or None (the bundled sample). Without shopper ids
+    in the visits the shopper tables are empty."""
+    from vipquality.config import Workspace, load_workspace
     from vipquality.data.store import load_appeals, load_visits
 
+    if not isinstance(workspace, Workspace):
+        workspace = load_workspace(workspace) if workspace else load_workspace()
+    quarters = list(quarters)
     rep = workspace.reporting
     recorded = load_visits(workspace, quarters=quarters, appeals=False, calibration=True)
     primary = recorded[recorded["calibration_of"].isna()]
