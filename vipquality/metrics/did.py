@@ -104,13 +104,13 @@ def did_2x2(y, treated, after, cluster, *, weights=None, covariates=None,
     if not np.all(sw > 0):
         return {**out, **nan}
     if covariates is not None:
-        return {**out, **_regression(y, t, a, w, group, covariates, z)}
+        return {**out, **_regression(y, t, a, w, group, groups, covariates, z)}
     did = float(_CONTRAST @ means)
     if groups < 2 or n <= 4:
         return {**out, **nan, "did": did}
     # row contributions to the interaction's score, summed per cluster (see the module notes)
     u = (_CONTRAST / sw)[cell] * w * (y - means[cell])
-    scores = np.bincount(group, weights=u, minlength=groups)
+    scores = np.bincount(group, weights=u)  # 0 for a code no row has
     var = groups / (groups - 1.0) * (n - 1.0) / (n - 4.0) * float(scores @ scores)
     return {**out, **_inference(did, np.sqrt(var), z)}
 
@@ -124,14 +124,22 @@ def _inference(did: float, se: float, z: float) -> dict:
 
 
 def _codes(cluster) -> tuple[np.ndarray, int]:
-    """Integer codes 0…G−1 of the clusters and G (``pandas.factorize``: a hash, not a sort)."""
+    """Non-negative integer codes of the clusters (not necessarily 0…G−1) and G.
+
+    Codes that are already small non-negative integers (the revision log's visit and
+    respondent codes, a subset of them) are counted with ``bincount``; anything else is
+    factorised (``pandas.factorize``: a hash, not a sort).
+    """
+    arr = np.asarray(cluster)
+    if arr.dtype.kind in "iu" and len(arr) and arr.min() >= 0 and arr.max() < 4 * len(arr) + 1024:
+        return arr, int(np.count_nonzero(np.bincount(arr)))
     import pandas as pd
 
-    codes, uniques = pd.factorize(np.asarray(cluster), use_na_sentinel=False)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=False)
     return codes, len(uniques)
 
 
-def _regression(y, t, a, w, group, covariates, z) -> dict:
+def _regression(y, t, a, w, group, groups, covariates, z) -> dict:
     """The same model with covariates, fitted by statsmodels (cluster-robust by ``group``)."""
     from statsmodels.regression import linear_model as sm  # not statsmodels.api: ~1 s of imports
 
@@ -141,7 +149,7 @@ def _regression(y, t, a, w, group, covariates, z) -> dict:
     model = sm.OLS(y, X) if np.all(w == 1) else sm.WLS(y, X, weights=w)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        if group.max() < 1 or len(y) <= X.shape[1]:  # CR1 undefined (statsmodels divides by 0)
+        if groups < 2 or len(y) <= X.shape[1]:  # CR1 undefined (statsmodels divides by 0)
             return {"did": float(model.fit().params[3]), "se": np.nan, "ci_low": np.nan,
                     "ci_high": np.nan, "p_value": np.nan}
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": group})
