@@ -50,7 +50,8 @@ def test_sample_workspace_top_level(ws):
     assert ws.staff_path == SAMPLE_WORKSPACE / "staff.csv"
     assert ws.store_path == SAMPLE_WORKSPACE / "store"
     assert ws.quarter_files["visits"][0] == "mystery_shopper*.csv"
-    assert set(ws.quarter_files) == {"survey", "visits", "clients", "case_updates"}
+    assert set(ws.quarter_files) == {"survey", "visits", "clients", "case_updates", "appeals",
+                                     "invitations"}
     assert ws.client_columns["avg_monthly_spend_3m"] == "avg_monthly_spend_3m"
     assert len(ws.client_columns) == 14
     assert ws.personal_columns == ("full_name", "email", "phone", "address")
