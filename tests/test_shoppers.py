@@ -143,7 +143,9 @@ def test_compliance_before_and_after_upheld_appeals(root):
     after = load_visits(ws)
     assert compliance(recorded).value == pytest.approx(100 / 6)
     assert compliance(after).value == pytest.approx(50.0)
-    s01 = lambda v: standard_compliance(v).set_index("standard_id").loc["S01", "value"]  # noqa
+    def s01(v):
+        return standard_compliance(v).set_index("standard_id").loc["S01", "value"]
+
     assert s01(recorded) == pytest.approx(100 / 3) and s01(after) == pytest.approx(100.0)
     # the audit trail: the store keeps the shopper's result, the appeal keeps the claim
     raw = recorded.set_index(["visit_id", "item_id"])["result"]

@@ -105,7 +105,7 @@ def plant_shoppers(visits: pd.DataFrame, quarter: str, qi: int, seed: int
     rows = []
     for vid in picked:
         items = failed[failed["visit_id"] == vid]
-        row = items.iloc[int(rng.integers(0, len(items)))]
+        row = items.iloc[rng.integers(0, len(items))]
         rows.append({"visit_id": vid, "item_id": row["item_id"], "claimed_result": "yes",
                      "reason": _REASONS[int(rng.integers(0, len(_REASONS)))],
                      "decision": "upheld" if rng.random() < _UPHELD else "rejected",

@@ -214,7 +214,7 @@ def shopper_standards(checks: pd.DataFrame, effects: pd.DataFrame | None = None
     if c.empty or effects.empty:
         return pd.DataFrame(columns=["shopper_id", "standard_id", "checks", "passed",
                                      "expected", "difference"])
-    c, _, shoppers, res = _fit(checks)
+    c, _, _, res = _fit(checks)
     eta = np.asarray(res.fittedvalues)
     eta = np.log(eta / (1 - eta))
     shift = c["shopper_id"].astype(str).map(effects.set_index("shopper_id")["log_odds"])

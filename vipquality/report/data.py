@@ -121,6 +121,9 @@ class ReportData:
     loop_recovery: pd.DataFrame = field(default_factory=pd.DataFrame)
     themes: pd.DataFrame = field(default_factory=pd.DataFrame)
     theme_quotes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: branches of the quarter whose visits a flagged (lenient or severe) shopper made mostly:
+    #: ``quarter, branch, visits, share, direction, caveat`` (no shopper id; issue 16)
+    shopper_caveats: pd.DataFrame = field(default_factory=pd.DataFrame)
     settings: dict = field(default_factory=dict)
 
     _TABLES = ("segments", "metrics", "branches", "managers", "composition", "ces_counts",
@@ -129,7 +132,7 @@ class ReportData:
                "drivers_overall",
                "revision_attributes", "revision_checks", "agenda", "impacts",
                "loop_segments", "loop_branches", "loop_managers", "loop_causes", "loop_recovery",
-               "themes", "theme_quotes")
+               "themes", "theme_quotes", "shopper_caveats")
 
     def save(self, directory: str | Path) -> Path:
         """Write every table as Parquet plus ``meta.json`` into ``directory``."""
@@ -389,6 +392,9 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         atoms=disclosure_atoms(ws, window, shown, engine=engine),
         settings=settings,
     )
+    from vipquality.standards.shoppers import quarter_caveats
+
+    data.shopper_caveats = quarter_caveats(ws, window, quarter)
     if ws.instrument.overall is not None:
         from vipquality.metrics.drivers import key_drivers
 

@@ -26,7 +26,7 @@ import pandas as pd
 from vipquality.metrics.intervals import wilson
 from vipquality.metrics.shoppers import rater_agreement, shopper_effects, shopper_standards
 
-__all__ = ["shopper_report", "shopper_caveats", "calibration_pairs", "appeal_rates",
+__all__ = ["shopper_report", "shopper_caveats", "quarter_caveats", "calibration_pairs", "appeal_rates",
            "CAVEAT_SHARE", "CAVEAT_COLUMNS"]
 
 #: A branch gets a caveat when a flagged shopper made at least this share of its visits.
@@ -120,6 +120,19 @@ def shopper_caveats(visits: pd.DataFrame, effects: pd.DataFrame, quarter: str,
                                  f"{way} than the other shoppers on comparable visits; the "
                                  f"branch's compliance may be {effect}.")})
     return pd.DataFrame(rows, columns=CAVEAT_COLUMNS).sort_values("branch").reset_index(drop=True)
+
+
+def quarter_caveats(workspace, quarters: list[str], quarter: str) -> pd.DataFrame:
+    """:func:`shopper_caveats` of ``quarter`` with the shoppers flagged over ``quarters`` (the
+    executive pages' caveat; one model fit, nothing else of :func:`shopper_report`)."""
+    from vipquality.data.store import load_visits
+
+    if "shopper_id" not in workspace.visit_columns:
+        return pd.DataFrame(columns=CAVEAT_COLUMNS)
+    rep = workspace.reporting
+    primary = load_visits(workspace, quarters=list(quarters), appeals=False)
+    effects = shopper_effects(primary, adjustment=rep.adjustment, confidence=rep.confidence)
+    return shopper_caveats(primary, effects, quarter)
 
 
 def shopper_report(workspace, quarters: list[str], quarter: str | None = None) -> dict:

@@ -117,7 +117,7 @@ def check_appeals(checked: Checked, visits: pd.DataFrame, stored: pd.DataFrame,
                                        for _, r in stored.iterrows()}
     again = np.zeros(len(f), bool)
     first = [None] * len(f)
-    for i, (k, r) in enumerate(zip(zip(f["visit_id"], f["item_id"]), f.itertuples())):
+    for i, k in enumerate(zip(f["visit_id"], f["item_id"])):
         row = f.iloc[i]
         if k in decided:
             old = decided[k]
@@ -134,34 +134,36 @@ def check_appeals(checked: Checked, visits: pd.DataFrame, stored: pd.DataFrame,
         v, it = r["visit_id"], r["item_id"]
         date = pd.Timestamp(when[i]).date().isoformat()
         if not known_visit[i]:
-            rows.append((col["visit_id"], v, f"visit {v!r} is unknown: no stored visit of "
-                         f"{r['quarter']} or before has that id; not imported"))
+            column, value = "visit_id", v
+            why = (f"visit {v!r} is unknown: no stored visit of {r['quarter']} or before has "
+                   "that id; not imported")
         elif not known_item[i]:
-            rows.append((col["item_id"], it, f"item {it!r} was not checked in visit {v!r}; "
-                         "not imported"))
+            column, value = "item_id", it
+            why = f"item {it!r} was not checked in visit {v!r}; not imported"
         elif is_calib[i]:
-            rows.append((col["visit_id"], v, f"visit {v!r} is a calibration record, not a "
-                         "visit of the programme: it is not appealed; not imported"))
+            column, value = "visit_id", v
+            why = (f"visit {v!r} is a calibration record, not a visit of the programme: it is "
+                   "not appealed; not imported")
         elif again[i]:
             old = first[i]
             where = (f"{old['source_file']} row {old['source_row']}"
                      if "source_file" in old else "the store")
-            rows.append((col["decision"], r["decision"],
-                         f"a second decision on visit {v!r}, item {it!r}: already decided "
-                         f"({old['decision']}, {pd.Timestamp(old['date']).date()}, {where}); "
-                         "the first decision stands; not imported"))
+            column, value = "decision", r["decision"]
+            why = (f"a second decision on visit {v!r}, item {it!r}: already decided "
+                   f"({old['decision']}, {pd.Timestamp(old['date']).date()}, {where}); the "
+                   "first decision stands; not imported")
         elif same_claim[i]:
-            rows.append((col["claimed_result"], r["claimed_result"],
-                         f"the claimed result {r['claimed_result']!r} is the result recorded "
-                         f"for visit {v!r}, item {it!r}: nothing to appeal; not imported"))
+            column, value = "claimed_result", r["claimed_result"]
+            why = (f"the claimed result {r['claimed_result']!r} is the result recorded for "
+                   f"visit {v!r}, item {it!r}: nothing to appeal; not imported")
         elif early[i]:
-            rows.append((col["date"], date, f"decision dated {date}, before visit {v!r} on "
-                         f"{pd.Timestamp(day[i]).date()}; not imported"))
+            column, value = "date", date
+            why = (f"decision dated {date}, before visit {v!r} on "
+                   f"{pd.Timestamp(day[i]).date()}; not imported")
         else:
-            rows.append((col["date"], date, f"decision dated {date}, after the day of the "
-                         f"import ({today}); not imported"))
-    rows = [(checked.source_file, int(f.iloc[i]["source_row"]), *r)
-            for i, r in zip(np.flatnonzero(bad), rows)]
+            column, value = "date", date
+            why = f"decision dated {date}, after the day of the import ({today}); not imported"
+        rows.append((checked.source_file, int(r["source_row"]), col[column], value, why))
     return _drop(checked, bad, rows)
 
 

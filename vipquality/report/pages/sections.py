@@ -32,7 +32,8 @@ __all__ = [
     "segment_headline", "kpi_cards",
     "segment_story", "segment_trends", "overview_trends", "highlights", "segment_composition",
     "segment_drivers",
-    "segment_effort", "segment_compliance", "segment_branches", "segment_managers",
+    "segment_effort", "segment_compliance", "segment_branches", "shopper_caveat",
+    "segment_managers",
     "standards_table", "standards_proposals", "standards_revisions", "standards_chart",
     "standards_revision_details", "overall_drivers",
     "HEADLINE",
@@ -230,7 +231,20 @@ def segment_branches(data: ReportData, segment: str) -> tuple[go.Figure, tables.
     table = tables.format_metrics_table(rows, metrics_shown=HEADLINE, by="branch",
                                         quarter=data.quarter, table_id=f"vq-branches-{segment}",
                                         caption="Branches", **data.thresholds)
-    return fig, table
+    return fig, tables.HTMLTable(table + shopper_caveat(data, rows["branch"]))
+
+
+def shopper_caveat(data: ReportData, branches=None) -> str:
+    """A note under the branch figures when a flagged mystery shopper (lenient or severe
+    against the others) made most of a branch's visits this quarter; the shopper is not named
+    ("one shopper"). ``branches``: only these branches (default: all). ``""`` when none."""
+    cav = data.shopper_caveats
+    if cav is None or cav.empty:
+        return ""
+    cav = cav[cav["quarter"] == data.quarter]
+    if branches is not None:
+        cav = cav[cav["branch"].isin(set(branches))]
+    return "".join(f"<p class='vq-note'>Caveat: {html.escape(str(t))}</p>" for t in cav["caveat"])
 
 
 def segment_managers(data: ReportData, segment: str) -> tables.HTMLTable:
