@@ -17,7 +17,8 @@ __all__ = ["summarise_workspace"]
 def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
                         by: Sequence[str] = ("quarter", "segment"), *,
                         engine: str = "duckdb",
-                        memberships: pd.DataFrame | None = None) -> pd.DataFrame:
+                        memberships: pd.DataFrame | None = None,
+                        split: Sequence[str] = ()) -> pd.DataFrame:
     """:func:`~vipquality.metrics.summarise.summarise` over the canonical store of
     ``workspace`` with its own settings.
 
@@ -38,6 +39,16 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
     memberships : DataFrame, optional
         ``quarter, client_id, segment`` to group the responses by instead of the stored
         memberships (the disclosure atoms of :mod:`vipquality.data.atoms`).
+    split : sequence of str, optional
+        Grouping columns whose cells list several values separated by ``;`` (a CRM's
+        ``products``): a response counts once under each value, as under each of its client's
+        segments. Compliance is then left out (a visit has no such column).
+
+    Examples
+    --------
+    >>> ws = load_workspace("surveys")                                   # doctest: +SKIP
+    >>> summarise_workspace(ws, ["2026Q3"], by=["quarter", "tier", "products"],
+    ...                     split=["products"])                         # doctest: +SKIP
     """
     from vipquality.data import store
 
@@ -63,6 +74,13 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
         clients = clients[["quarter", "client_id", *from_clients]].drop_duplicates(
             ["quarter", "client_id"])
         responses = responses.merge(clients, on=["quarter", "client_id"], how="left")
+    for column in split:
+        if column not in by:
+            raise DataError(f"split names {column!r}, which is not a grouping column {by}")
+        values = responses[column].astype("string").str.split(";")
+        responses = responses.assign(**{column: values}).explode(column, ignore_index=True)
+        responses[column] = responses[column].str.strip()
+        responses = responses[responses[column].fillna("") != ""]
     visits = store.load_visits(workspace, quarters=load)
     if visits is not None and not set(by) <= set(visits.columns):
         visits = None
