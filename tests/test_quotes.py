@@ -113,7 +113,7 @@ def _report_data() -> ReportData:
 
 def test_the_segment_page_shows_the_themes_beside_their_attribute_with_quotes():
     html = segment_themes(_report_data(), "lux")
-    assert "What clients say" in html
+    assert "The themes that cost most NPS" in html
     assert "Waiting and call-backs" in html and "Speed of response (61/100)" in html
     assert "<blockquote>Waited three days for a call back.</blockquote>" in html
     assert "▲" in html  # 25 % → 45 % of comments: a significant rise

@@ -20,8 +20,11 @@ from vipquality.report.pages import tables
 __all__ = ["QUOTES_CSS", "segment_themes", "themes_index"]
 
 QUOTES_CSS = """\
+.vq-themes .vq-table td:nth-child(-n+2),.vq-themes .vq-table th:nth-child(-n+2){text-align:left}
+.vq-themes .vq-table{margin-bottom:0.4em}
+.vq-themes p.vq-sub{font-size:13px;max-width:48rem;margin:0 0 1em 0}
 .vq-quotes{margin:0.5em 0 1.5em 0;max-width:48rem}
-.vq-quotes h4{margin:0.9em 0 0.3em 0;font-size:15px}
+.vq-quotes h4{margin:0.9em 0 0.3em 0;font-size:15px;font-weight:600}
 .vq-quotes blockquote{margin:0.3em 0 0.3em 0;padding:0.2em 0 0.2em 0.8em;
 border-left:3px solid #d0d7de;color:#1f2328;font-style:italic;overflow-wrap:anywhere}
 """
@@ -86,8 +89,7 @@ def segment_themes(data: ReportData, segment: str, top: int = 5) -> str:
             "Theme": names.get(r.theme, r.theme),
             "Relates to": _attribute_cells(data, segment, r.theme),
             "Mentioned in, %": tables.format_estimate(r.theme_share, r.share_low, r.share_high),
-            f"Change vs {data.previous or 'previous'}": (
-                f"{change} pts" if change != tables.DASH else change),
+            f"Change vs {data.previous or 'previous'}, pts": change,
             "NPS: mention / others": (f"{tables.format_number(r.theme_nps)} / "
                                       f"{tables.format_number(r.theme_nps_other)}"),
             "Impact on NPS": tables.format_estimate(r.theme_impact, r.impact_low, r.impact_high),
@@ -101,12 +103,14 @@ def segment_themes(data: ReportData, segment: str, top: int = 5) -> str:
             "the others (the ranking). Change: percentage points of comments, arrow when "
             "significant after adjustment. Themes mentioned by fewer than "
             f"{th['base_suppress']} clients are not shown.")
+    # the note below the table, not in it: on a phone the table scrolls in its box, the note wraps
     table = tables.format_table(frame, {c: str for c in frame.columns if c != "Theme"},
                                 table_id=f"themes-{segment}",
-                                caption=f"What clients say: the themes that cost most NPS, "
-                                        f"{data.quarter}", footnote=note)
+                                caption=f"The themes that cost most NPS, {data.quarter}")
     themes = ranked["theme"].tolist() + _also_themes(data, segment, set(ranked["theme"]))
-    return str(table) + also + _quotes(data, segment, themes)
+    return (f"<style>{QUOTES_CSS}</style><div class='vq-themes'>{table}"
+            f"<p class='vq-sub'>{html.escape(note)}</p></div>" + also
+            + _quotes(data, segment, themes))
 
 
 def _also_themes(data: ReportData, segment: str, exclude: set[str], top: int = 3) -> list[str]:
@@ -157,7 +161,7 @@ def _quotes(data: ReportData, segment: str, themes: list[str]) -> str:
                      + "".join(f"<blockquote>{html.escape(q)}</blockquote>" for q in said))
     if not parts:
         return ""
-    return (f"<style>{QUOTES_CSS}</style><div class='vq-quotes'>"
+    return ("<div class='vq-quotes'>"
             "<p class='vq-sub'>In their words (shortened; only from groups large enough that "
             "no quote points to one client):</p>" + "".join(parts) + "</div>")
 
@@ -171,26 +175,26 @@ def themes_index(data: ReportData) -> str:
     shown = data.segments.loc[data.segments["report"], "segment"].tolist()
     ranked = _ranked(data, top=1)
     first = {r.segment: r for r in ranked.itertuples(index=False)} if len(ranked) else {}
-    items = []
+    items, hidden = [], False
     for segment in shown:
         label = html.escape(labels.get(segment, segment))
         link = f"<a href='segment-{html.escape(segment)}.html'>{label}</a>"
         r = first.get(segment)
-        if r is None:
-            most = _also_themes(data, segment, set(), top=1)
-            if most:
-                items.append(f"<li>{link}: most mentioned, "
-                             f"<strong>{html.escape(names.get(most[0], most[0]))}</strong> "
-                             "(its NPS cost is not shown: too few clients, or it would reveal "
-                             "a smaller segment's).</li>")
-            else:
-                items.append(f"<li>{link}: no theme with a base of "
-                             f"{data.thresholds['base_suppress']} comments to name.</li>")
+        if r is not None:
+            items.append(
+                f"<li>{link}: <strong>{html.escape(names.get(r.theme, r.theme))}</strong> cost "
+                f"most, {tables.format_number(r.theme_cost, 1)} NPS points; mentioned in "
+                f"{tables.format_number(r.theme_share)} % of comments.</li>")
             continue
-        items.append(
-            f"<li>{link}: <strong>{html.escape(names.get(r.theme, r.theme))}</strong> cost most, "
-            f"{tables.format_number(r.theme_cost, 1)} NPS points (mentioned in "
-            f"{tables.format_number(r.theme_share)} % of comments; NPS "
-            f"{tables.format_number(r.theme_nps)} against "
-            f"{tables.format_number(r.theme_nps_other)}).</li>")
-    return "<ul class='vq-links vq-themes-index'>" + "".join(items) + "</ul>"
+        most = _also_themes(data, segment, set(), top=1)
+        if most:
+            hidden = True
+            items.append(f"<li>{link}: <strong>{html.escape(names.get(most[0], most[0]))}"
+                         f"</strong> mentioned most; its NPS cost not shown*.</li>")
+        else:
+            items.append(f"<li>{link}: fewer than {data.thresholds['base_suppress']} "
+                         "comments, or no theme mentioned.</li>")
+    note = (f"<p class='vq-sub'>* Not shown when fewer than {data.thresholds['base_suppress']} "
+            "clients mention the theme (or fewer comment without it), or when showing it would "
+            "let a smaller segment's value be worked out.</p>" if hidden else "")
+    return "<ul class='vq-links vq-themes-index'>" + "".join(items) + "</ul>" + note
