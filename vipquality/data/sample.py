@@ -29,7 +29,10 @@ the model (not edited into outputs):
    respondents a quarter, and a few newly hired managers have only a handful of responses;
 5. missing answers: blanks and the instrument's "cannot judge" code;
 6. personal data (names, e-mails, phones, addresses) in the CRM extract, and contact details or
-   a manager's first name in some free-text comments;
+   a manager's first name in some free-text comments; the comments, in English, Greek, Russian
+   and Tagalog, mention the themes of ``themes.yaml`` as the answers suggest (the wait for a
+   call back more often where speed of response is rated low), see
+   :mod:`vipquality.data.sample_comments`;
 7. follow-up cases (``cases.yaml``): most respondents consent to be contacted; the
    ``case_updates.csv`` of each quarter holds the updates known the day after it ends; one
    manager (:data:`SLOW_MANAGER`) contacts clients after the SLA, one branch
@@ -78,6 +81,7 @@ from vipquality.config import (
 )
 from vipquality.data.sample_invitations import write_invitations
 from vipquality.data.sample_shoppers import plant_shoppers
+from vipquality.data.sample_comments import sample_comments
 from vipquality.errors import ConfigError
 from vipquality.paths import SAMPLE_WORKSPACE
 
@@ -1005,73 +1009,17 @@ def _staff_table(staff: _Staff, last_end: np.datetime64, seed: int) -> pd.DataFr
     }), first
 
 
-# Free-text comments: (language, sentiment, text before, slot, text after).
-# slot: "" none, "mgr" the manager's first name, "phone" / "email" the respondent's own contact.
-_COMMENTS = (
-    ("en", -1, "Waited three days for an answer about my deposit. Far too slow for a premium "
-     "service.", "", ""),
-    ("en", -1, "Calls to the dedicated line go unanswered, I have to chase everything myself.",
-     "", ""),
-    ("en", -1, "My manager ", "mgr", " promised to call back and never did."),
-    ("en", -1, "Please call me on ", "phone", " - nobody has answered my request for two weeks."),
-    ("en", -1, "Send the statement to ", "email", ", I have asked three times already."),
-    ("en", -1, "Transfers abroad take ages and the app logs me out constantly.", "", ""),
-    ("en", -1, "Too much selling of insurance I never asked for.", "", ""),
-    ("en", -1, "Deadlines are never met, I always have to remind them.", "", ""),
-    ("ru", -1, "Очень долго отвечают на запросы, приходится напоминать по несколько раз.", "", ""),
-    ("ru", -1, "Прошу сменить менеджера, ", "mgr", " отвечает только через несколько дней."),
-    ("ru", -1, "Перезвоните мне по номеру ", "phone", ", вопрос по вкладу так и не решён."),
-    ("ru", -1, "Выписку так и не прислали на ", "email", "."),
-    ("ru", -1, "Мобильное приложение постоянно зависает, перевод не прошёл.", "", ""),
-    ("ru", -1, "Обещали решить за день, в итоге ждал две недели.", "", ""),
-    ("en", 0, "Service is fine, but answers could come faster.", "", ""),
-    ("en", 0, "Would like more information about investment products.", "", ""),
-    ("en", 0, "The office is comfortable, parking is a problem.", "", ""),
-    ("en", 0, "", "mgr", " is competent but hard to reach in the afternoon."),
-    ("en", 0, "Please use my new e-mail ", "email", " for all documents."),
-    ("ru", 0, "В целом нормально, но хотелось бы быстрее получать ответы.", "", ""),
-    ("ru", 0, "Хотелось бы больше аналитики по инвестициям.", "", ""),
-    ("ru", 0, "Новый номер для связи: ", "phone", "."),
-    ("en", 1, "", "mgr", " is excellent - always knows the answer and calls back the same day."),
-    ("en", 1, "Thank you, everything is quick and discreet.", "", ""),
-    ("en", 1, "Very happy with the service, nothing to change.", "", ""),
-    ("en", 1, "Keep my manager ", "mgr", ", please!"),
-    ("en", 1, "Excellent service. Contact me at ", "phone", " about the new deposit."),
-    ("ru", 1, "Менеджер ", "mgr", " - настоящий профессионал, спасибо!"),
-    ("ru", 1, "Всё устраивает, спасибо.", "", ""),
-    ("ru", 1, "Быстро и конфиденциально, так держать.", "", ""),
-)
-
-
 def _comments(answers: _Answers, people: _Person, manager_first: pd.Series, pop: _Population,
               ws: Workspace, qi: int, seed: int) -> np.ndarray:
-    rng = _rng(seed, _S_COMMENTS, qi)
-    n = answers.client.size
-    lo, hi = ws.instrument.nps.scale
-    span = hi - lo
-    pos = (answers.nps - lo) / span
-    sentiment = np.select([pos <= 0.6, pos <= 0.8], [-1, 0], 1)
-    p = np.select([sentiment < 0, sentiment == 0], [0.26, 0.12], 0.09)
-    has = rng.random(n) < p
-    table = np.array([c[1] for c in _COMMENTS])
-    chosen = np.zeros(n, np.int64)
-    for s in (-1, 0, 1):                                            # per sentiment (3 passes)
-        pool = np.flatnonzero(table == s)
-        sel = sentiment == s
-        chosen[sel] = pool[rng.integers(0, pool.size, sel.sum())]
-    lang = np.array([c[0] for c in _COMMENTS])[chosen]
-    slot = np.array([c[3] for c in _COMMENTS])[chosen]
+    """The quarter's comments in four languages with planted themes
+    (:mod:`vipquality.data.sample_comments`, a random stream of its own)."""
     who = answers.client
-    mgr_lat = manager_first.to_numpy(dtype=object)[pop.manager[who]]
-    mgr_cyr = np.asarray(_to_cyrillic(manager_first), dtype=object)[pop.manager[who]]
-    value = np.select(
-        [slot == "mgr", slot == "phone", slot == "email"],
-        [np.where(lang == "ru", mgr_cyr, mgr_lat), people.phone.to_numpy(dtype=object)[who],
-         people.email.to_numpy(dtype=object)[who]], "").astype(object)
-    before = np.array([c[2] for c in _COMMENTS], dtype=object)[chosen]
-    after = np.array([c[4] for c in _COMMENTS], dtype=object)[chosen]
-    text = pd.Series(before) + pd.Series(value) + pd.Series(after)
-    return np.where(has, text.to_numpy(dtype=object), "")
+    return sample_comments(
+        who, answers.nps, answers.sat, ws.instrument.csi_scale,
+        manager_latin=manager_first.to_numpy(dtype=object)[pop.manager[who]],
+        manager_cyrillic=np.asarray(_to_cyrillic(manager_first), dtype=object)[pop.manager[who]],
+        phone=people.phone.to_numpy(dtype=object)[who],
+        email=people.email.to_numpy(dtype=object)[who], seed=seed, quarter_index=qi)
 
 
 def _to_cyrillic(first_latin: pd.Series) -> list[str]:
