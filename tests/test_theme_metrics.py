@@ -168,3 +168,16 @@ def test_ranking_puts_the_costliest_theme_first_and_skips_hidden_values():
     hidden = t.copy()
     hidden.loc[(hidden["theme"] == "wait") & (hidden["metric"] == "theme_share"), "value"] = np.nan
     assert rank_themes(hidden, top=1)["theme"].tolist() == ["fees"]
+
+
+def test_responses_already_spread_over_segments_give_the_same_as_memberships():
+    r, codes = _frame({("2025Q1", "x"): [(0, "slow", ["wait"]), (10, "good", []),
+                                         (10, "good", [])]})
+    members = pd.DataFrame({"quarter": "2025Q1", "client_id": [r["client_id"][0]] * 2
+                            + [r["client_id"][1], r["client_id"][2]],
+                            "segment": ["all", "luxury", "all", "all"]})
+    spread = r.drop(columns="segment").merge(members, on=["quarter", "client_id"])
+    a = theme_metrics(spread, codes, themes=["wait"], base_suppress=1, base_small=1)
+    b = theme_metrics(r.drop(columns="segment"), codes, themes=["wait"], memberships=members,
+                      base_suppress=1, base_small=1)
+    pd.testing.assert_frame_equal(a, b)

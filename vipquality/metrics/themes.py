@@ -134,7 +134,7 @@ def theme_metrics(
     mentions = (codes[["response_id", "theme_id"]].astype({"theme_id": str})
                 .loc[lambda f: f["theme_id"].isin(themes)]
                 .drop_duplicates().rename(columns={"theme_id": "theme"}))
-    mentioned = rows.merge(mentions, on="response_id", how="inner", validate="one_to_many")
+    mentioned = rows.merge(mentions, on="response_id", how="inner")
     kw = {"attributes": [_COUNT], "nps_scale": (0, 10), "ces_scale": None,
           "csi_scale": (0, 1), "memberships": memberships, "engine": engine}
     total = sufficient_stats(rows.drop(columns=["response_id"]), by=by, **kw)
