@@ -21,7 +21,7 @@ from vipquality.paths import SAMPLE_WORKSPACE
 
 DATA = Path(__file__).parent / "data"
 
-VISITS = """visit_id,visit_date,branch,manager_id,scenario_segment,item_id,result,shopper,calibration_of
+VISITS = """visit_id,visit_date,branch,manager_id,scenario_segment,item_id,result,shopper_id,calibration_of
 V01,2026-04-10,B01,M01,private,S01.1,yes,P1,
 V01,2026-04-10,B01,M01,private,S01.2,Нет,P1,
 V01,2026-04-10,B01,M01,private,S03.1,n.a.,P1,
@@ -57,11 +57,6 @@ def root(tmp_path: Path) -> Path:
     ws.mkdir()
     for y in SAMPLE_WORKSPACE.glob("*.yaml"):
         shutil.copy(y, ws / y.name)
-    text = (ws / "workspace.yaml").read_text(encoding="utf-8")
-    old = "    result: result"
-    assert text.count(old) == 1
-    text = text.replace(old, old + "\n    shopper_id: shopper\n    calibration_of: calibration_of")
-    (ws / "workspace.yaml").write_text(text, encoding="utf-8")
     shutil.copytree(DATA / "2026Q2", ws / "2026Q2")
     (ws / "2026Q2" / "mystery_shopper.csv").write_text(VISITS, encoding="utf-8")
     (ws / "2026Q2" / "Appeals_june.CSV").write_text(
@@ -76,7 +71,7 @@ def _reasons(result, file_part: str) -> dict[int, str]:
 
 def test_shopper_ids_and_calibration_records_are_stored_and_checked(root):
     ws = load_workspace(root)
-    assert ws.visit_columns["shopper_id"] == "shopper"
+    assert ws.visit_columns["shopper_id"] == "shopper_id"
     res = ingest_quarter(ws, "2026Q2")
     v = res.tables["visits"]
     assert (v.read, v.accepted, v.duplicates, v.rejected) == (11, 8, 0, 3)
@@ -158,6 +153,10 @@ def test_a_workspace_without_the_shopper_columns_keeps_working(tmp_path):
     ws_dir.mkdir()
     for y in SAMPLE_WORKSPACE.glob("*.yaml"):
         shutil.copy(y, ws_dir / y.name)
+    text = (ws_dir / "workspace.yaml").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines(True)
+             if not ln.lstrip().startswith(("shopper_id:", "calibration_of:"))]
+    (ws_dir / "workspace.yaml").write_text("".join(lines), encoding="utf-8")
     shutil.copytree(DATA / "2026Q2", ws_dir / "2026Q2")
     ws = load_workspace(ws_dir)
     assert "shopper_id" not in ws.visit_columns
@@ -225,3 +224,17 @@ def test_kappa_against_a_hand_computed_table():
     assert r["ci_low"] < r["kappa"] < r["ci_high"]
     same = pd.DataFrame({"item_id": "S02.1", "first": ["yes"] * 5, "second": ["yes"] * 5})
     assert np.isnan(rater_agreement(same)["kappa"].iloc[0])      # undefined, not 1 or 0
+
+
+def test_a_visits_file_without_the_mapped_shopper_column_still_imports(tmp_path):
+    """The sample's workspace.yaml maps shopper_id; an older export without the column still
+    imports (its visits have no shopper)."""
+    ws_dir = tmp_path / "ws"
+    ws_dir.mkdir()
+    for y in SAMPLE_WORKSPACE.glob("*.yaml"):
+        shutil.copy(y, ws_dir / y.name)
+    shutil.copytree(DATA / "2026Q2", ws_dir / "2026Q2")
+    ws = load_workspace(ws_dir)
+    res = ingest_quarter(ws, "2026Q2")
+    assert res.tables["visits"].accepted == 6
+    assert load_visits(ws)["shopper_id"].isna().all()

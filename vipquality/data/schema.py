@@ -222,9 +222,10 @@ def fields_for(table: str, workspace) -> list[Field]:
                  "segment": ("segment", False), "item_id": ("item", True),
                  "result": ("result", True), "shopper_id": ("text", False),
                  "calibration_of": ("text", False)}
-        # shopper_id and calibration_of are optional keys of the mapping (surveys/README.md)
+        # shopper_id and calibration_of are optional keys of the mapping (surveys/README.md),
+        # and a file may lack their columns (its visits then have no shopper)
         return [Field(c, workspace.visit_columns[c], f"workspace.yaml: visits.columns.{c}",
-                      kind, req, label="visit")
+                      kind, req, label="visit", optional=c in ("shopper_id", "calibration_of"))
                 for c, (kind, req) in kinds.items() if c in workspace.visit_columns]
     if table == "clients":
         return [Field(c, src, f"workspace.yaml: clients.columns.{c}",
