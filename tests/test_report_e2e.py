@@ -302,6 +302,20 @@ def test_each_page_has_its_charts_with_unique_ids(report, report_workspace):
             assert len(calls) == 1, (name, ident)
 
 
+def test_what_clients_say_is_on_every_segment_page_and_the_index(report, report_workspace):
+    """Issue 15: the comment themes on each segment page and a line per segment on the index;
+    themes.csv beside the pages, the full comments and the emerging themes only restricted."""
+    for segment in _reported_segments(report_workspace.root):
+        text = (report.folder / f"segment-{segment}.html").read_text(encoding="utf-8")
+        assert "What clients say" in text, segment
+    index = (report.folder / "index.html").read_text(encoding="utf-8")
+    assert "vq-themes-index" in index and "Waiting and call-backs" in index
+    assert (report.folder / "themes.csv").is_file()
+    for name in ("comments_by_theme.csv", "emerging_themes.csv", "themes_by_branch.csv"):
+        assert (report.restricted / name).is_file(), name
+        assert not (report.folder / name).exists(), name
+
+
 def test_index_links_every_page(report, report_workspace):
     text = (report.folder / "index.html").read_text(encoding="utf-8")
     for name in _expected_pages(_reported_segments(report_workspace.root)):
