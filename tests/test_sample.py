@@ -125,9 +125,12 @@ def test_rows_per_quarter(small):
     n_items = sum(len(s["items"]) for s in _yaml(ws, "standards.yaml")["standards"])
     for q in ("2026Q2", "2026Q3"):
         assert len(_read(ws / q, "survey")) == SMALL["responses_per_quarter"]
-        visits = _read(ws / q, "mystery_shopper")
+        every = _read(ws / q, "mystery_shopper")
+        calibration = every["calibration_of"].fillna("").astype(str) != ""
+        visits = every[~calibration]                  # calibration records: a second shopper
         assert len(visits) == SMALL["visits_per_quarter"] * n_items
         assert visits.groupby("visit_id").size().eq(n_items).all()
+        assert set(every.loc[calibration, "calibration_of"]) <= set(visits["visit_id"])
         crm = _read(ws / q, "clients")
         assert abs(len(crm) - SMALL["clients"]) <= 0.05 * SMALL["clients"]
         assert crm["client_id"].is_unique
@@ -138,7 +141,8 @@ def test_regenerating_replaces_the_quarter_files(tmp_path):
     generate_sample(ws, **{**SMALL, "quarters": 1}, formats={"survey": "xlsx"})
     generate_sample(ws, **{**SMALL, "quarters": 1})
     assert sorted(p.name for p in (ws / "2026Q3").iterdir()) == [
-        "case_updates.csv", "clients.parquet", "mystery_shopper.csv", "survey.csv"]
+        "appeals.csv", "case_updates.csv", "clients.parquet", "invitations.csv",
+        "mystery_shopper.csv", "survey.csv"]
 
 
 def test_bad_arguments_are_named(tmp_path):
