@@ -40,6 +40,7 @@ from vipquality.config.model import (
     Workspace,
 )
 from vipquality.config.rules import OPERATORS, All, Any, Compare, Condition, Not, Scalar
+from vipquality.config.themes import LANGUAGES, Codeframe, Theme
 from vipquality.errors import ConfigError
 from vipquality.paths import SAMPLE_WORKSPACE
 
@@ -361,6 +362,20 @@ def _parse_segments(r: _Reader, fields: t.Collection[str] | None,
 # standards.yaml
 # --------------------------------------------------------------------------------------------
 
+def _known_ids(r: _Reader, known: t.Sequence[str], kind: str, where: str,
+               min_items: int = 0) -> list[str]:
+    """A list of ids each of which is in ``known`` (e.g. attribute ids), each once."""
+    ids: list[str] = []
+    for ir in r.list(min_items=min_items, what=f"a list of {kind} ids"):
+        v = ir.text(f"an {kind} id" if kind[0] in "aeiou" else f"a {kind} id")
+        if v not in known:
+            ir.fail(f"{_hint(v, known)}expected {where} ({', '.join(known)}), got {v!r}")
+        if v in ids:
+            ir.fail(f"expected each {kind} once, got {v!r} twice")
+        ids.append(v)
+    return ids
+
+
 def _parse_standards(r: _Reader, attribute_ids: t.Sequence[str],
                      segment_ids: t.Sequence[str]) -> Standards:
     r.fields(required=("catalogue_version", "standards"))
@@ -381,15 +396,8 @@ def _parse_standards(r: _Reader, attribute_ids: t.Sequence[str],
                           f"{std_seen[sid]}")
         std_seen[sid] = sr.path
 
-        attrs: list[str] = []
-        for ar in sr["attributes"].list(min_items=1, what="a list of attribute ids"):
-            a = ar.text("an attribute id")
-            if a not in attribute_ids:
-                ar.fail(f"{_hint(a, attribute_ids)}expected an attribute id of instrument.yaml "
-                        f"({', '.join(attribute_ids)}), got {a!r}")
-            if a in attrs:
-                ar.fail(f"expected each attribute once, got {a!r} twice")
-            attrs.append(a)
+        attrs = _known_ids(sr["attributes"], attribute_ids, "attribute",
+                           "an attribute id of instrument.yaml", min_items=1)
 
         targets: dict[str, float] = {}
         tr = sr["targets"]
@@ -529,6 +537,54 @@ def _parse_cases(r: _Reader, inst: Instrument) -> CaseRules:
 
 
 # --------------------------------------------------------------------------------------------
+# themes.yaml (the codeframe of the comments)
+# --------------------------------------------------------------------------------------------
+
+# what people write for the codeframe's languages (country codes, names)
+_LANGUAGE_ALIASES = {"gr": "el", "gre": "el", "ell": "el", "greek": "el", "eng": "en",
+                     "english": "en", "rus": "ru", "russian": "ru", "tgl": "tl", "fil": "tl",
+                     "ph": "tl", "tagalog": "tl", "filipino": "tl"}
+
+
+def _parse_themes(r: _Reader, attribute_ids: t.Sequence[str],
+                  standard_ids: t.Sequence[str]) -> Codeframe:
+    """The codeframe: ``themes:`` a list of ``{id, label, attributes, standards, terms}``."""
+    r.fields(required=("themes",))
+    themes: list[Theme] = []
+    seen: dict[str, str] = {}
+    for tr in r["themes"].list(min_items=1, what="a list of themes"):
+        tr.fields(required=("id", "label", "terms"), optional=("attributes", "standards"))
+        tid = tr["id"].ident("a theme id")
+        if tid in seen:
+            tr["id"].fail(f"expected a unique theme id; {tid!r} is already used by {seen[tid]}")
+        seen[tid] = tr.path
+        links = {key: tuple(_known_ids(tr[key], known, key[:-1], where)) if tr.get(key) else ()
+                 for key, known, where in (
+                     ("attributes", attribute_ids, "an attribute id of instrument.yaml"),
+                     ("standards", standard_ids, "a standard id of standards.yaml"))}
+        terms: dict[str, tuple[str, ...]] = {}
+        for lang, lr in tr["terms"].entries():
+            if lang not in LANGUAGES:
+                alias = _LANGUAGE_ALIASES.get(str(lang).casefold())
+                hint = f"did you mean {alias!r}? " if alias else _hint(lang, LANGUAGES)
+                lr.fail(f"unknown language; {hint}expected a language code "
+                        f"of {', '.join(f'{k} ({v})' for k, v in LANGUAGES.items())}, "
+                        f"got {lang!r}")
+            words: list[str] = []
+            for wr in lr.list(min_items=1, what="a list of words or phrases"):
+                w = " ".join(wr.text("a word or phrase").split())
+                if not any(c.isalnum() for c in w):
+                    wr.fail(f"expected a word or phrase (letters or digits), got {w!r}")
+                words.append(w)
+            terms[lang] = tuple(words)
+        if not terms:
+            tr["terms"].fail("expected words or phrases for at least one language, got none")
+        themes.append(Theme(tid, tr["label"].text("a label"), links["attributes"],
+                            links["standards"], terms))
+    return Codeframe(tuple(themes))
+
+
+# --------------------------------------------------------------------------------------------
 # workspace.yaml
 # --------------------------------------------------------------------------------------------
 
@@ -550,6 +606,7 @@ _WORKSPACE_REQUIRED = ("name", "currency", "timezone", "instrument", "segments",
                        "clients", "visits")
 _WORKSPACE_OPTIONAL = ("fiscal_year_start", "staff", "store", "quarter_files", "reporting",
                        "compliance", "cases", "encodings", "sheets", "countries", "alerts",
+                       "themes",
                        "invitations", "weighting")
 
 
@@ -807,6 +864,13 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
                               f"clients.columns ({', '.join(client_columns)}), "
                               f"got {cases.tier_field!r}")
 
+    # the codeframe: named by `themes:`, else themes.yaml in the folder when there is one
+    themes_file = _config_file(root, r["themes"]) if r.get("themes") else root / "themes.yaml"
+    themes = None
+    if r.get("themes") or themes_file.is_file():
+        themes = _parse_themes(_read_yaml(themes_file, r["themes"] if r.get("themes") else None),
+                               attribute_ids=instrument.attribute_ids, standard_ids=standards.ids)
+
     weighting = _parse_weighting(r["weighting"], list(client_columns)) if r.get("weighting") \
         else Weighting()
     fatigue = 3
@@ -822,6 +886,6 @@ def load_workspace(path: str | Path = SAMPLE_WORKSPACE) -> Workspace:
         personal_columns=tuple(personal), visit_columns=visit_columns, reporting=reporting,
         critical_item_fails_visit=critical_fails, cases=cases,
         alert_mail=_parse_alert_mail(r["alerts"]) if r.get("alerts") else None,
-        encodings=tuple(encodings), sheets=sheets,
+        encodings=tuple(encodings), sheets=sheets, themes=themes,
         weighting=weighting, fatigue_limit=fatigue,
         **({"countries": tuple(countries)} if countries else {}))

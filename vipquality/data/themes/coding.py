@@ -37,9 +37,9 @@ import pyarrow.compute as pc
 from vipquality._frames import require_columns
 from vipquality.config.themes import Codeframe
 from vipquality.data.themes.normalise import (
+    _AFTER_NE,
     _TURNS,
     BREAK,
-    _AFTER_NE,
     NEGATIONS,
     POST_NEGATIONS,
     normalise_column,
@@ -47,7 +47,7 @@ from vipquality.data.themes.normalise import (
     word_key,
 )
 
-__all__ = ["code_comments", "MAX_GAP", "NEGATION_WINDOW"]
+__all__ = ["MAX_GAP", "NEGATION_WINDOW", "code_comments"]
 
 #: Other words allowed between two consecutive words of a phrase.
 MAX_GAP = 2
@@ -65,28 +65,39 @@ class _Terms:
     tagalog: np.ndarray              # per term: matched on the Tagalog keys
 
 
+_COMPILED: dict[int, tuple[Codeframe, _Terms]] = {}
+
+
 def _compile(codeframe: Codeframe) -> _Terms:
+    """The codeframe's terms as key ids (kept for the last few codeframes: a report codes each
+    quarter with the same one)."""
+    cached = _COMPILED.get(id(codeframe))
+    if cached is not None and cached[0] is codeframe:
+        return cached[1]
+    listed = [(ti, lang, text) for ti, th in enumerate(codeframe)
+              for lang, terms in th.terms.items() for text in terms]
+    normed = normalise_column(pa.array([x[2] for x in listed], pa.string())).to_pylist()
     keys: dict[str, int] = {}
     words, theme, negated, tagalog = [], [], [], []
-    for ti, th in enumerate(codeframe):
-        for lang, terms in th.terms.items():
-            normed = normalise_column(pa.array(list(terms), pa.string())).to_pylist()
-            for text in normed:
-                toks = [w for w in text.split() if w != BREAK]
-                if not toks:
-                    continue
-                # a word in another script is keyed in its own script's language (the
-                # "e-banking" of a Greek term is keyed as English, like the comments' words)
-                langs = [lang if lang in script_languages(w) else script_languages(w)[0]
-                         for w in toks]
-                ids = [keys.setdefault(f"{wl}:{word_key(w, wl)}", len(keys))
-                       for w, wl in zip(toks, langs)]
-                words.append(np.asarray(ids, np.int64))
-                theme.append(ti)
-                negated.append(any(w in NEGATIONS[wl] for w, wl in zip(toks, langs)))
-                tagalog.append(langs[0] == "tl")
-    return _Terms(keys, words, np.asarray(theme, np.int64), np.asarray(negated, bool),
-                  np.asarray(tagalog, bool))
+    for (ti, lang, _), text in zip(listed, normed):
+        toks = [w for w in text.split() if w != BREAK]
+        if not toks:
+            continue
+        # a word in another script is keyed in its own script's language (the "e-banking" of
+        # a Greek term is keyed as English, like the comments' words)
+        langs = [lang if lang in script_languages(w) else script_languages(w)[0] for w in toks]
+        ids = [keys.setdefault(f"{wl}:{word_key(w, wl)}", len(keys))
+               for w, wl in zip(toks, langs)]
+        words.append(np.asarray(ids, np.int64))
+        theme.append(ti)
+        negated.append(any(w in NEGATIONS[wl] for w, wl in zip(toks, langs)))
+        tagalog.append(langs[0] == "tl")
+    out = _Terms(keys, words, np.asarray(theme, np.int64), np.asarray(negated, bool),
+                 np.asarray(tagalog, bool))
+    if len(_COMPILED) >= 4:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[id(codeframe)] = (codeframe, out)
+    return out
 
 
 def _vocabulary(vocab: list[str], keys: dict[str, int]):

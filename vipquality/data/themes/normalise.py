@@ -25,8 +25,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import snowballstemmer
 
-__all__ = ["NEGATIONS", "POST_NEGATIONS", "BREAK", "normalise", "normalise_column", "tagalog_root", "word_key",
-           "script_languages"]
+__all__ = [
+    "BREAK",
+    "NEGATIONS",
+    "POST_NEGATIONS",
+    "normalise",
+    "normalise_column",
+    "script_languages",
+    "tagalog_root",
+    "word_key",
+]
 
 #: The token that ends a part of a sentence in normalised text.
 BREAK = "|"
@@ -43,13 +51,10 @@ _OTHER = r"[^\pL\pN|]+"
 #: χωρίς, ποτέ, κανείς/καμία, καθόλου; Russian не, нет, ни, никогда, никто, ничего, без;
 #: Tagalog hindi, di, wala(ng), huwag, ni, hindi pa.
 NEGATIONS: dict[str, frozenset[str]] = {
-    "en": frozenset("no not never nothing nobody none neither nor without dont doesnt didnt "
-                    "wasnt werent isnt arent havent hasnt hadnt cant cannot couldnt wont "
-                    "wouldnt shouldnt hardly".split()),
-    "el": frozenset("δεν δε μην μη οχι ουτε χωρισ ποτε κανεισ κανενασ καμια καμμια "
-                    "κανενα καθολου".split()),
-    "ru": frozenset("не нет ни никогда никто ничего ничто нисколько без нельзя".split()),
-    "tl": frozenset("hindi di wala walang huwag ni hinde".split()),
+    "en": frozenset(["no", "not", "never", "nothing", "nobody", "none", "neither", "nor", "without", "dont", "doesnt", "didnt", "wasnt", "werent", "isnt", "arent", "havent", "hasnt", "hadnt", "cant", "cannot", "couldnt", "wont", "wouldnt", "shouldnt", "hardly"]),
+    "el": frozenset(["δεν", "δε", "μην", "μη", "οχι", "ουτε", "χωρισ", "ποτε", "κανεισ", "κανενασ", "καμια", "καμμια", "κανενα", "καθολου"]),
+    "ru": frozenset(["не", "нет", "ни", "никогда", "никто", "ничего", "ничто", "нисколько", "без", "нельзя"]),
+    "tl": frozenset(["hindi", "di", "wala", "walang", "huwag", "ni", "hinde"]),
 }
 
 #: Words that negate what stands before them (Russian "претензий нет", "проблем не было"): ``нет``,
@@ -58,8 +63,7 @@ POST_NEGATIONS: dict[str, frozenset[str]] = {"ru": frozenset({"нет"})}
 _AFTER_NE = frozenset({"было", "была", "были", "будет"})
 
 # Conjunctions that turn a sentence ("no delay but the fees...") also end a negation's reach.
-_TURNS = frozenset("but however although though αλλα ομωσ ενω но однако зато хотя pero ngunit "
-                   "subalit kaso kaya".split())
+_TURNS = frozenset(["but", "however", "although", "though", "αλλα", "ομωσ", "ενω", "но", "однако", "зато", "хотя", "pero", "ngunit", "subalit", "kaso", "kaya"])
 
 _STEMMERS = {"en": "english", "el": "greek", "ru": "russian"}
 
@@ -170,11 +174,12 @@ def tagalog_root(word: str) -> str:
     return w.replace("o", "u").replace("e", "i")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stemmer(language: str):
     return snowballstemmer.stemmer(_STEMMERS[language])
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def word_key(word: str, language: str) -> str:
     """A normalised word's key in ``language``: the Snowball stem (en, el, ru) or the Tagalog
     root (tl).

@@ -16,7 +16,7 @@ from vipquality.data.themes.coding import code_comments
 if TYPE_CHECKING:  # pragma: no cover
     from vipquality.config import Workspace
 
-__all__ = ["COMMENT_COLUMNS", "commented_responses", "comment_themes"]
+__all__ = ["COMMENT_COLUMNS", "comment_themes", "commented_responses"]
 
 #: The columns of :func:`commented_responses`.
 COMMENT_COLUMNS = ["quarter", "response_id", "client_id", "weight", "nps", "comment",
