@@ -74,8 +74,22 @@ def sample_invitations(ws, answered: list[tuple], seed: int) -> dict[str, pd.Dat
     return out
 
 
+def _write_parquet(inv: pd.DataFrame, path: Path) -> None:
+    """Parquet as the sample's CRM extracts (zstd, dates as dates, no pandas metadata): the
+    bytes depend only on the rows, and 3,700 invitations take ~30 KB instead of ~95 KB."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(inv, preserve_index=False)
+    i = table.schema.get_field_index("invited_date")
+    table = table.set_column(i, "invited_date",
+                             pa.array(pd.to_datetime(inv["invited_date"]).dt.date, pa.date32()))
+    pq.write_table(table.replace_schema_metadata(None), path, compression="zstd",
+                   compression_level=19, use_dictionary=["channel"])
+
+
 def write_invitations(ws, answered: list[tuple], seed: int, files: dict[str, int]) -> int:
-    """Write ``invitations.csv`` into each quarter folder of ``answered`` (replacing older
+    """Write ``invitations.parquet`` into each quarter folder of ``answered`` (replacing older
     invitations files); record them in ``files``; return the rows written (0 when the
     workspace has no ``invitations`` pattern)."""
     patterns = ws.quarter_files.get("invitations", ())
@@ -87,8 +101,8 @@ def write_invitations(ws, answered: list[tuple], seed: int, files: dict[str, int
         for pattern in patterns:
             for old in sorted(folder.glob(pattern)):
                 old.unlink()
-        path = folder / "invitations.csv"
-        inv.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        path = folder / "invitations.parquet"
+        _write_parquet(inv, path)
         files[f"{q}/{path.name}"] = len(inv)
         total += len(inv)
     return total
