@@ -181,3 +181,32 @@ def test_responses_already_spread_over_segments_give_the_same_as_memberships():
     b = theme_metrics(r.drop(columns="segment"), codes, themes=["wait"], memberships=members,
                       base_suppress=1, base_small=1)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_redaction_hides_a_themes_linked_metrics_together_and_leaves_no_lone_hidden_sibling():
+    from vipquality.metrics.themes import redact_themes
+
+    # three tiers of one family; tier C has 10 mentioners (suppressed), so complementary
+    # suppression hides a sibling's theme_nps — its impact and cost must go with it
+    def tier(k, n):
+        return [(0, "slow", ["wait"])] * k + [(9, "fine", [])] * (n - k)
+    r, codes = _frame({("2025Q1", "A"): tier(40, 100), ("2025Q1", "B"): tier(35, 90),
+                       ("2025Q1", "C"): tier(10, 60)})
+    t = theme_metrics(r, codes, themes=["wait"], base_suppress=30, base_small=30)
+    fam = {"A": "tier", "B": "tier", "C": "tier"}
+    out = redact_themes(t, {"segment": fam})
+    hidden = out["value"].isna()
+    for metric in ("theme_nps", "theme_impact", "theme_cost"):
+        rows = out[out["metric"] == metric]
+        assert rows["value"].isna().sum() != 1, metric       # never exactly one hidden
+    by_segment = out[hidden & out["metric"].isin(["theme_nps", "theme_impact", "theme_cost"])]
+    for segment, rows in by_segment.groupby("segment"):
+        assert len(rows) == 3, segment                        # all three or none
+    assert out.loc[hidden & (out["metric"] != "theme_share"), "n"].isna().all()
+    # a hidden share hides the whole theme (the bases would give the share back)
+    t2 = t.copy()
+    t2.loc[(t2["segment"] == "C") & (t2["metric"] == "theme_share"), "base_flag"] = "suppressed"
+    out2 = redact_themes(t2)
+    assert out2.loc[out2["segment"] == "C", "value"].isna().all()
+    assert out2.loc[(out2["segment"] == "C") & (out2["metric"] != "theme_share"),
+                    "n"].isna().all()

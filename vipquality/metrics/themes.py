@@ -33,7 +33,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,9 +42,15 @@ from vipquality._frames import require_columns
 from vipquality.config import Reporting
 from vipquality.metrics.intervals import wilson, z_value
 from vipquality.metrics.sufficient import sufficient_stats
-from vipquality.metrics.summarise import RESULT_COLUMNS, estimate_blocks, tidy_blocks
+from vipquality.metrics.summarise import (
+    REASON_COLUMN,
+    RESULT_COLUMNS,
+    estimate_blocks,
+    redact,
+    tidy_blocks,
+)
 
-__all__ = ["THEME_METRICS", "commented", "rank_themes", "theme_metrics"]
+__all__ = ["THEME_METRICS", "commented", "rank_themes", "redact_themes", "theme_metrics"]
 
 #: The metrics of :func:`theme_metrics`, in the order of its rows.
 THEME_METRICS = ("theme_share", "theme_nps", "theme_nps_other", "theme_impact", "theme_cost")
@@ -190,6 +196,64 @@ def _blocks(total: pd.DataFrame, with_: pd.DataFrame, other: pd.DataFrame,
     b = {key: b[key] for key in ("value", "ci_low", "ci_high", "se", "n")}
     return [("theme_share", share), ("theme_nps", a), ("theme_nps_other", b),
             ("theme_impact", impact_block), ("theme_cost", cost)]
+
+
+#: The metrics of one theme whose values give one another away: theme_nps = theme_nps_other +
+#: theme_impact, and theme_cost = −share · impact.
+_LINKED = ("theme_nps", "theme_impact", "theme_cost")
+
+
+def redact_themes(table: pd.DataFrame,
+                  families: Mapping[str, Mapping[str, str] | None] | None = None,
+                  ) -> pd.DataFrame:
+    """:func:`~vipquality.metrics.summarise.redact` for :func:`theme_metrics`, with the links
+    between one theme's metrics kept closed.
+
+    On top of primary and complementary suppression (``families`` as in ``redact``), within each
+    group × theme: a hidden ``theme_share`` hides every metric of the theme (their bases would
+    give the share back: mentioners = share × comments); a hidden ``theme_nps``,
+    ``theme_impact`` or ``theme_cost`` hides the other two (nps = nps_other + impact, cost =
+    −share · impact). Complementary suppression runs again until nothing more is hidden, and
+    ``n`` is blanked on every hidden row but ``theme_share`` (whose ``n``, the comments, is the
+    group's, shown like a suppressed row's base elsewhere).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"quarter": "2025Q1", "segment": "A", "response_id": list("abcd"),
+    ...                   "comment": "x", "nps": [0, 10, 10, 9]})
+    >>> t = theme_metrics(r, pd.DataFrame({"response_id": ["a"], "theme_id": "wait"}),
+    ...                   base_suppress=2, base_small=2)
+    >>> redact_themes(t)[["metric", "value", "n"]]
+                metric   value    n
+    0      theme_share   25.00  4.0
+    1        theme_nps     NaN  NaN
+    2  theme_nps_other  100.00  3.0
+    3     theme_impact     NaN  NaN
+    4       theme_cost     NaN  NaN
+    """
+    if not len(table):
+        return table.copy()
+    keys = [c for c in table.columns if c not in RESULT_COLUMNS and c != REASON_COLUMN]
+    group = pd.Series("", index=table.index)
+    for k in keys:  # column by column, as summarise's redact builds its identities
+        group = group + table[k].astype(str) + "\x1f"
+    metric = table["metric"].astype(str)
+    linked = metric.isin(_LINKED).to_numpy()
+    hide = np.zeros(len(table), dtype=bool)
+    while True:
+        out = redact(table, families, hide=hide)
+        gone = (out["value"].isna() & table["value"].notna()).to_numpy() | (
+            table["base_flag"] == "suppressed").to_numpy()
+        share_gone = set(group[gone & (metric == "theme_share").to_numpy()])
+        link_gone = set(group[gone & linked])
+        more = group.isin(share_gone).to_numpy() | (group.isin(link_gone).to_numpy() & linked)
+        more &= ~gone
+        if not more.any():
+            break
+        hide = hide | more
+    blank_n = gone & (metric != "theme_share").to_numpy()
+    out["n"] = out["n"].astype(float).where(~blank_n)
+    return out
 
 
 def rank_themes(table: pd.DataFrame, *, top: int | None = None) -> pd.DataFrame:

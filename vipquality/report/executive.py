@@ -15,6 +15,7 @@ from vipquality.config import ALL_SEGMENT
 from vipquality.data.atoms import SEPARATOR
 from vipquality.metrics.disclosure import protect
 from vipquality.metrics.summarise import redact
+from vipquality.metrics.themes import redact_themes
 from vipquality.report.data import ReportData
 
 if TYPE_CHECKING:
@@ -86,6 +87,8 @@ def _per_table(data: ReportData, name: str, frame: pd.DataFrame,
             if column in out.columns:
                 out[column] = out[column].astype(float).where(~hidden)
         return out.drop(columns="base_flag")
+    if name == "themes":  # one theme's metrics give one another away: hidden together
+        return redact_themes(frame, families)
     return redact(frame, families, hide=hide)
 
 

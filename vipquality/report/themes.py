@@ -25,7 +25,8 @@ import pandas as pd
 
 from vipquality._files import safe_csv
 from vipquality.errors import DataError
-from vipquality.metrics.summarise import RESULT_COLUMNS, redact
+from vipquality.metrics.summarise import RESULT_COLUMNS
+from vipquality.metrics.themes import redact_themes
 
 if TYPE_CHECKING:
     from vipquality.config import Workspace
@@ -169,5 +170,5 @@ def write_theme_files(ws: Workspace, quarter: str, previous: str, shown: list[st
                              confidence=rep.confidence, base_suppress=rep.base_suppress,
                              base_small=rep.base_small, adjustment=rep.adjustment,
                              engine=engine)
-    safe_csv(redact(branches, {"branch": None}), written[2])
+    safe_csv(redact_themes(branches, {"branch": None}), written[2])
     return written
