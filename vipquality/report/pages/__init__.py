@@ -14,7 +14,11 @@ from vipquality.report.pages.agenda import (
     what_if_table,
 )
 from vipquality.report.pages.loop import loop_branches, loop_health, loop_recovery
-from vipquality.report.pages.response import weighting_note, who_answered
+from vipquality.report.pages.response import (
+    response_by_manager,
+    weighting_note,
+    who_answered,
+)
 from vipquality.report.pages.sections import (
     HEADLINE,
     highlights,
@@ -57,6 +61,7 @@ __all__ = [
     "overview_trends",
     "page_title",
     "quarter_table",
+    "response_by_manager",
     "segment_branches",
     "segment_compliance",
     "segment_composition",
@@ -75,7 +80,7 @@ __all__ = [
     "standards_revisions",
     "standards_table",
     "themes_index",
-    "what_if_table",
     "weighting_note",
+    "what_if_table",
     "who_answered",
 ]

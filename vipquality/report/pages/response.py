@@ -127,3 +127,17 @@ def who_answered(data: ReportData, workspace: str | Path | None = None) -> str:
                  "workspace's currency; recency in days since the last transaction at the "
                  "quarter's end; products: the number held and the share holding each."))
     return "\n".join(parts)
+
+
+def response_by_manager(data: ReportData, workspace: str | Path | None = None) -> tables.HTMLTable:
+    """Restricted (staff view): the response rate of each personal manager's invited clients,
+    by branch and manager code, with its Wilson interval (hidden under the suppression base)."""
+    from vipquality.data.weighting import who_answered as tables_of
+
+    info = tables_of(_workspace(workspace), data.quarter)
+    frame = info.get("managers")
+    if not info["invited"] or frame is None or not len(frame):
+        return tables.HTMLTable(f"<p>No invitations file for {html.escape(data.quarter)}.</p>")
+    frame = frame.assign(key=frame["branch"].astype(str) + " · " + frame["manager_id"].astype(str))
+    return _rates(frame, "key", "Branch · manager", {}, data.thresholds["base_suppress"],
+                  f"Response rate by personal manager, {data.quarter}", "response-managers")
