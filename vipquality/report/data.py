@@ -224,18 +224,24 @@ def _responses_by_segment(workspace: Workspace, quarters: list[str]) -> pd.DataF
 
 
 def _composition(by_segment: pd.DataFrame) -> pd.DataFrame:
+    """Promoters, passives and detractors (%) per quarter × segment, weighted by the responses'
+    ``weight`` (as the NPS is: promoters − detractors = NPS); ``n`` counts the answers."""
     scored = by_segment.dropna(subset=["nps"])
     score = scored["nps"].astype(float)
+    w = (scored["weight"].astype(float).to_numpy() if "weight" in scored.columns
+         else np.ones(len(scored)))
     flags = pd.DataFrame({
-        "quarter": scored["quarter"], "segment": scored["segment"],
-        "promoters": (score >= 9).astype(float), "passives": score.between(7, 8).astype(float),
-        "detractors": (score <= 6).astype(float),
+        "quarter": scored["quarter"], "segment": scored["segment"], "_w": w,
+        "promoters": (score >= 9).to_numpy(float) * w,
+        "passives": score.between(7, 8).to_numpy(float) * w,
+        "detractors": (score <= 6).to_numpy(float) * w,
     })
     out = flags.groupby(["quarter", "segment"], observed=True).agg(
-        n=("promoters", "size"), promoters=("promoters", "mean"),
-        passives=("passives", "mean"), detractors=("detractors", "mean"))
-    out[["promoters", "passives", "detractors"]] *= 100
-    return out.reset_index()
+        n=("_w", "size"), _w=("_w", "sum"), promoters=("promoters", "sum"),
+        passives=("passives", "sum"), detractors=("detractors", "sum"))
+    for c in ("promoters", "passives", "detractors"):
+        out[c] = 100 * out[c] / out["_w"]
+    return out.drop(columns="_w").reset_index()
 
 
 def _ces_counts(by_segment: pd.DataFrame, quarter: str, scale: tuple[int, int]) -> pd.DataFrame:
