@@ -45,6 +45,7 @@ from vipquality.data.themes.normalise import (
     normalise_column,
     script_languages,
     word_key,
+    word_keys,
 )
 
 __all__ = ["MAX_GAP", "NEGATION_WINDOW", "code_comments"]
@@ -103,25 +104,26 @@ def _compile(codeframe: Codeframe) -> _Terms:
 def _vocabulary(vocab: list[str], keys: dict[str, int]):
     """Per distinct word: its key id in its script's language (en/el/ru) and as Tagalog (Latin
     words), -1 when no term has that key; is it a negation of what follows, of what precedes;
-    does it end a part of a sentence."""
+    does it end a part of a sentence. Each language's words are stemmed in one call."""
     n = len(vocab)
     primary = np.full(n, -1, np.int64)
     tl = np.full(n, -1, np.int64)
     neg = np.zeros(n, bool)
     post = np.zeros(n, bool)
     brk = np.zeros(n, bool)
+    by_lang: dict[str, list[int]] = {"en": [], "el": [], "ru": [], "tl": []}
     for i, w in enumerate(vocab):
         if w == BREAK or w in _TURNS:
             brk[i] = True
             continue
         for lang in script_languages(w):
+            by_lang[lang].append(i)
             neg[i] |= w in NEGATIONS[lang]
             post[i] |= w in POST_NEGATIONS.get(lang, ())
-            k = keys.get(f"{lang}:{word_key(w, lang)}", -1)
-            if lang == "tl":
-                tl[i] = k
-            else:
-                primary[i] = k
+    for lang, idx in by_lang.items():
+        stems = word_keys([vocab[i] for i in idx], lang)
+        found = np.fromiter((keys.get(f"{lang}:{k}", -1) for k in stems), np.int64, len(idx))
+        (tl if lang == "tl" else primary)[np.asarray(idx, np.int64)] = found
     return primary, tl, neg, post, brk
 
 
@@ -228,8 +230,9 @@ def code_comments(comments: pd.DataFrame, codeframe: Codeframe | None) -> pd.Dat
         key = tagalog if by_tl else primary
         pos = np.flatnonzero(key >= 0)
         order = pos[np.argsort(key[pos], kind="stable")]
+        sorted_keys = key[order]
         for t in np.flatnonzero(terms.tagalog == by_tl):
-            span = _match(terms.words[t], key, order, key[order], clause)
+            span = _match(terms.words[t], key, order, sorted_keys, clause)
             if span is not None:
                 found[t] = span
 

@@ -2,8 +2,8 @@
 
 :func:`normalise` gives the text the matcher sees: case folded (Greek final sigma ``ς`` → ``σ``),
 accents and diaeresis removed (``ά`` → ``α``, ``ё`` → ``е``, ``é`` → ``e``) but ``й`` kept,
-apostrophes dropped inside words (``didn't`` → ``didnt``) and every other sign that is not a
-letter or digit a space; the signs that end a part of a sentence (``. , ; : ! ?`` and brackets)
+apostrophes dropped (``didn't`` → ``didnt``) and every other sign that is not a letter or digit
+a space; the signs that end a part of a sentence (``. , ; : ! ?`` and brackets)
 are kept as the token ``|``, so a negation never reaches past them. :func:`word_key` gives a
 word's key in one language: its Snowball stem for English, Greek and Russian (snowballstemmer,
 the same algorithms as NLTK's and Lucene's), its root for Tagalog (:func:`tagalog_root`). Terms of
@@ -34,15 +34,16 @@ __all__ = [
     "script_languages",
     "tagalog_root",
     "word_key",
+    "word_keys",
 ]
 
 #: The token that ends a part of a sentence in normalised text.
 BREAK = "|"
 
-# NFD marks removed: every combining mark of U+0300–U+036F except the breve U+0306 (so "й"
-# stays "й" while "ё" becomes "е", "ά" "α" and "é" "e"). RE2 patterns (Arrow's regex engine).
+# NFD marks removed: every combining mark of U+0300–U+036F but the breve U+0306, which is kept
+# only in "й" ("ё" becomes "е", "ά" "α", "é" "e"). RE2 patterns (Arrow's regex engine).
 _MARKS = "[\u0300-\u0305\u0307-\u036f]"
-_APOSTROPHE = r"(\pL|\pN)['’`](\pL|\pN)"
+_APOSTROPHES = "['’`]"
 _BREAKS = r"[.,;:!?()\[\]{}…\"«»“”]+"
 _OTHER = r"[^\pL\pN|]+"
 
@@ -74,13 +75,12 @@ def normalise_column(texts: pa.Array) -> pa.Array:
     s = pc.utf8_lower(texts)
     s = pc.utf8_normalize(s, form="NFD")
     s = pc.replace_substring_regex(s, _MARKS, "")
-    s = pc.utf8_normalize(s, form="NFC")
+    # й is и + breve in NFD: put it back together (cheaper than composing everything again)
+    s = pc.replace_substring(pc.replace_substring(s, "и\u0306", "й"), "\u0306", "")
     s = pc.replace_substring(s, "ς", "σ")
-    s = pc.replace_substring_regex(s, _APOSTROPHE, r"\1\2")
+    s = pc.replace_substring_regex(s, _APOSTROPHES, "")
     s = pc.replace_substring_regex(s, _BREAKS, f" {BREAK} ")
-    s = pc.replace_substring_regex(s, _OTHER, " ")
-    s = pc.replace_substring_regex(s, "_+", " ")
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(s, " {2,}", " "))
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _OTHER, " "))
 
 
 def normalise(text: str, language: str = "") -> str:
@@ -176,7 +176,20 @@ def tagalog_root(word: str) -> str:
 
 @functools.cache
 def _stemmer(language: str):
+    # snowballstemmer runs PyStemmer's C build of the same Snowball algorithms when it is
+    # installed (it is a dependency): ~10 µs a word instead of ~1 ms for Greek
     return snowballstemmer.stemmer(_STEMMERS[language])
+
+
+def word_keys(words: list[str], language: str) -> list[str]:
+    """:func:`word_key` of many words of one language (one stemmer call).
+
+    >>> word_keys(["waiting", "calls"], "en"), word_keys(["tumawag"], "tl")
+    (['wait', 'call'], ['tawag'])
+    """
+    if language == "tl":
+        return [tagalog_root(w) for w in words]
+    return _stemmer(language).stemWords(words)
 
 
 @functools.lru_cache(maxsize=1 << 18)
