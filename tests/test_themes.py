@@ -337,6 +337,13 @@ def test_store_round_trip_with_comment_language(stored, tmp_path):
     assert (r.loc[~has, "comment_language"] == "").all()
     assert r.loc[has, "comment_language"].tolist() == detect_languages(r.loc[has, "comment"])
 
+    # the sample's comments still carry contact details and managers' names for the scrubber:
+    # stored, they are placeholders
+    text = r.loc[has, "comment"]
+    for placeholder in ("[phone]", "[e-mail]", "[name]"):
+        assert text.str.contains(placeholder, regex=False).any(), placeholder
+    assert not text.str.contains(r"@|\+7 ?9\d\d", regex=True).any()
+
     c = commented_responses(stored)
     assert len(c) == has.sum() and list(c.columns)[:3] == ["quarter", "response_id", "client_id"]
     themes = comment_themes(stored, comments=c)
