@@ -152,7 +152,7 @@ def check_workspace(root: str | Path) -> CheckReport:
     >>> from vipquality.paths import SAMPLE_WORKSPACE
     >>> report = check_workspace(SAMPLE_WORKSPACE)
     >>> report.ok, sorted(set(report.files["table"]))
-    (True, ['case_updates', 'clients', 'responses', 'visits'])
+    (True, ['appeals', 'case_updates', 'clients', 'invitations', 'responses', 'visits'])
     """
     from vipquality.config import load_workspace
     from vipquality.data.ingest import unmatched_files
