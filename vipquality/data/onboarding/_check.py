@@ -166,7 +166,7 @@ def check_workspace(root: str | Path) -> CheckReport:
                                        "correct the key named (see surveys/README.md)"))
         return report
 
-    fields = {t: fields_for(t, ws) for t in ("responses", "clients", "visits")}
+    fields = {t: fields_for(t, ws) for t in ("responses", "clients", "visits", "invitations")}
     found: dict[tuple[str, str], int] = {}
     checked: dict[str, int] = {t: 0 for t in fields}
     for name in ws.odd_quarter_folders():
