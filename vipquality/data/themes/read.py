@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from vipquality.data.store import load_responses
@@ -69,7 +70,11 @@ def comment_themes(workspace: Workspace, quarters=None,
     >>> comment_themes(ws, "2026Q3").theme_id.value_counts().head(3)  # doctest: +SKIP
     """
     c = commented_responses(workspace, quarters) if comments is None else comments
-    coded = code_comments(c[["response_id", "comment"]], workspace.themes)
-    keys = c[["quarter", "response_id", "client_id"]]
-    out = coded.merge(keys, on="response_id", how="left", validate="many_to_one")
-    return out[["quarter", "response_id", "client_id", "theme_id"]]
+    # coded by row number, so a response id repeated in two quarters keeps its own quarter
+    rows = pd.DataFrame({"response_id": np.arange(len(c)).astype(str),
+                         "comment": c["comment"].to_numpy(dtype=object)})
+    coded = code_comments(rows, workspace.themes)
+    at = coded["response_id"].astype(int).to_numpy()
+    out = c[["quarter", "response_id", "client_id"]].iloc[at].reset_index(drop=True)
+    out["theme_id"] = coded["theme_id"].to_numpy()
+    return out
