@@ -9,11 +9,16 @@ scores are not on a grid, so their sums are compared to 1e-13).
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from vipquality.config import load_workspace
 from vipquality.data.sample import generate_responses
+from vipquality.data.store.spark import store_frames
+from vipquality.data.summary import summarise_workspace
 from vipquality.metrics.summarise import sufficient_stats, summarise
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark)")
@@ -86,3 +91,85 @@ def test_spark_engine_with_memberships_and_visits(spark, responses):
 def test_unknown_engine_names_spark_among_the_choices(responses):
     with pytest.raises(ValueError, match="'spark'"):
         sufficient_stats(responses, attributes=[], engine="polars")
+
+
+# --------------------------------------------------------------------------------------------
+# the store read by Spark where it lies (summarise_workspace(store=…), `report --store URL`)
+
+GROUPINGS = (("quarter", "segment"), ("quarter", "segment", "branch"),
+             ("quarter", "segment", "manager_id"))
+
+
+@pytest.fixture(scope="module")
+def moved_store(report_workspace, tmp_path_factory):
+    """The report workspace's store written to a folder of its own, away from the workspace."""
+    dst = tmp_path_factory.mktemp("elsewhere") / "store"
+    shutil.copytree(report_workspace.root / "store", dst,
+                    ignore=shutil.ignore_patterns(".lock", ".txn", ".ensure.lock"))
+    return dst
+
+
+def test_spark_reads_the_store_itself_and_gives_duckdbs_tables(spark, report_workspace,
+                                                               moved_store, monkeypatch):
+    ws = load_workspace(report_workspace.root)
+    quarters = list(report_workspace.quarters[-2:])
+    expected = {by: summarise_workspace(ws, quarters, by=by) for by in GROUPINGS}
+    from vipquality.data import store
+
+    def through_pandas(*args, **kwargs):
+        raise AssertionError("the store was read through pandas")
+
+    for name in ("load_responses", "load_memberships", "load_clients", "load_visits"):
+        monkeypatch.setattr(store, name, through_pandas)
+    for by in GROUPINGS:
+        got = summarise_workspace(ws, quarters, by=by, engine="spark", store=str(moved_store))
+        assert len(got) > 50 and set(got["quarter"]) == set(quarters)
+        assert {"compliance", "nps", "csi"} <= set(got["metric"])
+        pd.testing.assert_frame_equal(got, expected[by], check_exact=False, rtol=1e-10,
+                                      obj=f"by {by}")
+    one = summarise_workspace(ws, quarters, by=["quarter", "segment"], engine="spark",
+                              store=moved_store.as_uri(), segments=["premium"])
+    assert set(one["segment"]) == {"premium"}
+
+
+def test_spark_scan_prunes_quarters_and_pushes_the_segment_filter(spark, report_workspace,
+                                                                  moved_store):
+    ws = load_workspace(report_workspace.root)
+    q = report_workspace.quarters[-1]
+    spec, frames = store_frames(ws, moved_store, [q], ["quarter", "segment"],
+                                segments=["premium"])
+    plan = frames["responses"]._jdf.queryExecution().executedPlan().toString()
+    scans = [line for line in plan.splitlines() if "FileScan parquet" in line]
+    assert len(scans) >= 2, plan  # responses, memberships (and raking weights), by Spark
+    assert all("PartitionFilters: [isnotnull(quarter" in s and q in s for s in scans), plan
+    members = [s for s in scans if "segment" in s.split("PushedFilters:")[1]]
+    assert members and "premium" in members[0].split("PushedFilters:")[1], plan
+    assert spec.visits and set(frames["visits"].columns) >= {"visit_id", "result", "segment"}
+
+
+def test_spark_never_opens_the_partitions_of_other_quarters(spark, report_workspace, tmp_path):
+    ws = load_workspace(report_workspace.root)
+    copy = tmp_path / "store"
+    shutil.copytree(report_workspace.root / "store", copy,
+                    ignore=shutil.ignore_patterns(".lock", ".txn", ".ensure.lock"))
+    for table in ("responses", "memberships", "clients", "visits"):
+        bad = copy / table / "quarter=1999Q1"
+        bad.mkdir()
+        (bad / "part-0.parquet").write_bytes(b"not parquet at all")
+    q = report_workspace.quarters[-1]
+    got = summarise_workspace(ws, [q], by=["quarter", "segment", "branch"], engine="spark",
+                              store=str(copy))
+    assert set(got["quarter"]) == {q} and len(got) > 50
+
+
+def test_a_store_url_needs_spark_and_an_existing_store(report_workspace, tmp_path):
+    from vipquality.errors import StoreError
+
+    ws = load_workspace(report_workspace.root)
+    with pytest.raises(ValueError, match="engine='spark'"):
+        summarise_workspace(ws, None, store=str(tmp_path))
+    from vipquality.data.store.spark import store_url
+
+    with pytest.raises(StoreError, match="no store at"):
+        store_url(tmp_path / "missing")
+    assert store_url("s3a://bucket/vq/store/") == "s3a://bucket/vq/store"

@@ -163,19 +163,25 @@ def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
               help="Engine of the shared aggregation's sufficient statistics (all give the same "
                    "tables; recorded in run.json): spark runs the same SQL on $SPARK_MASTER "
                    "(local[*] when unset); needs pyspark and Java.")
+@click.option("--store", "store", default=None, metavar="URL",
+              help="With --engine spark: the store's folder or URL (e.g. s3a://bucket/vq/store, "
+                   "as the Spark session is configured) that Spark reads itself for the shared "
+                   "aggregation, so the responses never pass through this machine.")
 @click.option("--pdf", is_flag=True,
               help="Also print the board pack to OUT/<quarter>/board-pack.pdf with headless "
                    "Chromium (without it the run says so and publishes the HTML).")
 def report(workspace: Path, quarter: str | None, out: Path, workers: int | None,
-           no_progress: bool, engine: str, pdf: bool) -> None:
+           no_progress: bool, engine: str, store: str | None, pdf: bool) -> None:
     """Run the quarterly report: every notebook in parallel, code-free HTML, published whole."""
     from vipquality.config import load_workspace
     from vipquality.report.build import build_report
 
     ws = load_workspace(workspace)
     _warn_odd_folders(ws)
+    if store is not None and engine != "spark":
+        raise click.UsageError("--store is read by Spark: give --engine spark with it")
     outcome = build_report(ws, quarter, out, workers=workers, progress=not no_progress,
-                           engine=engine, pdf=pdf)
+                           engine=engine, pdf=pdf, store=store)
     click.echo(outcome.summary())
     if not outcome.ok:
         click.secho("the report has failures: see the lines marked FAILED above", fg="red",

@@ -9,7 +9,7 @@ import pandas as pd
 
 from vipquality.config import Quarter
 from vipquality.errors import DataError
-from vipquality.metrics.summarise import summarise
+from vipquality.metrics.summarise import summarise, summarise_stats
 
 __all__ = ["summarise_workspace"]
 
@@ -18,7 +18,8 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
                         by: Sequence[str] = ("quarter", "segment"), *,
                         engine: str = "duckdb",
                         memberships: pd.DataFrame | None = None,
-                        split: Sequence[str] = ()) -> pd.DataFrame:
+                        split: Sequence[str] = (), store: str | None = None,
+                        segments: Sequence[str] | None = None) -> pd.DataFrame:
     """:func:`~vipquality.metrics.summarise.summarise` over the canonical store of
     ``workspace`` with its own settings.
 
@@ -43,6 +44,14 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
         Grouping columns whose cells list several values separated by ``;`` (a CRM's
         ``products``): a response counts once under each value, as under each of its client's
         segments. Compliance is then left out (a visit has no such column).
+    store : str, optional
+        With ``engine="spark"``: the store's folder or URL (``s3a://bucket/vq/store``) that
+        Spark reads itself (:func:`vipquality.data.store.spark.spark_store_stats`): the
+        quarter and segment filters go into the scans, the memberships and clients are joined
+        in Spark, and only the group statistics reach this process. Not with ``memberships``
+        or ``split``.
+    segments : sequence of str, optional
+        With ``segment`` in ``by``: only these segments (default all).
 
     Examples
     --------
@@ -50,9 +59,8 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
     >>> summarise_workspace(ws, ["2026Q3"], by=["quarter", "tier", "products"],
     ...                     split=["products"])                         # doctest: +SKIP
     """
+    store_url, by = store, list(by)  # the argument, before ``store`` names the module
     from vipquality.data import store
-
-    by = list(by)
     wanted = None if quarters is None else [str(q) for q in quarters]
     load = wanted
     if wanted and "quarter" in by:
@@ -61,9 +69,26 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
         if before in set(workspace.quarters()) and before not in wanted:
             load = [before, *wanted]
 
+    inst, rep = workspace.instrument, workspace.reporting
+    if store_url is not None:
+        if engine != "spark" or memberships is not None or split:
+            raise ValueError("store= is read by Spark: it needs engine='spark' and neither "
+                             "memberships= nor split=")
+        from vipquality.data.store.spark import spark_store_stats
+
+        stats = spark_store_stats(workspace, store_url, load, by, segments=segments)
+        table = summarise_stats(
+            stats, ces_scale=tuple(inst.ces.scale) if inst.ces is not None else None,
+            csi_scale=tuple(inst.csi_scale), csi_weights=inst.csi_weights,
+            confidence=rep.confidence, base_suppress=rep.base_suppress,
+            base_small=rep.base_small, adjustment=rep.adjustment)
+        return _only(table, wanted, by)
+
     responses = store.load_responses(workspace, quarters=load)
     if "segment" in by and "segment" not in responses.columns and memberships is None:
         memberships = store.load_memberships(workspace, quarters=load)
+        if segments is not None:
+            memberships = memberships[memberships["segment"].isin([str(x) for x in segments])]
     from_clients = [c for c in by if c not in responses.columns and c != "segment"]
     if from_clients:
         clients = store.load_clients(workspace, quarters=load)
@@ -84,8 +109,9 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
     visits = store.load_visits(workspace, quarters=load)
     if visits is not None and not set(by) <= set(visits.columns):
         visits = None
+    if visits is not None and segments is not None and "segment" in by:
+        visits = visits[visits["segment"].isin([str(x) for x in segments])]
 
-    inst, rep = workspace.instrument, workspace.reporting
     table = summarise(
         responses, by=by, attributes=list(inst.attribute_ids),
         nps_scale=tuple(inst.nps.scale),
@@ -97,6 +123,11 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
         base_small=rep.base_small, adjustment=rep.adjustment,
         critical_fails_visit=workspace.critical_item_fails_visit, engine=engine,
     )
+    return _only(table, wanted, by)
+
+
+def _only(table: pd.DataFrame, wanted: list[str] | None, by: list[str]) -> pd.DataFrame:
+    """The rows of the wanted quarters (the quarter before was read for the change only)."""
     if wanted is not None and "quarter" in by:
         table = table[table["quarter"].astype(str).isin(wanted)].reset_index(drop=True)
     return table

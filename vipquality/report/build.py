@@ -156,7 +156,7 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                  out: str | Path = "reports", *, workers: int | None = None,
                  progress: bool = True, timeout: int = 600,
                  notebooks: Path = NOTEBOOKS_DIR, engine: str = "duckdb",
-                 pdf: bool = False) -> ReportOutcome:
+                 pdf: bool = False, store: str | None = None) -> ReportOutcome:
     """Run the full quarterly report and publish ``<out>/<quarter>/`` atomically.
 
     Parameters
@@ -173,6 +173,10 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
         Engine of the shared aggregation's sufficient statistics (all give the same tables;
         ``spark`` needs pyspark and Java, and ``$SPARK_MASTER`` names a cluster). Recorded in
         ``run.json``.
+    store : str, optional
+        With ``engine="spark"``: the store's folder or URL (``s3a://bucket/vq/store``) that
+        Spark reads itself in the shared step (:func:`compute_report_data`); recorded in
+        ``run.json``.
     pdf : bool
         Also print the board pack (:mod:`vipquality.report.pages.board`) to
         ``<quarter>/board-pack.pdf`` with headless Chromium, inside the staging folder before the
@@ -188,6 +192,8 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
     started = datetime.now(timezone.utc)
     if engine not in ENGINES:
         raise ReportError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    if store is not None and engine != "spark":
+        raise ReportError(f"--store {store} is read by Spark: give --engine spark with it")
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(
         workspace or SAMPLE_WORKSPACE)
     out = Path(out)
@@ -203,7 +209,7 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
         ensure_store(ws)
         # ordinal=False: the ordinal cross-check of the key drivers is shown on no page and in
         # no CSV of the run (see compute_report_data)
-        data = compute_report_data(ws, quarter, engine=engine, ordinal=False)
+        data = compute_report_data(ws, quarter, engine=engine, ordinal=False, store=store)
         final = out / data.quarter
         with report_lock(out):
             staging = new_staging(final)
@@ -259,7 +265,7 @@ def build_report(workspace: str | Path | Workspace | None = None, quarter: str |
                     data_fingerprint=digest[0],
                     parameters={"quarter": data.quarter, "previous": data.previous,
                                 "quarters": data.quarters, **data.settings,
-                                "engine": engine,
+                                "engine": engine, **({"store": store} if store else {}),
                                 "segments": data.segments.loc[data.segments["report"],
                                                               "segment"].tolist()},
                     started=started, finished=datetime.now(timezone.utc),

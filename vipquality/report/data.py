@@ -338,7 +338,7 @@ def _with_all_compliance(workspace: Workspace, table: pd.DataFrame, quarters: li
 
 def compute_report_data(workspace: Workspace | str | Path, quarter: str | None = None, *,
                         n_boot: int = 500, engine: str = "duckdb",
-                        ordinal: bool = True) -> ReportData:
+                        ordinal: bool = True, store: str | None = None) -> ReportData:
     """Compute every shared table of one quarter's report from the store.
 
     Parameters
@@ -358,6 +358,11 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
         per segment and outcome, the costliest step here). No page or CSV of the quarterly run
         shows it, so ``vipquality report`` passes False (the columns are then empty and
         ``ord_note`` says "not fitted (ordinal=False)"); the relative weights do not change.
+    store : str, optional
+        With ``engine="spark"``: the store's folder or URL (``s3a://bucket/vq/store``) that
+        Spark reads itself for ``metrics``, ``branches`` and ``managers``
+        (:func:`vipquality.data.summary.summarise_workspace`), so those responses never reach
+        this process; the other tables read the workspace's store as before.
 
     Returns
     -------
@@ -368,13 +373,15 @@ def compute_report_data(workspace: Workspace | str | Path, quarter: str | None =
     segments = _segments_table(ws)
     shown = segments.loc[segments["report"], "segment"].tolist()
 
-    metrics = summarise_workspace(ws, quarters=window, by=["quarter", "segment"], engine=engine)
+    metrics = summarise_workspace(ws, quarters=window, by=["quarter", "segment"], engine=engine,
+                                  store=store)
     metrics = _with_all_compliance(ws, metrics, window, ["quarter", "segment"], engine)
     recent = [q for q in (previous, quarter) if q]
     branches = summarise_workspace(ws, quarters=recent, by=["quarter", "segment", "branch"],
-                                   engine=engine)
+                                   engine=engine, store=store)
     managers = summarise_workspace(ws, quarters=recent,
-                                   by=["quarter", "segment", "manager_id"], engine=engine)
+                                   by=["quarter", "segment", "manager_id"], engine=engine,
+                                   store=store)
     by_segment = _responses_by_segment(ws, window)
     ces_scale = tuple(ws.instrument.ces.scale) if ws.instrument.ces else (1, 7)
     settings = {"base_suppress": ws.reporting.base_suppress,

@@ -37,7 +37,7 @@ from vipquality.metrics.sufficient.checks import (
 from vipquality.metrics.sufficient.engines import engine_module
 from vipquality.metrics.sufficient.spec import WEIGHT_COLUMN, StatsSpec, is_count, stat_columns
 
-__all__ = ["merge_stats", "sufficient_stats"]
+__all__ = ["finish_stats", "merge_stats", "sufficient_stats"]
 
 
 def sufficient_stats(
@@ -157,11 +157,14 @@ def sufficient_stats(
             parts.append(stats)
         else:
             parts.append(run.table_stats(spec, "visits", prepare_visits(spec, visits), None))
-    return _finish(spec, parts)
+    return finish_stats(spec, parts)
 
 
-def _finish(spec: StatsSpec, parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Index by the grouping columns, outer-join the tables, fix dtypes and column order."""
+def finish_stats(spec: StatsSpec, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The engines' group rows of each table (``table_stats`` results, or
+    :func:`~vipquality.metrics.sufficient.engine_spark.spark_stats_sql` over a store read in
+    Spark) as :func:`sufficient_stats` returns them: indexed by the grouping columns, the
+    tables outer-joined, dtypes and column order fixed."""
     by = list(spec.by)
     indexed = []
     for p in parts:

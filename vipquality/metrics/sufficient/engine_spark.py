@@ -21,7 +21,9 @@ The frames given to :func:`spark_stats` are validated in pandas first (the DuckD
 inside its aggregation pass instead; both raise the same errors), converted to Arrow and shipped
 to Spark; only the group statistics (one row per group) come back.
 For data that already sits in Parquet on object storage, :func:`spark_stats_sql` runs the same
-aggregation over any Spark table or view without passing through pandas.
+aggregation over any Spark table or view without passing through pandas; the data layer reads a
+whole workspace store that way (``summarise_workspace(engine="spark", store=URL)``,
+``vipquality report --engine spark --store URL``).
 
 pyspark is optional: nothing here is imported by ``vipquality`` unless ``engine="spark"`` is
 asked for (the engine registry, :mod:`vipquality.metrics.sufficient.engines`, imports this module
@@ -124,16 +126,21 @@ def _to_spark(session, frame: pd.DataFrame):
         return session.createDataFrame(table)
 
 
-def spark_stats_sql(spec: StatsSpec, table: str, source: str, session=None) -> pd.DataFrame:
+def spark_stats_sql(spec: StatsSpec, table: str, source: str, session=None, *,
+                    columns=None) -> pd.DataFrame:
     """Run the statistics SQL of ``table`` (``"responses"`` or ``"visits"``) over a Spark source.
 
     ``source`` is a FROM-clause fragment naming Spark tables or temporary views (e.g. a view
     over ``spark.read.parquet("s3a://bucket/store/responses")``) with the columns the SQL
-    reads. Returns the group rows as pandas (one row per group), not yet indexed.
+    reads; for visits, ``columns`` (the columns the source has) lets it read the stored table
+    as it is (a missing result is n.a., a missing weight 1: see
+    :func:`~vipquality.metrics.sufficient.sql.visit_stats_sql`). Returns the group rows as
+    pandas (one row per group), not yet indexed (:func:`vipquality.data.store.spark` reads a
+    whole store this way).
     """
     session = session or spark_session()
     sql = (response_stats_sql(spec, source, quote=spark_quote) if table == "responses"
-           else visit_stats_sql(spec, source, quote=spark_quote))
+           else visit_stats_sql(spec, source, quote=spark_quote, columns=columns))
     result = session.sql(sql)
     if hasattr(result, "toArrow"):  # pyspark >= 4: no detour through pyspark's pandas layer
         return result.toArrow().to_pandas()
