@@ -195,6 +195,14 @@ def test_the_lenient_shopper_is_flagged_and_no_other():
     assert (by_standard[by_standard["shopper_id"] == "P0"]["difference"] > 0).all()
 
 
+def test_with_three_shoppers_one_lenient_does_not_make_the_others_severe():
+    """Against the mean of all others, two fair shoppers would both look severe beside a very
+    lenient third; the stepwise reference leaves the lenient one out of theirs."""
+    checks = _design(np.random.default_rng(3), n_visits=200, n_shoppers=3, lenient=1.5)
+    e = shopper_effects(checks).set_index("shopper_id")
+    assert e["flag"].to_dict() == {"P0": "lenient", "P1": "", "P2": ""}
+
+
 def test_under_the_null_shoppers_are_flagged_at_about_the_nominal_rate():
     """60 seeded programmes with no shopper effect, 6 shoppers each (360 tests; about 15 s;
     ``VQ_SHOPPER_NULL=200`` runs 200): the raw 5 % test rejects 5 % ± 2.3 (two binomial SE of

@@ -106,9 +106,9 @@ def shopper_effects(checks: pd.DataFrame, *, adjustment: str = "holm", alpha: fl
     -----
     logit P(pass) = α(standard × quarter) + β(branch) + γ(segment) + δ(shopper); each shopper
     is tested on δ_s − δ̄₋ₛ = 0, δ̄₋ₛ the unweighted mean of the other shoppers' effects, with
-    the contrast's Wald statistic. Shoppers flagged are then left out of the others' reference
-    and the tests repeated until the flags settle, so that one lenient shopper does not make
-    all the others look severe. The expected rate replaces the shopper's δ_s by the reference
+    the contrast's Wald statistic. The most extreme significant shopper is then left out of
+    the others' reference and the tests repeated, one shopper at a time, until no other is
+    significant, so that one lenient shopper does not make all the others look severe. The expected rate replaces the shopper's δ_s by the reference
     mean in each of its checks' linear predictors.
 
     Examples
@@ -150,15 +150,20 @@ def shopper_effects(checks: pd.DataFrame, *, adjustment: str = "holm", alpha: fl
     df = np.maximum(visits - 1, 1)
     # each shopper against the mean of the others not flagged: one lenient shopper would
     # otherwise make every other shopper look severe. Start with every other shopper as the
-    # reference; drop the flagged ones from it until the flags no longer change.
+    # reference; take the most extreme significant shopper out of the reference, one at a time,
+    # and test again, until no other shopper is significant (outliers removed stepwise, so that
+    # with few shoppers one lenient shopper does not flag the others as severe)
     flagged = np.zeros(k, bool)
-    for _ in range(k):
+    for _ in range(k - 1):
         est, se, p = _contrasts(params, cov, first, k, flagged, df)
         adj = adjust_p(p, method=adjustment)
-        now = adj < alpha
-        if (now == flagged).all():
+        new = (adj < alpha) & ~flagged
+        if not new.any():
             break
-        flagged = now
+        z = np.where(new, np.abs(est / se), -np.inf)
+        flagged[int(np.argmax(z))] = True
+    est, se, p = _contrasts(params, cov, first, k, flagged, df)
+    adj = adjust_p(p, method=adjustment)
     q = student.ppf(0.5 + confidence / 2, df)
     eta = np.asarray(res.fittedvalues)
     eta = np.log(eta / (1 - eta))
