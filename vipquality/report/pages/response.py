@@ -54,10 +54,11 @@ def _note(w: dict) -> str:
                 "(workspace.yaml weighting is off).</p>")
     target = ("the clients invited this quarter" if w["target"] == "invited"
               else "the whole VIP book")
+    variables = ", ".join(v.replace("_", " ") for v in w["variables"])
     return (f"<p class='vq-note'>Weighted figures: the answers are weighted (raked) to the mix "
-            f"of {html.escape(target)} by {html.escape(', '.join(w['variables']))}, weights "
+            f"of {html.escape(target)} by {html.escape(variables)}, weights "
             f"capped at {tables.format_number(w['trim'], 1)} × their mean. NPS of all VIP "
-            f"clients {tables.format_estimate(w['nps_weighted'], w['ci_low'], w['ci_high'], 0)} "
+            f"clients {tables.format_estimate(w['nps_weighted'], w['ci_low'], w['ci_high'], 1)} "
             f"weighted, {tables.format_number(w['nps_unweighted'], 1)} unweighted; "
             f"{tables.format_number(w['n'], 0, thousands=True)} answers count as an effective "
             f"base of {tables.format_number(w['kish_n'], 0, thousands=True)} (Kish; design "
