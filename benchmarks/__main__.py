@@ -1,7 +1,7 @@
 """``python -m benchmarks``: run every benchmark and write ``benchmarks/RESULTS.md``.
 
 Options: ``--sizes 100000,1000000,10000000`` (metric engine), ``--only metrics,bootstrap,...``,
-``--repeat 3``, ``--out PATH``. Sections: metrics, bootstrap, spark, quarterly, ingest.
+``--repeat 3``, ``--out PATH``. Sections: metrics, bootstrap, spark, quarterly, ingest, themes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ._common import Section, log, machine
 
-SECTIONS = ("metrics", "bootstrap", "spark", "quarterly", "ingest")
+SECTIONS = ("metrics", "bootstrap", "spark", "quarterly", "ingest", "themes")
 
 #: What to do about a missed target, per section (written only when that section misses one).
 PLANS = {
@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "quarterly":
                 from . import quarterly
                 sec = quarterly.run()
+            elif name == "themes":
+                from . import themes
+                sec = themes.run()
             else:
                 from . import ingest
                 sec = ingest.run()
