@@ -14,15 +14,20 @@ row per (comment, theme) mention. How it matches (documented for quality manager
   the same part of a sentence, with at most two other words between consecutive ones
   ("did not call me back" matches "not call back").
 - Negation: a match is not counted when a negation (``NEGATIONS``: no, not, never, δεν, μην,
-  не, нет, без, hindi, wala …) stands among the three words before it in the same part of a
-  sentence ("no problem with waiting", "δεν περίμενα", "не ждал", "hindi naghintay"); a part
+  не, нет, без, hindi, wala …) stands among the four words before it in the same part of a
+  sentence ("no problem with waiting", "δεν περίμενα", "не ждал", "hindi naghintay"), or, in
+  Russian, ``нет`` / ``не было`` among the four after it ("претензий к тарифам нет"); a part
   ends at ``. , ; : ! ?`` and at "but" words (but, αλλά, но, pero …). A term that holds a
   negation itself ("never called back", "не перезвонили", "walang sagot") is matched as written
-  and never cancelled.
+  and never cancelled, and the negation it holds (with up to two just before it: "no one ever
+  answers") negates nothing else.
 
-Speed: the text work (case, accents, splitting into words) runs in Arrow's compute kernels over
-the whole column; stems are computed once per distinct word; matching is numpy over the flat
-array of words, visiting only the positions where a term's first word occurs.
+Speed: the text is lower-cased and split at white space in Arrow's compute kernels; the rest of
+the normalisation runs once per distinct piece of text and stems once per distinct word (one
+stemmer call per language, PyStemmer's C build); matching is numpy over the flat array of
+words, visiting only the positions where a term's first word occurs. One million comments take
+about 13 s of CPU (``benchmarks/themes.py``, ``make bench``); a plain regex pass over them, with
+no stems and no negation, about 11 s.
 """
 
 from __future__ import annotations
