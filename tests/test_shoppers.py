@@ -247,6 +247,8 @@ def test_a_visits_file_without_the_mapped_shopper_column_still_imports(tmp_path)
     res = ingest_quarter(ws, "2026Q2")
     assert res.tables["visits"].accepted == 6
     assert load_visits(ws)["shopper_id"].isna().all()
+    assert any("no column 'shopper_id'" in w and "without a shopper id" in w
+               for w in res.warnings)
 
 
 # ------------------------------------------------------------------------------ on the sample

@@ -224,8 +224,9 @@ def fields_for(table: str, workspace) -> list[Field]:
                  "calibration_of": ("text", False)}
         # shopper_id and calibration_of are optional keys of the mapping (surveys/README.md),
         # and a file may lack their columns (its visits then have no shopper)
+        labels = {"shopper_id": "a shopper id", "calibration_of": "calibration records"}
         return [Field(c, workspace.visit_columns[c], f"workspace.yaml: visits.columns.{c}",
-                      kind, req, label="visit", optional=c in ("shopper_id", "calibration_of"))
+                      kind, req, label=labels.get(c, "visit"), optional=c in labels)
                 for c, (kind, req) in kinds.items() if c in workspace.visit_columns]
     if table == "clients":
         return [Field(c, src, f"workspace.yaml: clients.columns.{c}",

@@ -396,6 +396,9 @@ def check_table(raw: RawTable, table: str, workspace, quarter: str, *,
         if "comment" in parsed:
             stats["masked"] = int((parsed["comment"].fillna("") != trimmed["comment"])[keep].sum())
         warnings += file_warnings(raw.source_file, [stats], mapping)
+    elif table == "visits" and absent:  # a visits file without its shopper ids
+        warnings += file_warnings(raw.source_file,
+                                  [{"absent": [(f.ref, f.key, f.label) for f in absent]}], {})
     return Checked(table, raw.source_file, raw.sha256, frame, rejects, raw.n_read,
                    int((~keep).sum()) + len(raw.ragged), mapping, warnings, stats)
 
