@@ -88,3 +88,14 @@ def test_what_if_table_and_errors(ws, report_workspace):
     with pytest.raises(DataError, match="unknown attribute"):
         ex.attribute_trend(ws, "no_such_attribute")
     assert ex.quarters(ws) == sorted(report_workspace.quarters)
+
+
+def test_theme_comments_one_theme_with_its_share(ws, report_workspace):
+    q = report_workspace.quarter
+    theme = ws.themes.ids[0]
+    html = ex.theme_comments(ws, q, "all", theme)
+    assert ws.themes.get(theme).label in html and html.count('<tr id="vq-themes-all-') == 1
+    every = ex.theme_comments(ws, q, "all")
+    assert every.count('<tr id="vq-themes-all-') == len(ws.themes)
+    with pytest.raises(KeyError, match="no theme"):
+        ex.theme_comments(ws, q, "all", "no_such_theme")

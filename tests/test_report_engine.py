@@ -91,6 +91,17 @@ def test_an_unknown_engine_is_a_clear_error_without_traceback(report_workspace, 
         quarterly.build_report(report_workspace.root, out=tmp_path / "r2", engine="nope")
 
 
+def test_a_store_url_without_spark_is_a_clear_error(report_workspace, tmp_path):
+    result = CliRunner().invoke(main, ["report", "--workspace", str(report_workspace.root),
+                                       "--out", str(tmp_path / "reports"),
+                                       "--store", "s3a://bucket/vq/store"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--store is read by Spark: give --engine spark" in result.output
+    assert not (tmp_path / "reports").exists()
+    with pytest.raises(ReportError, match="give --engine spark"):
+        quarterly.build_report(report_workspace.root, out=tmp_path / "r2", store="s3a://b/s")
+
+
 def _assert_same_tables(a, b) -> None:
     for name in SUMMED:
         left = getattr(a, name).reset_index(drop=True)
@@ -135,3 +146,18 @@ def test_report_data_on_spark_is_the_same_as_on_duckdb(report_workspace, spark):
                                    engine="spark")
     duck = compute_report_data(report_workspace.root, n_boot=20, ordinal=False)
     _assert_same_tables(duck, on_spark)
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+def test_report_data_with_spark_reading_the_store_is_the_same(report_workspace, spark,
+                                                             tmp_path):
+    """``report --engine spark --store URL``: Spark reads a copy of the store, elsewhere."""
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(report_workspace.root / "store", store,
+                    ignore=shutil.ignore_patterns(".lock", ".txn", ".ensure.lock"))
+    direct = compute_report_data(report_workspace.root, n_boot=20, ordinal=False,
+                                 engine="spark", store=store.as_uri())
+    duck = compute_report_data(report_workspace.root, n_boot=20, ordinal=False)
+    _assert_same_tables(duck, direct)

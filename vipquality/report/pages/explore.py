@@ -9,6 +9,8 @@ stays a line or two.
 - :func:`attribute_trend`: an attribute's performance over the quarters, per segment;
 - :func:`drivers_chart`: what drives NPS in one segment (importance against performance);
 - :func:`what_if`: the predicted change in NPS when an attribute moves, as a table;
+- :func:`theme_comments`: what a segment's clients say, theme by theme, with the quotes the
+  report's quote rules allow;
 - :func:`controls`: dropdowns for quarter and segment that redraw an answer.
 
 Every answer is an aggregate with its base: groups under the workspace's suppression base show
@@ -40,6 +42,7 @@ __all__ = [
     "open_workspace",
     "quarters",
     "segments",
+    "theme_comments",
     "what_if",
 ]
 
@@ -197,6 +200,46 @@ def what_if(ws: Workspace, quarter: str | None, segment: str, attribute: str, *,
                 "Predicted change": "+.1f", "Respondents": ",.0f"},
         table_id=f"vq-what-if-{segment}", caption=f"What if, {quarter}",
         footnote=" ".join(result.attrs.get("assumptions", [])))
+
+
+def theme_comments(ws: Workspace, quarter: str | None, segment: str,
+                   theme: str | None = None) -> tables.HTMLTable:
+    """What the segment's clients say: each theme's share of the comments (with its interval
+    and change) and the quotes the report's quote rules allow (:mod:`vipquality.data.quotes`:
+    a group and a branch over the suppression base, nothing the privacy scrubber would change),
+    for one theme or all of them.
+
+    The quarter's every comment by theme is in the run's restricted
+    ``comments_by_theme.csv``; here, as on the pages, only the quotes."""
+    from vipquality.report.themes import theme_tables
+
+    if ws.themes is None or not len(ws.themes):
+        raise DataError("the workspace has no themes.yaml: no comment is coded into themes")
+    quarter = quarter or quarters(ws)[-1]
+    if theme is not None:
+        ws.themes.get(theme)  # KeyError naming the themes when unknown
+    stored = quarters(ws)
+    previous = stored[stored.index(quarter) - 1] if stored.index(quarter) else ""
+    got = theme_tables(ws, quarter, previous, [segment])
+    share = got["themes"]
+    share = share[(share["quarter"] == quarter) & (share["metric"] == "theme_share")]
+    quotes = got["theme_quotes"].groupby("theme")["quote"].agg(" · ".join)
+    labels = {th.id: th.label for th in ws.themes}
+    frame = pd.DataFrame({
+        "Theme": share["theme"].map(labels), "Share of comments, %": share["value"],
+        "CI": [tables.format_interval(lo, hi, 1)
+               for lo, hi in zip(share["ci_low"], share["ci_high"])],
+        "Change": share["change"], "Comments": share["n"],
+        "Quotes": share["theme"].map(quotes).fillna(""), "base_flag": share["base_flag"]})
+    if theme is not None:
+        frame = frame[share["theme"].to_numpy() == theme]
+    return tables.format_table(
+        frame.sort_values("Share of comments, %", ascending=False),
+        {"Share of comments, %": ".1f", "Change": "+.1f", "Comments": ",.0f"},
+        table_id=f"vq-themes-{segment}",
+        caption=f"What {segments(ws).get(segment, segment)} clients say, {quarter}",
+        footnote="Quotes only where the quote rules allow; every comment by theme is in the "
+                 "restricted comments_by_theme.csv of the run.", **_thresholds(ws))
 
 
 def controls(show: Callable[[str, str], object], ws: Workspace, quarter: str | None = None,
