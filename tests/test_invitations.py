@@ -4,6 +4,8 @@ raking of the responses to the CRM margins (weightipy) through the store's weigh
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ from vipquality.metrics.response import (
     response_rates,
     standardised_differences,
 )
+from vipquality.paths import SAMPLE_WORKSPACE
 
 INV_HEAD = "client_id,invited_date,channel"
 
@@ -30,9 +33,32 @@ def _invitations(root, q, rows, name="invitations.csv"):
     return path
 
 
+def _without_weighting(root):
+    """The sample's workspace.yaml without its ``invitations:`` and ``weighting:`` blocks (the
+    tests state their own)."""
+    path = root / "workspace.yaml"
+    lines, keep, skip = path.read_text(encoding="utf-8").splitlines(), [], False
+    for line in lines:
+        if line.startswith(("invitations:", "weighting:")):
+            skip = True
+            continue
+        if skip and line.startswith((" ", "\t")):
+            continue
+        skip = False
+        keep.append(line)
+    path.write_text("\n".join(keep) + "\n", encoding="utf-8")
+    return root
+
+
 @pytest.fixture
 def tiny(tmp_path):
-    return _tiny_workspace(tmp_path)
+    return _without_weighting(_tiny_workspace(tmp_path))
+
+
+def test_the_sample_workspace_weights_its_answers():
+    ws = load_workspace()
+    assert ws.weighting == Weighting(True, "invited", ("tier", "client_type"), 5.0)
+    assert ws.fatigue_limit == 3
 
 
 # ------------------------------------------------------------------------ the invitations file
@@ -168,14 +194,20 @@ def test_ingest_stores_weights_and_load_responses_applies_them(tiny):
     assert r["weight"].tolist() == pytest.approx([1.0] * 4)
 
 
-def test_weights_move_the_responses_to_the_invited_margins(tiny):
-    _weighted(tiny)
-    clients = (tiny / "2026Q1" / "clients.csv").read_text(encoding="utf-8").splitlines()
+def _ten_invited(root):
+    """Weighting on; six more Private clients in the CRM (K5…K10), all ten invited, the four
+    of the tiny workspace answered."""
+    _weighted(root)
+    clients = (root / "2026Q1" / "clients.csv").read_text(encoding="utf-8").splitlines()
     extra = [f"K{i},Name {i},x@example.org,+7 900 000-00-00,Moscow,individual,Private,M001,B01,"
              f"1000000,3,2026-03-01,cards,,5000000,5000,2,HK{i}" for i in range(5, 11)]
-    (tiny / "2026Q1" / "clients.csv").write_text("\n".join(clients + extra) + "\n",
+    (root / "2026Q1" / "clients.csv").write_text("\n".join(clients + extra) + "\n",
                                                  encoding="utf-8")
-    _invitations(tiny, "2026Q1", [f"K{i},2026-01-10,email" for i in range(1, 11)])
+    _invitations(root, "2026Q1", [f"K{i},2026-01-10,email" for i in range(1, 11)])
+
+
+def test_weights_move_the_responses_to_the_invited_margins(tiny):
+    _ten_invited(tiny)
     ws = load_workspace(tiny)
     ingest_quarter(ws, "2026Q1")
     r = load_responses(ws, "2026Q1")
@@ -230,3 +262,25 @@ def test_smd_against_a_hand_computation():
     assert s.loc[("products", "cards"), "smd"] == pytest.approx(
         (1 / 3) / np.sqrt((2 / 9 + 2 / 9) / 2))
     assert "client_id" not in s.reset_index().columns
+
+
+def test_the_unweighted_figures_on_request(tiny):
+    from click.testing import CliRunner
+
+    from vipquality.cli import main
+    from vipquality.data.summary import summarise_workspace
+
+    _ten_invited(tiny)
+    # the workspace's metrics need the quarter's visits too: the sample's
+    shutil.copy(SAMPLE_WORKSPACE / "2026Q1" / "mystery_shopper.csv", tiny / "2026Q1")
+    ws = load_workspace(tiny)
+    ingest_quarter(ws, "2026Q1")
+    pick = lambda t: t[(t["metric"] == "nps") & (t["segment"] == "all")].iloc[0]
+    weighted = pick(summarise_workspace(ws, ["2026Q1"]))
+    plain = pick(summarise_workspace(ws, ["2026Q1"], weighted=False))
+    # answers 3, 7, 2, 10 (K1..K4): unweighted (1 − 2)/4 = −25; weighted, K2 (the one Private,
+    # a passive) carries 70 % of the weight: promoters 10 % (K4), detractors 20 % → −10
+    assert plain["value"] == pytest.approx(-25.0) and plain["n"] == 4
+    assert weighted["value"] == pytest.approx(-10.0, abs=0.05) and weighted["n"] < 4
+    out = CliRunner().invoke(main, ["metrics", "--workspace", str(tiny), "--unweighted"])
+    assert out.exit_code == 0 and "-25.0" in out.output

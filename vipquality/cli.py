@@ -135,14 +135,16 @@ def ingest(workspace: Path, quarter: tuple[str, ...], all_quarters: bool, dry_ru
               help="Engine of the aggregation (all give the same table): spark runs the same "
                    "SQL on $SPARK_MASTER (a cluster URL; local[*] when unset); needs pyspark "
                    "and Java.")
-def metrics(workspace: Path, by: str, out: Path | None, engine: str) -> None:
+@click.option("--unweighted", is_flag=True,
+              help="Every answer counts once, even when workspace.yaml weighting is on.")
+def metrics(workspace: Path, by: str, out: Path | None, engine: str, unweighted: bool) -> None:
     """Compute the tidy metrics table from the store."""
     from vipquality.config import load_workspace
     from vipquality.data.summary import summarise_workspace
 
     ws = load_workspace(workspace)
     table = summarise_workspace(ws, by=[c.strip() for c in by.split(",") if c.strip()],
-                                engine=engine)
+                                engine=engine, weighted=False if unweighted else None)
     if out is None:
         click.echo(table.to_string(index=False))
     else:

@@ -19,7 +19,8 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
                         engine: str = "duckdb",
                         memberships: pd.DataFrame | None = None,
                         split: Sequence[str] = (), store: str | None = None,
-                        segments: Sequence[str] | None = None) -> pd.DataFrame:
+                        segments: Sequence[str] | None = None,
+                        weighted: bool | None = None) -> pd.DataFrame:
     """:func:`~vipquality.metrics.summarise.summarise` over the canonical store of
     ``workspace`` with its own settings.
 
@@ -52,6 +53,10 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
         or ``split``.
     segments : sequence of str, optional
         With ``segment`` in ``by``: only these segments (default all).
+    weighted : bool, optional
+        ``False``: the answers unweighted (design weights only) even when workspace.yaml
+        ``weighting`` is on; default: as the workspace says (:func:`vipquality.data.store.
+        load_responses`).
 
     Examples
     --------
@@ -59,6 +64,11 @@ def summarise_workspace(workspace, quarters: Sequence[str] | None = None,
     >>> summarise_workspace(ws, ["2026Q3"], by=["quarter", "tier", "products"],
     ...                     split=["products"])                         # doctest: +SKIP
     """
+    if weighted is False and workspace.weighting.enabled:  # the unweighted figures, on request
+        import dataclasses
+
+        workspace = dataclasses.replace(
+            workspace, weighting=dataclasses.replace(workspace.weighting, enabled=False))
     store_url, by = store, list(by)  # the argument, before ``store`` names the module
     from vipquality.data import store
     wanted = None if quarters is None else [str(q) for q in quarters]
