@@ -360,3 +360,33 @@ def test_store_round_trip_with_comment_language(stored, tmp_path):
     pq.write_table(pq.read_table(path).drop_columns(["comment_language"]), path)
     again = load_responses(old)
     pd.testing.assert_series_equal(again["comment_language"], r["comment_language"])
+
+
+# --------------------------------------------------------------------------------------------
+# the sample tells the planted story in the clients' words
+# --------------------------------------------------------------------------------------------
+
+def test_sample_wait_theme_rises_in_luxury_with_its_speed_of_response():
+    """Luxury's speed of response declines over the last three quarters (planted in the
+    answers); the comments follow the answers, so the luxury share of comments mentioning the
+    wait/call-back theme rises while premium's stays flat (read off the committed sample)."""
+    ws = load_workspace()
+    rows = []
+    for q in ws.quarters()[-4:]:
+        folder = ws.quarter_dir(q)
+        survey = pd.read_csv(next(folder.glob("survey*.csv")), dtype=str, keep_default_na=False)
+        crm = pd.read_parquet(next(folder.glob("clients*.parquet")), columns=["client_id", "tier"])
+        survey = survey.merge(crm, left_on="ClientId", right_on="client_id")
+        rows.append(survey.assign(quarter=q))
+    s = pd.concat(rows, ignore_index=True)
+    s = s[s["Q5_comment"].str.strip() != ""]
+    coded = code_comments(s.rename(columns={"ResponseId": "response_id",
+                                            "Q5_comment": "comment"}), ws.themes)
+    s["wait"] = s["ResponseId"].isin(coded.loc[coded["theme_id"] == "wait_callback",
+                                               "response_id"])
+    share = s.groupby(["tier", "quarter"])["wait"].mean().unstack()
+    first, last = share.columns[0], share.columns[-1]
+    assert share.loc["Luxury", last] > share.loc["Luxury", first] + 0.1
+    assert share.loc["Luxury", last] > share.loc["Premium", last] + 0.1
+    assert abs(share.loc["Premium", last] - share.loc["Premium", first]) < 0.08
+    assert set(detect_languages(s["Q5_comment"])) == set(LANGUAGES)
