@@ -355,7 +355,7 @@ def test_store_round_trip_with_comment_language(stored, tmp_path):
     # a store written before the column existed still loads: the language is detected on read
     shutil.copytree(stored.root, tmp_path / "old")
     old = load_workspace(tmp_path / "old")
-    q = sorted(r["quarter"].unique())[0]
+    q = min(r["quarter"].unique())
     path = partition_path(old.store_path, "responses", q)
     pq.write_table(pq.read_table(path).drop_columns(["comment_language"]), path)
     again = load_responses(old)
