@@ -141,7 +141,7 @@ def test_regenerating_replaces_the_quarter_files(tmp_path):
     generate_sample(ws, **{**SMALL, "quarters": 1}, formats={"survey": "xlsx"})
     generate_sample(ws, **{**SMALL, "quarters": 1})
     assert sorted(p.name for p in (ws / "2026Q3").iterdir()) == [
-        "appeals.csv", "case_updates.csv", "clients.parquet", "invitations.csv",
+        "appeals.csv", "case_updates.csv", "clients.parquet", "invitations.parquet",
         "mystery_shopper.csv", "survey.csv"]
 
 
@@ -443,7 +443,10 @@ def test_generate_responses_shares_the_model_with_the_files(tmp_path):
 def test_committed_sample_is_small_and_up_to_date(tmp_path):
     size = sum(p.stat().st_size for p in SURVEYS.rglob("*")
                if p.is_file() and "store" not in p.relative_to(SURVEYS).parts)
-    assert size < 6.5e6
+    # 6.9 MB in round 2: the comments in four languages (Greek and Cyrillic take two bytes a
+    # letter), shopper ids, calibration visits, appeals and the invitations (as Parquet) came in;
+    # the cap keeps a fresh clone quick and flags a generator that grows without reason
+    assert size < 7.5e6, f"the committed sample is {size / 1e6:.2f} MB"
     fresh = _new_workspace(tmp_path)
     summary = generate_sample(fresh)
     assert summary["seed"] == DEFAULT_SEED
