@@ -538,6 +538,25 @@ def test_weighted_nps_uses_the_kish_base():
     # shares p = 2/6, d = 4/6 -> NPS = −33.33; n = 6²/(1 + 1 + 1 + 9) = 3
     assert row["value"] == pytest.approx(-100 / 3)
     assert row["n"] == 3.0
+    # the design effect of the weights: 4 answers on an effective base of 3
+    assert row["deff"] == pytest.approx(4 / 3)
+
+
+def test_design_effect_of_weighted_ces_and_one_without_weights():
+    r = pd.DataFrame({"quarter": "2025Q1", "segment": "A", "nps": [10, 9, 0, 5, 7],
+                      "ces": [7, 6, 2, 4, 5], "weight": [1.0, 2.0, 2.0, 1.0, 4.0]})
+    t = summarise(r, attributes=[], ces_scale=(1, 7), base_suppress=0,
+                  base_small=0).set_index("metric")
+    # Σw = 10, Σw² = 26: Kish base 100/26, 5 answers -> deff 5 · 26/100 = 1.3 for NPS and CES
+    for metric in ("nps", "ces_mean", "ces_easy", "ces_net_easy"):
+        assert t.loc[metric, "n"] == pytest.approx(100 / 26)
+        assert t.loc[metric, "deff"] == pytest.approx(1.3)
+    plain = summarise(r.drop(columns="weight"), attributes=[], ces_scale=(1, 7),
+                      base_suppress=0, base_small=0)
+    assert plain["deff"].eq(1.0).all()
+    # hidden with the value for executives
+    hidden = redact(summarise(r, attributes=[], ces_scale=(1, 7)))
+    assert hidden["value"].isna().all() and hidden["deff"].isna().all()
 
 
 # --- one aggregation pass, whatever the number of groups ------------------------------------

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 RESULT_COLUMNS = (
-    "metric", "value", "ci_low", "ci_high", "se", "n", "base_flag", "prev_value", "change",
+    "metric", "value", "ci_low", "ci_high", "se", "n", "deff", "base_flag", "prev_value", "change",
     "change_se", "p_value", "p_adjusted", "significant",
 )
 """Columns of the tidy table after the grouping columns (``docs/architecture.md``)."""
@@ -63,7 +63,7 @@ RESULT_COLUMNS = (
 #: be derived by difference; "" when shown).
 REASON_COLUMN = "suppressed_reason"
 
-_BLANKED = ("value", "ci_low", "ci_high", "se", "prev_value", "change", "change_se", "p_value",
+_BLANKED = ("value", "ci_low", "ci_high", "se", "deff", "prev_value", "change", "change_se", "p_value",
             "p_adjusted")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 #: The workspace's reporting settings when none are given (``vipquality.config.Reporting``):
@@ -142,7 +142,8 @@ def summarise(
         One row per group × metric with the grouping columns, then :data:`RESULT_COLUMNS`:
         ``metric`` (``nps``, ``ces_mean``, ``ces_easy``, ``ces_net_easy``, ``csi``,
         ``attr:<id>``, ``imp:<id>``, ``compliance``), ``value``, ``ci_low``, ``ci_high``, ``se``,
-        ``n`` (Kish effective base for weighted NPS and CES), ``base_flag``, ``prev_value``,
+        ``n`` (Kish effective base for weighted NPS and CES), ``deff`` (the design effect of
+        the weights: answers ÷ ``n``; 1 when unweighted), ``base_flag``, ``prev_value``,
         ``change``, ``change_se``, ``p_value``, ``p_adjusted``, ``significant``. Sorted by the
         grouping columns, then metrics in the order above (attributes in instrument order).
         A metric with no observation in a group has no row. Full precision throughout.
@@ -365,6 +366,8 @@ def _rows(keys: pd.DataFrame, blocks) -> pd.DataFrame:
         for name in ("value", "ci_low", "ci_high", "se", "_p", "_d"):
             f[name] = np.asarray(b.get(name, nan), dtype=float)
         f["n"] = np.asarray(b["n"], dtype=float)
+        # the design effect of the weights (Kish): answers ÷ effective base; 1 unweighted
+        f["deff"] = np.asarray(b.get("deff", np.ones(len(keys))), dtype=float)
         # the one rule for degenerate groups: no interval under a base of 2, never zero width
         gone = degenerate(f["n"].to_numpy()) | ~(f["ci_high"] > f["ci_low"]).to_numpy()
         f.loc[gone, ["ci_low", "ci_high"]] = np.nan
@@ -373,7 +376,7 @@ def _rows(keys: pd.DataFrame, blocks) -> pd.DataFrame:
     if not frames:
         return keys.head(0).assign(metric=pd.Series(dtype=str), value=np.nan, ci_low=np.nan,
                                    ci_high=np.nan, se=np.nan, _p=np.nan, _d=np.nan, n=np.nan,
-                                   _order=0)
+                                   deff=np.nan, _order=0)
     return pd.concat(frames, ignore_index=True)
 
 
@@ -387,7 +390,8 @@ def _nps(col: dict, confidence: float) -> dict:
     p, d = _div(col["nps_swp"], col["nps_sw"]), _div(col["nps_swd"], col["nps_sw"])
     value, se = nps_from_counts(p * n, d * n, n)
     low, high = nps_adjusted_wald(p * n, d * n, n, confidence=confidence)
-    return {"value": value, "ci_low": low, "ci_high": high, "se": se, "n": n, "_p": p, "_d": d}
+    return {"value": value, "ci_low": low, "ci_high": high, "se": se, "n": n, "_p": p, "_d": d,
+            "deff": _div(col["nps_n"], n)}
 
 
 def _weighted_mean_sd(n_eff, sw, swx, swx2):
@@ -401,24 +405,26 @@ def _weighted_mean_sd(n_eff, sw, swx, swx2):
 
 def _ces(col: dict, scale, confidence: float) -> list[tuple[str, dict]]:
     n = kish_n(col["ces_sw"], col["ces_sw2"])
+    deff = _div(col["ces_n"], n)
     mean, sd = _weighted_mean_sd(n, col["ces_sw"], col["ces_swx"], col["ces_swx2"])
     lo, hi = scale
     scaled = _div(n, col["ces_sw"])  # weights scaled to sum to the Kish base, as in ces()
     low, high = bounded_mean_interval(n, col["ces_swx"] * scaled, col["ces_swx2"] * scaled,
                                       confidence=confidence, scale=(lo, hi))
     blocks = [("ces_mean", {"value": mean, "ci_low": low, "ci_high": high,
-                            "se": _div(sd, np.sqrt(n)), "n": n})]
+                            "se": _div(sd, np.sqrt(n)), "n": n, "deff": deff})]
     if (hi - lo) % 2 == 0:  # easy / neutral / difficult needs an odd number of points
         e, d = _div(col["ces_swe"], col["ces_sw"]), _div(col["ces_swd"], col["ces_sw"])
         w_lo, w_hi = wilson(e * n, n, confidence=confidence)
         with np.errstate(invalid="ignore"):
             se_e = 100 * np.sqrt(e * (1 - e) / n)
         blocks.append(("ces_easy", {"value": 100 * e, "ci_low": 100 * w_lo,
-                                    "ci_high": 100 * w_hi, "se": se_e, "n": n}))
+                                    "ci_high": 100 * w_hi, "se": se_e, "n": n, "deff": deff}))
         net, se_net = nps_from_counts(e * n, d * n, n)
         n_lo, n_hi = nps_adjusted_wald(e * n, d * n, n, confidence=confidence)
         blocks.append(("ces_net_easy", {"value": net, "ci_low": n_lo, "ci_high": n_hi,
-                                        "se": se_net, "n": n, "_p": e, "_d": d}))
+                                        "se": se_net, "n": n, "_p": e, "_d": d,
+                                        "deff": deff}))
     return blocks
 
 
